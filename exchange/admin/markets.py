@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from exchange.models import Asset, Market, MarketStatus
+from exchange.routing import SymbolRouter
+
+
+@admin.register(Asset)
+class AssetAdmin(admin.ModelAdmin[Asset]):
+    list_display = ["code", "name", "display_precision", "created_at"]
+    search_fields = ["code", "name"]
+
+
+@admin.register(Market)
+class MarketAdmin(admin.ModelAdmin[Market]):
+    list_display = [
+        "symbol",
+        "status",
+        "tick_size",
+        "lot_size",
+        "min_quantity",
+        "min_notional",
+        "maker_fee_rate",
+        "taker_fee_rate",
+        "matching_shard",
+    ]
+    list_filter = ["status", "quote"]
+    list_select_related = ["base", "quote"]
+    search_fields = ["symbol", "base__code", "quote__code"]
+    actions = ["halt_markets", "resume_markets", "close_markets"]
+    fieldsets = [
+        (None, {"fields": ["symbol", "base", "quote", "status"]}),
+        ("Trading rules", {"fields": ["tick_size", "lot_size", "min_quantity", "min_notional"]}),
+        ("Fees", {"fields": ["maker_fee_rate", "taker_fee_rate"]}),
+        ("Routing", {"fields": ["shard_override"]}),
+    ]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Market | None = None) -> list[str]:
+        # Resting orders are in ticks and lots of these rules; changing them under
+        # a live book would reinterpret every order. Create a new market instead.
+        if obj is not None:
+            return ["symbol", "base", "quote", "tick_size", "lot_size"]
+        return []
+
+    @admin.display(description="Shard")
+    def matching_shard(self, obj: Market) -> int:
+        return SymbolRouter.from_settings().shard_for_market(obj)
+
+    @admin.action(description="Halt trading in the selected markets")
+    def halt_markets(self, request: HttpRequest, queryset: QuerySet[Market]) -> None:
+        self._set_status(request, queryset, MarketStatus.HALTED, "halted")
+
+    @admin.action(description="Resume trading in the selected markets")
+    def resume_markets(self, request: HttpRequest, queryset: QuerySet[Market]) -> None:
+        self._set_status(request, queryset, MarketStatus.TRADING, "resumed")
+
+    @admin.action(description="Close the selected markets")
+    def close_markets(self, request: HttpRequest, queryset: QuerySet[Market]) -> None:
+        self._set_status(request, queryset, MarketStatus.CLOSED, "closed")
+
+    def _set_status(
+        self, request: HttpRequest, queryset: QuerySet[Market], status: MarketStatus, verb: str
+    ) -> None:
+        changed = queryset.exclude(status=status).update(status=status)
+        self.message_user(request, f"{changed} market(s) {verb}.", messages.SUCCESS)

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from django.contrib import admin
+
+from exchange.admin.readonly import ReadOnlyAdmin
+from exchange.models import LedgerEntry, Order, Trade
+
+
+@admin.register(Order)
+class OrderAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "user",
+        "market",
+        "side",
+        "type",
+        "time_in_force",
+        "price",
+        "quantity",
+        "executed_quantity",
+        "status",
+        "created_at",
+    ]
+    list_filter = ["status", "side", "type", "time_in_force", "market"]
+    list_select_related = ["user", "market"]
+    search_fields = ["=id", "=client_order_id", "user__username"]
+    date_hierarchy = "created_at"
+    ordering = ["-id"]
+
+
+@admin.register(Trade)
+class TradeAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "market",
+        "price",
+        "quantity",
+        "quote_quantity",
+        "taker_side",
+        "maker_user",
+        "taker_user",
+        "maker_fee",
+        "taker_fee",
+        "executed_at",
+    ]
+    list_filter = ["market", "taker_side"]
+    list_select_related = ["market", "maker_user", "taker_user"]
+    search_fields = [
+        "=id",
+        "=maker_order__id",
+        "=taker_order__id",
+        "maker_user__username",
+        "taker_user__username",
+    ]
+    date_hierarchy = "executed_at"
+    ordering = ["-id"]
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "user",
+        "asset",
+        "kind",
+        "available_delta",
+        "locked_delta",
+        "available_after",
+        "locked_after",
+        "order_id",
+        "trade_id",
+        "reference",
+        "created_at",
+    ]
+    list_filter = ["kind", "asset"]
+    list_select_related = ["user", "asset"]
+    search_fields = ["=id", "=order_id", "=trade_id", "user__username", "reference"]
+    date_hierarchy = "created_at"
+    ordering = ["-id"]

@@ -1,0 +1,31 @@
+from exchange.models.accounts import ApiKey, Balance
+from exchange.models.ledger import LedgerEntry, LedgerKind
+from exchange.models.markets import Asset, Market, MarketStatus
+from exchange.models.orders import (
+    OPEN_STATUSES,
+    Order,
+    OrderStatus,
+    OrderType,
+    SelfTradePrevention,
+    Side,
+    TimeInForce,
+    Trade,
+)
+
+__all__ = [
+    "OPEN_STATUSES",
+    "ApiKey",
+    "Asset",
+    "Balance",
+    "LedgerEntry",
+    "LedgerKind",
+    "Market",
+    "MarketStatus",
+    "Order",
+    "OrderStatus",
+    "OrderType",
+    "SelfTradePrevention",
+    "Side",
+    "TimeInForce",
+    "Trade",
+]

@@ -1,0 +1,80 @@
+"""What a user holds: balances per asset and the API keys that act for them."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from exchange.models.fields import amount_field
+from exchange.models.markets import Asset
+
+
+class Balance(models.Model):
+    """Funds of one user in one asset.
+
+    Only the accounts stage changes these (see exchange.services.balances);
+    `locked` holds funds reserved by open orders.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="balances")
+    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="balances")
+    available = amount_field(default=Decimal(0))
+    locked = amount_field(default=Decimal(0))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        permissions = [("change_funds", "Can deposit, withdraw and adjust balances")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "asset"], name="balance_unique_user_asset"),
+            models.CheckConstraint(
+                condition=models.Q(available__gte=0), name="balance_available_not_negative"
+            ),
+            models.CheckConstraint(condition=models.Q(locked__gte=0), name="balance_locked_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.asset}"
+
+    @property
+    def total(self) -> Decimal:
+        return self.available + self.locked
+
+
+class ApiKey(models.Model):
+    """An Ed25519 public key a trader signs requests with.
+
+    Only the public half is stored, so a copy of the database cannot be used
+    to sign requests; the private half is shown once, when the key is made.
+    """
+
+    key_id = models.CharField(max_length=32, unique=True, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_keys")
+    label = models.CharField(max_length=64, blank=True)
+    public_key = models.CharField(max_length=64, help_text="Raw Ed25519 public key, base64.")
+    can_read = models.BooleanField(default=True)
+    can_trade = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "API key"
+        indexes = [models.Index(fields=["user", "revoked_at"], name="apikey_user_active")]
+
+    def __str__(self) -> str:
+        return f"{self.key_id} ({self.user})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    @property
+    def scopes(self) -> list[str]:
+        return [name for name, on in (("read", self.can_read), ("trade", self.can_trade)) if on]
+
+    def revoke(self) -> None:
+        if self.revoked_at is None:
+            self.revoked_at = timezone.now()
+            self.save(update_fields=["revoked_at"])

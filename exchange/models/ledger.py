@@ -1,0 +1,55 @@
+"""The ledger: one entry for every change of a balance, with its cause."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+
+from exchange.models.fields import amount_field
+from exchange.models.markets import Asset
+
+
+class LedgerKind(models.TextChoices):
+    DEPOSIT = "DEPOSIT", "Deposit"
+    WITHDRAWAL = "WITHDRAWAL", "Withdrawal"
+    ADJUSTMENT = "ADJUSTMENT", "Adjustment"
+    HOLD = "HOLD", "Hold for order"
+    RELEASE = "RELEASE", "Release of hold"
+    TRADE = "TRADE", "Trade"
+    FEE = "FEE", "Fee"
+
+
+class LedgerEntry(models.Model):
+    id = models.BigIntegerField(primary_key=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="ledger")
+    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=10, choices=LedgerKind.choices)
+    available_delta = amount_field(default=Decimal(0))
+    locked_delta = amount_field(default=Decimal(0))
+    available_after = amount_field()
+    locked_after = amount_field()
+    order_id = models.BigIntegerField(null=True, blank=True)
+    trade_id = models.BigIntegerField(null=True, blank=True)
+    reference = models.CharField(max_length=128, blank=True, help_text="Operator note or external id.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The operator behind a deposit, withdrawal or adjustment.",
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "ledger entries"
+        indexes = [
+            models.Index(fields=["user", "asset", "-id"], name="ledger_user_asset"),
+            models.Index(fields=["order_id"], name="ledger_order"),
+            models.Index(fields=["trade_id"], name="ledger_trade"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.asset_id} {self.available_delta:+}"

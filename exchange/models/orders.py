@@ -1,0 +1,152 @@
+"""Orders and the trades between them.
+
+Both are written by the workers in batches; their ids are 64-bit integers
+assigned outside the database, so a replayed batch rewrites the same rows.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+
+from exchange.models.fields import amount_field
+from exchange.models.markets import Asset, Market
+
+
+class Side(models.TextChoices):
+    BUY = "BUY", "Buy"
+    SELL = "SELL", "Sell"
+
+
+class OrderType(models.TextChoices):
+    LIMIT = "LIMIT", "Limit"
+    MARKET = "MARKET", "Market"
+
+
+class TimeInForce(models.TextChoices):
+    GTC = "GTC", "Good till cancelled"
+    IOC = "IOC", "Immediate or cancel"
+    FOK = "FOK", "Fill or kill"
+
+
+class SelfTradePrevention(models.TextChoices):
+    CANCEL_NEWEST = "CANCEL_NEWEST", "Cancel newest"
+    CANCEL_OLDEST = "CANCEL_OLDEST", "Cancel oldest"
+    CANCEL_BOTH = "CANCEL_BOTH", "Cancel both"
+    ALLOW = "ALLOW", "Allow"
+
+
+class OrderStatus(models.TextChoices):
+    NEW = "NEW", "New"
+    PARTIALLY_FILLED = "PARTIALLY_FILLED", "Partially filled"
+    FILLED = "FILLED", "Filled"
+    CANCELED = "CANCELED", "Canceled"
+    REJECTED = "REJECTED", "Rejected"
+    EXPIRED = "EXPIRED", "Expired"
+
+
+OPEN_STATUSES = (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
+
+
+class Order(models.Model):
+    id = models.BigIntegerField(primary_key=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
+    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="orders")
+    client_order_id = models.CharField(max_length=36)
+    side = models.CharField(max_length=4, choices=Side.choices)
+    type = models.CharField(max_length=6, choices=OrderType.choices)
+    time_in_force = models.CharField(max_length=3, choices=TimeInForce.choices, default=TimeInForce.GTC)
+    post_only = models.BooleanField(default=False)
+    self_trade_prevention = models.CharField(
+        max_length=13, choices=SelfTradePrevention.choices, default=SelfTradePrevention.CANCEL_NEWEST
+    )
+    price = amount_field(null=True, blank=True)
+    quantity = amount_field(null=True, blank=True, help_text="Base quantity.")
+    quote_quantity = amount_field(null=True, blank=True, help_text="Quote amount of a market buy.")
+    executed_quantity = amount_field(default=Decimal(0))
+    executed_quote = amount_field(default=Decimal(0))
+    status = models.CharField(max_length=16, choices=OrderStatus.choices, default=OrderStatus.NEW)
+    reject_reason = models.CharField(max_length=40, blank=True)
+    engine_sequence = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "client_order_id"], name="order_unique_client_id"),
+            models.CheckConstraint(
+                condition=models.Q(price__isnull=True) | models.Q(price__gt=0), name="order_price_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(quantity__isnull=True) | models.Q(quantity__gt=0),
+                name="order_quantity_positive",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(quantity__isnull=False) | models.Q(quote_quantity__isnull=False),
+                name="order_has_a_size",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(executed_quantity__gte=0, executed_quote__gte=0),
+                name="order_executed_not_negative",
+            ),
+        ]
+        indexes = [
+            # A trader's open orders, newest first; and their history per market.
+            models.Index(fields=["user", "status", "-id"], name="order_user_status"),
+            models.Index(fields=["user", "market", "-id"], name="order_user_market"),
+            models.Index(fields=["market", "status"], name="order_market_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.id} {self.side} {self.market_id}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+class Trade(models.Model):
+    """One fill between a resting maker order and an incoming taker order.
+
+    The order links carry no database constraint: the matching stage writes
+    trades and order updates in one batch, in whatever order they coalesce.
+    """
+
+    id = models.BigIntegerField(primary_key=True)
+    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="trades")
+    price = amount_field()
+    quantity = amount_field()
+    quote_quantity = amount_field()
+    taker_side = models.CharField(max_length=4, choices=Side.choices)
+    maker_order = models.ForeignKey(
+        Order, on_delete=models.DO_NOTHING, db_constraint=False, related_name="maker_trades"
+    )
+    taker_order = models.ForeignKey(
+        Order, on_delete=models.DO_NOTHING, db_constraint=False, related_name="taker_trades"
+    )
+    maker_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="maker_trades"
+    )
+    taker_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="taker_trades"
+    )
+    maker_fee = amount_field(default=Decimal(0))
+    maker_fee_asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+")
+    taker_fee = amount_field(default=Decimal(0))
+    taker_fee_asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+")
+    executed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(price__gt=0, quantity__gt=0), name="trade_positive"),
+        ]
+        indexes = [
+            models.Index(fields=["market", "-id"], name="trade_market_recent"),
+            models.Index(fields=["maker_user", "-id"], name="trade_maker_user"),
+            models.Index(fields=["taker_user", "-id"], name="trade_taker_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"trade {self.id}"

@@ -1,0 +1,1 @@
+"""Batched writes of worker effects, committed with their stream offsets."""

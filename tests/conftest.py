@@ -1,0 +1,76 @@
+"""Shared fixtures: named personas, markets, and an isolated Redis key space."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import redis
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractUser
+
+from exchange.models import Asset, Market
+
+User = get_user_model()
+
+
+@pytest.fixture
+def alice(db: Any) -> AbstractUser:
+    return User.objects.create_user("alice", password="alice-pass-123")
+
+
+@pytest.fixture
+def bob(db: Any) -> AbstractUser:
+    return User.objects.create_user("bob", password="bob-pass-123")
+
+
+@pytest.fixture
+def operator(db: Any) -> AbstractUser:
+    return User.objects.create_superuser("operator", "ops@example.com", "operator-pass-123")
+
+
+@pytest.fixture
+def usdt(db: Any) -> Asset:
+    return Asset.objects.create(code="USDT", name="Tether USD", display_precision=6)
+
+
+@pytest.fixture
+def btc(db: Any) -> Asset:
+    return Asset.objects.create(code="BTC", name="Bitcoin", display_precision=8)
+
+
+@pytest.fixture
+def btc_usdt(btc: Asset, usdt: Asset) -> Market:
+    return Market.objects.create(
+        symbol="BTC/USDT",
+        base=btc,
+        quote=usdt,
+        tick_size=Decimal("0.01"),
+        lot_size=Decimal("0.00001"),
+        min_quantity=Decimal("0.00001"),
+        min_notional=Decimal("5"),
+    )
+
+
+@pytest.fixture
+def redis_prefix(settings: Any) -> Iterator[str]:
+    """Give the test its own key prefix and delete every key under it afterwards."""
+    prefix = f"spot-test-{uuid.uuid4().hex[:12]}"
+    settings.REDIS_KEY_PREFIX = prefix
+    yield prefix
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+@pytest.fixture
+def redis_conn(redis_prefix: str) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    yield client
+    client.close()

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.apps import apps
+from django.core.management import call_command
+
+from exchange.models import ApiKey, Balance, LedgerEntry, Market
+
+
+def snapshot():
+    counts = {model._meta.label: model._default_manager.count() for model in apps.get_models()}
+    balances = sorted(Balance.objects.values_list("user__username", "asset__code", "available", "locked"))
+    return counts, balances
+
+
+@pytest.mark.django_db
+def test_seed_demo_twice_changes_nothing_the_second_time(settings, tmp_path, capsys):
+    settings.VAR_DIR = tmp_path
+    call_command("seed_demo")
+    first = snapshot()
+    call_command("seed_demo")
+    assert snapshot() == first
+    assert set(Market.objects.values_list("symbol", flat=True)) == {
+        "BTC/USDT",
+        "ETH/USDT",
+        "SOL/USDT",
+        "DOGE/USDT",
+    }
+    assert ApiKey.objects.filter(user__username="alice", can_trade=True).exists()
+    assert (
+        LedgerEntry.objects.filter(kind="DEPOSIT", reference="seed_demo").count() == Balance.objects.count()
+    )
+    output = capsys.readouterr().out
+    assert "http://127.0.0.1:8000/admin/" in output
+    credentials = json.loads((tmp_path / "demo-credentials.json").read_text())
+    assert set(credentials["api_keys"]) == {"alice", "bob", "maker"}
+    assert (tmp_path / "demo-credentials.json").stat().st_mode & 0o077 == 0
