@@ -89,6 +89,13 @@ ACCOUNT_SHARDS = env_int("ACCOUNT_SHARDS", 1, minimum=1)
 # Base asset -> matching shard; '*' is the shard of every other symbol (the plan's map).
 SYMBOL_SHARDS, SYMBOL_DEFAULT_SHARD = env_shard_map("SYMBOL_SHARDS", "btc=1,eth=2,sol=3,doge=3,*=4")
 
+# What "acknowledged" means for a command in a stream (docs/adr/0003):
+#   NONE    - in Redis memory; as durable as Redis's own persistence setting
+#   REPLICA - also on a replica (WAIT 1)
+#   AOF     - also fsynced to the append-only file (WAITAOF, Redis >= 7.2)
+STREAM_DURABILITY = env_choice("STREAM_DURABILITY", "NONE", ("NONE", "REPLICA", "AOF"))
+STREAM_DURABILITY_TIMEOUT_MS = env_int("STREAM_DURABILITY_TIMEOUT_MS", 100, minimum=1)
+
 FEE_ACCOUNT_USERNAME = env_str("FEE_ACCOUNT_USERNAME", "fees")
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -130,3 +137,15 @@ LOGGING = {
         "daphne": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
 }
+
+# --- Workers (docs/adr/0003-order-pipeline.md) ---
+WRITE_BUFFER_MAX_ITEMS = env_int("WRITE_BUFFER_MAX_ITEMS", 100, minimum=1)
+WRITE_BUFFER_MAX_DELAY_MS = env_int("WRITE_BUFFER_MAX_DELAY_MS", 10, minimum=1)
+WORKER_BLOCK_MS = env_int("WORKER_BLOCK_MS", 100, minimum=1)
+WORKER_READ_COUNT = env_int("WORKER_READ_COUNT", 500, minimum=1)
+WORKER_LEASE_TTL_MS = env_int("WORKER_LEASE_TTL_MS", 5000, minimum=500)
+WORKER_STANDBY_POLL_S = env_int("WORKER_STANDBY_POLL_MS", 500, minimum=10) / 1000
+# Trim input streams below the committed position (off keeps them whole for audits and replays).
+STREAM_TRIM_COMMITTED = env_bool("STREAM_TRIM_COMMITTED", True)
+DEPTH_LEVELS = env_int("DEPTH_LEVELS", 100, minimum=1)
+EVENTS_STREAM_MAXLEN = env_int("EVENTS_STREAM_MAXLEN", 100_000, minimum=1000)

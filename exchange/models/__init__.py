@@ -1,4 +1,4 @@
-from exchange.models.accounts import ApiKey, Balance
+from exchange.models.accounts import ApiKey, Balance, OrderHold
 from exchange.models.ledger import LedgerEntry, LedgerKind
 from exchange.models.markets import Asset, Market, MarketStatus
 from exchange.models.orders import (
@@ -22,6 +22,7 @@ __all__ = [
     "Market",
     "MarketStatus",
     "Order",
+    "OrderHold",
     "OrderStatus",
     "OrderType",
     "SelfTradePrevention",

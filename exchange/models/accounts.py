@@ -78,3 +78,30 @@ class ApiKey(models.Model):
         if self.revoked_at is None:
             self.revoked_at = timezone.now()
             self.save(update_fields=["revoked_at"])
+
+
+class OrderHold(models.Model):
+    """Funds the accounts stage holds for one open order, until the order ends.
+
+    Persisted with the balances so that a restarted accounts worker knows
+    what each open order may still spend and what to release when it ends.
+    """
+
+    order_id = models.BigIntegerField(primary_key=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+")
+    market_symbol = models.CharField(max_length=33)
+    client_order_id = models.CharField(max_length=36)
+    remaining = amount_field(help_text="What the order may still spend.")
+    # The order's limit price and size as last placed or amended, to size the
+    # extra hold an amend needs.
+    price = amount_field(null=True, blank=True)
+    quantity = amount_field(null=True, blank=True)
+    is_open = models.BooleanField(default=True)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["is_open", "user"], name="hold_open_user")]
+
+    def __str__(self) -> str:
+        return f"hold of order {self.order_id}"

@@ -1,0 +1,32 @@
+"""What run_accounts and run_matching share: options, metrics port, logging of the exit."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+from prometheus_client import start_http_server
+
+from exchange.pipeline.worker import StageWorker
+
+logger = logging.getLogger("spot.worker")
+
+
+class WorkerCommand(BaseCommand):
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--shard", type=int, required=True)
+        parser.add_argument(
+            "--standby", action="store_true", help="Wait for the shard's lease instead of expecting to lead."
+        )
+        parser.add_argument("--metrics-port", type=int, default=0, help="Serve /metrics on this port (0: off).")
+
+    def make_worker(self, shard: int, standby: bool) -> StageWorker:
+        raise NotImplementedError
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["metrics_port"]:
+            start_http_server(options["metrics_port"], addr="0.0.0.0")  # noqa: S104  (scraped from other pods)
+        worker = self.make_worker(options["shard"], options["standby"])
+        logger.info("%s starting%s", worker.name, " as standby" if options["standby"] else "")
+        worker.run()

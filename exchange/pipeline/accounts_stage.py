@@ -1,0 +1,523 @@
+"""The accounts stage: the one writer of its users' balances.
+
+It holds funds before an order may reach the book, rejects what cannot be
+paid for, forwards accepted commands to the matching shard of the market,
+and applies what matching settles back. Its decisions depend only on its
+input stream and the state loaded at start, so a replay decides the same.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import ROUND_UP, Decimal
+from typing import Any
+
+from exchange.models import Balance, LedgerEntry, Order, OrderHold
+from exchange.pipeline.ids import EntryIdOutOfRange, order_id_for, parse_entry_id
+from exchange.pipeline.keys import ShardKeys
+from exchange.pipeline.markets import MarketRules
+from exchange.pipeline.messages import (
+    MalformedEntry,
+    optional_decimal,
+    require_decimal,
+    require_int,
+    require_str,
+)
+from exchange.pipeline.outbox import Outbox, ReplayFilter
+from exchange.pipeline.validation import place_problem
+from persistence.write_buffer import WriteBuffer
+
+logger = logging.getLogger(__name__)
+
+STORAGE_STEP = Decimal("1e-18")
+ZERO = Decimal(0)
+FUNDS_KINDS = ("DEPOSIT", "WITHDRAWAL", "ADJUSTMENT")
+
+
+@dataclass
+class Hold:
+    order_id: int
+    user_id: int
+    asset: str
+    symbol: str
+    client_order_id: str
+    remaining: Decimal
+    price: Decimal | None
+    quantity: Decimal | None
+
+
+@dataclass
+class AccountsState:
+    """What the stage keeps in memory, as loaded from the database."""
+
+    balances: dict[tuple[int, str], list[Decimal]]  # (user, asset) -> [available, locked]
+    holds: dict[int, Hold]  # open orders by id
+    client_order_ids: set[tuple[int, str]]
+    users: set[int]
+    asset_ids: dict[str, int]
+    # Asked once for a user id the stage has not seen: users are made by the
+    # admin at any time and never deleted, so the answer never changes.
+    user_exists: Callable[[int], bool] = lambda user_id: False
+
+
+class AccountsStage:
+    def __init__(
+        self,
+        shard: int,
+        markets: dict[str, MarketRules],
+        state: AccountsState,
+        buffer: WriteBuffer,
+        outbox: Outbox,
+        matching_keys: dict[int, ShardKeys],
+        channel_prefix: str,
+    ) -> None:
+        self.shard = shard
+        self.markets = markets
+        self.state = state
+        self.buffer = buffer
+        self.outbox = outbox
+        self.matching_keys = matching_keys
+        self.channel_prefix = channel_prefix
+        self.replays = ReplayFilter(buffer.position.producer_sequences)
+        self._entry_id = "0-0"
+        self._now = datetime.fromtimestamp(0, UTC)
+
+    # ------------------------------------------------------------- dispatch
+
+    def handle(self, entry_id: str, message: dict[str, Any]) -> None:
+        """Apply one input entry. Raises MalformedEntry for what no stage can apply."""
+        self._entry_id = entry_id
+        self._now = datetime.fromtimestamp(parse_entry_id(entry_id)[0] / 1000, UTC)
+        kind = message["t"]
+        if kind == "place":
+            self._place(message)
+        elif kind == "cancel":
+            self._cancel(message)
+        elif kind == "cancel_all":
+            self._cancel_all(message)
+        elif kind == "amend":
+            self._amend(message)
+        elif kind == "funds":
+            self._funds(message)
+        elif kind == "batch":
+            self._settle(message)
+        else:
+            raise MalformedEntry(f"unknown command type {kind!r}")
+
+    # ------------------------------------------------------------- commands
+
+    def _place(self, message: dict[str, Any]) -> None:
+        user_id = self._known_user(message)
+        client_order_id = require_str(message, "cid")
+        symbol = require_str(message, "m")
+        if len(client_order_id) > 36:
+            raise MalformedEntry("'cid' is longer than 36 characters")
+        try:
+            order_id = order_id_for(self._entry_id, self.shard)
+        except EntryIdOutOfRange as exc:
+            raise MalformedEntry(str(exc)) from None
+        if (user_id, client_order_id) in self.state.client_order_ids:
+            # A retry that reached the stream twice (its Redis claim was lost):
+            # the first order stands; this one leaves no row.
+            self._publish_order(user_id, order_id, client_order_id, symbol, "REJECTED", "DUPLICATE_CLIENT_ORDER_ID")
+            return
+        order = {
+            "side": message.get("side"),
+            "type": message.get("type"),
+            "tif": message.get("tif", "GTC"),
+            "price": optional_decimal(message, "px"),
+            "quantity": optional_decimal(message, "qty"),
+            "quote_quantity": optional_decimal(message, "qq"),
+            "post_only": bool(message.get("po", False)),
+            "stp": message.get("stp", "CANCEL_NEWEST"),
+        }
+        rules = self.markets.get(symbol)
+        problem = place_problem(
+            rules,
+            str(order["side"]),
+            str(order["type"]),
+            str(order["tif"]),
+            order["price"],
+            order["quantity"],
+            order["quote_quantity"],
+            order["post_only"],
+            str(order["stp"]),
+        )
+        hold_asset, hold_amount = ("", ZERO)
+        if problem is None and rules is not None:
+            hold_asset, hold_amount = self._hold_needed(user_id, rules, order)
+            if hold_amount <= 0 or self._balance(user_id, hold_asset)[0] < hold_amount:
+                problem = "INSUFFICIENT_FUNDS"
+        self.state.client_order_ids.add((user_id, client_order_id))
+        if problem is not None or rules is None:
+            self._reject_order(order_id, user_id, client_order_id, symbol, rules, order, problem or "")
+            return
+        self._move(user_id, hold_asset, -hold_amount, hold_amount, "HOLD", order_id=order_id)
+        hold = Hold(
+            order_id,
+            user_id,
+            hold_asset,
+            symbol,
+            client_order_id,
+            hold_amount,
+            order["price"],
+            order["quantity"],
+        )
+        self.state.holds[order_id] = hold
+        self._save_hold(hold, is_open=True)
+        self._forward(
+            rules,
+            {
+                "t": "place",
+                "oid": order_id,
+                "uid": user_id,
+                "cid": client_order_id,
+                "m": symbol,
+                "side": order["side"],
+                "type": order["type"],
+                "tif": order["tif"],
+                "px": _text(order["price"]),
+                "qty": _text(order["quantity"]),
+                "qq": _text(order["quote_quantity"]),
+                "po": order["post_only"],
+                "stp": order["stp"],
+                "hold": _text(hold_amount),
+                "ts": self._now_ms(),
+            },
+        )
+
+    def _cancel(self, message: dict[str, Any]) -> None:
+        user_id = self._known_user(message)
+        order_id = require_int(message, "oid")
+        hold = self.state.holds.get(order_id)
+        if hold is None or hold.user_id != user_id:
+            self._publish(user_id, {"type": "cancel_rejected", "order_id": order_id, "reason": "UNKNOWN_ORDER"})
+            return
+        self._forward(self.markets[hold.symbol], {"t": "cancel", "oid": order_id, "uid": user_id, "m": hold.symbol})
+
+    def _cancel_all(self, message: dict[str, Any]) -> None:
+        user_id = self._known_user(message)
+        symbol = message.get("m") or ""
+        symbols = sorted({h.symbol for h in self.state.holds.values() if h.user_id == user_id})
+        for each in symbols:
+            if not symbol or each == symbol:
+                self._forward(self.markets[each], {"t": "cancel_all", "uid": user_id, "m": each})
+
+    def _amend(self, message: dict[str, Any]) -> None:
+        user_id = self._known_user(message)
+        order_id = require_int(message, "oid")
+        new_quantity = optional_decimal(message, "qty")
+        new_price = optional_decimal(message, "px")
+        hold = self.state.holds.get(order_id)
+        rules = self.markets.get(hold.symbol) if hold else None
+        problem = None
+        if hold is None or hold.user_id != user_id or rules is None or hold.price is None:
+            problem = "UNKNOWN_ORDER"
+        elif new_quantity is None and new_price is None:
+            problem = "INVALID_AMEND"
+        elif new_price is not None and (new_price <= 0 or new_price % rules.tick_size):
+            problem = "PRICE_NOT_ON_TICK"
+        elif new_quantity is not None and (new_quantity <= 0 or new_quantity % rules.lot_size):
+            problem = "QUANTITY_NOT_ON_LOT"
+        if problem is not None or hold is None or rules is None or hold.price is None:
+            self._publish(user_id, {"type": "amend_rejected", "order_id": order_id, "reason": problem})
+            return
+        price = new_price if new_price is not None else hold.price
+        quantity = new_quantity if new_quantity is not None else (hold.quantity or ZERO)
+        if hold.asset == rules.quote:
+            before = _limit_buy_hold(hold.price, hold.quantity or ZERO, rules)
+            extra = _limit_buy_hold(price, quantity, rules) - before
+        else:
+            extra = quantity - (hold.quantity or ZERO)
+        if extra > 0:
+            if self._balance(user_id, hold.asset)[0] < extra:
+                self._publish(
+                    user_id, {"type": "amend_rejected", "order_id": order_id, "reason": "INSUFFICIENT_FUNDS"}
+                )
+                return
+            self._move(user_id, hold.asset, -extra, extra, "HOLD", order_id=order_id)
+            hold.remaining += extra
+        hold.price, hold.quantity = price, quantity
+        self._save_hold(hold, is_open=True)
+        self._forward(
+            rules,
+            {"t": "amend", "oid": order_id, "uid": user_id, "m": hold.symbol, "qty": _text(new_quantity), "px": _text(new_price)},
+        )
+
+    def _funds(self, message: dict[str, Any]) -> None:
+        user_id = self._known_user(message)
+        asset = require_str(message, "asset")
+        kind = require_str(message, "kind")
+        amount = require_decimal(message, "amount")
+        if asset not in self.state.asset_ids or kind not in FUNDS_KINDS:
+            raise MalformedEntry(f"unknown asset {asset!r} or kind {kind!r}")
+        delta = {"DEPOSIT": amount, "WITHDRAWAL": -amount, "ADJUSTMENT": amount}[kind]
+        if (kind != "ADJUSTMENT" and amount <= 0) or self._balance(user_id, asset)[0] + delta < 0:
+            logger.warning("accounts-%s refused %s of %s %s for user %s", self.shard, kind, amount, asset, user_id)
+            self._publish(user_id, {"type": "funds_rejected", "asset": asset, "kind": kind, "amount": str(amount)})
+            return
+        operator = message.get("op")
+        self._move(
+            user_id,
+            asset,
+            delta,
+            ZERO,
+            kind,
+            reference=str(message.get("ref") or "")[:128],
+            created_by=operator if isinstance(operator, int) else None,
+        )
+
+    # ----------------------------------------------------------- settlement
+
+    def _settle(self, message: dict[str, Any]) -> None:
+        producer = require_str(message, "p")
+        sequence = require_str(message, "s")
+        if not self.replays.accept(producer, sequence):
+            return
+        for item in message.get("cmds") or []:
+            kind = item.get("k")
+            if kind == "fill":
+                self._fill(item)
+            elif kind == "done":
+                self._done(item)
+            elif kind == "fee":
+                self._fee(item)
+            else:
+                raise MalformedEntry(f"unknown settlement {kind!r}")
+
+    def _fill(self, item: dict[str, Any]) -> None:
+        order_id = require_int(item, "oid")
+        user_id = require_int(item, "uid")
+        trade_id = require_int(item, "tid")
+        rules = self.markets[require_str(item, "m")]
+        base, quote, fee = (require_decimal(item, name) for name in ("base", "quote", "fee"))
+        hold = self.state.holds.get(order_id)
+        refs = {"order_id": order_id, "trade_id": trade_id}
+        if item.get("side") == "BUY":
+            spent = quote + fee
+            self._move(user_id, rules.quote, ZERO, -quote, "TRADE", **refs)
+            if fee:
+                self._move(user_id, rules.quote, ZERO, -fee, "FEE", **refs)
+            self._move(user_id, rules.base, base, ZERO, "TRADE", **refs)
+        else:
+            spent = base
+            self._move(user_id, rules.base, ZERO, -base, "TRADE", **refs)
+            self._move(user_id, rules.quote, quote, ZERO, "TRADE", **refs)
+            if fee:
+                self._move(user_id, rules.quote, -fee, ZERO, "FEE", **refs)
+        if hold is not None:
+            hold.remaining -= spent
+            self._save_hold(hold, is_open=True)
+
+    def _done(self, item: dict[str, Any]) -> None:
+        order_id = require_int(item, "oid")
+        hold = self.state.holds.pop(order_id, None)
+        if hold is None:
+            return
+        if hold.remaining > 0:
+            self._move(hold.user_id, hold.asset, hold.remaining, -hold.remaining, "RELEASE", order_id=order_id)
+        hold.remaining = ZERO
+        self._save_hold(hold, is_open=False)
+
+    def _fee(self, item: dict[str, Any]) -> None:
+        user_id = require_int(item, "uid")
+        self._move(
+            user_id,
+            require_str(item, "asset"),
+            require_decimal(item, "amount"),
+            ZERO,
+            "FEE",
+            trade_id=require_int(item, "tid"),
+        )
+
+    # -------------------------------------------------------------- helpers
+
+    def _known_user(self, message: dict[str, Any]) -> int:
+        user_id = require_int(message, "uid")
+        if user_id not in self.state.users:
+            if not self.state.user_exists(user_id):
+                raise MalformedEntry(f"unknown user {user_id}")
+            self.state.users.add(user_id)
+        return user_id
+
+    def _hold_needed(self, user_id: int, rules: MarketRules, order: dict[str, Any]) -> tuple[str, Decimal]:
+        if order["side"] == "SELL":
+            return rules.base, order["quantity"]
+        if order["type"] == "LIMIT":
+            return rules.quote, _limit_buy_hold(order["price"], order["quantity"], rules)
+        if order["quote_quantity"] is not None:
+            return rules.quote, order["quote_quantity"]
+        # A market buy by base quantity has no price to size its hold by: it
+        # holds all the available quote, and matching caps its spend at that.
+        return rules.quote, self._balance(user_id, rules.quote)[0]
+
+    def _balance(self, user_id: int, asset: str) -> list[Decimal]:
+        key = (user_id, asset)
+        balance = self.state.balances.get(key)
+        if balance is None:
+            balance = self.state.balances[key] = [ZERO, ZERO]
+        return balance
+
+    def _move(
+        self,
+        user_id: int,
+        asset: str,
+        available_delta: Decimal,
+        locked_delta: Decimal,
+        kind: str,
+        order_id: int | None = None,
+        trade_id: int | None = None,
+        reference: str = "",
+        created_by: int | None = None,
+    ) -> None:
+        balance = self._balance(user_id, asset)
+        balance[0] += available_delta
+        balance[1] += locked_delta
+        if balance[0] < 0 or balance[1] < 0:
+            raise AssertionError(f"balance of user {user_id} in {asset} would go negative: {balance}")
+        asset_id = self.state.asset_ids[asset]
+        self.buffer.upsert(
+            Balance,
+            {
+                "user_id": user_id,
+                "asset_id": asset_id,
+                "available": balance[0],
+                "locked": balance[1],
+                "updated_at": self._now,
+            },
+            key=("user_id", "asset_id"),
+        )
+        self.buffer.insert(
+            LedgerEntry,
+            {
+                "id": self._next_ledger_id(),
+                "user_id": user_id,
+                "asset_id": asset_id,
+                "kind": kind,
+                "available_delta": available_delta,
+                "locked_delta": locked_delta,
+                "available_after": balance[0],
+                "locked_after": balance[1],
+                "order_id": order_id,
+                "trade_id": trade_id,
+                "reference": reference,
+                "created_by_id": created_by,
+                "created_at": self._now,
+            },
+        )
+        self._publish(
+            user_id,
+            {"type": "balance", "asset": asset, "available": str(balance[0]), "locked": str(balance[1])},
+        )
+
+    def _next_ledger_id(self) -> int:
+        counters = self.buffer.position.counters
+        counters["ledger"] = counters.get("ledger", 0) + 1
+        return (counters["ledger"] << 10) | self.shard
+
+    def _save_hold(self, hold: Hold, is_open: bool) -> None:
+        self.buffer.upsert(
+            OrderHold,
+            {
+                "order_id": hold.order_id,
+                "user_id": hold.user_id,
+                "asset_id": self.state.asset_ids[hold.asset],
+                "market_symbol": hold.symbol,
+                "client_order_id": hold.client_order_id,
+                "remaining": hold.remaining,
+                "price": hold.price,
+                "quantity": hold.quantity,
+                "is_open": is_open,
+                "updated_at": self._now,
+            },
+            key=("order_id",),
+        )
+
+    def _forward(self, rules: MarketRules, command: dict[str, Any]) -> None:
+        self.outbox.send(self.matching_keys[rules.shard].stream, command)
+
+    def _reject_order(
+        self,
+        order_id: int,
+        user_id: int,
+        client_order_id: str,
+        symbol: str,
+        rules: MarketRules | None,
+        order: dict[str, Any],
+        reason: str,
+    ) -> None:
+        if rules is not None and _fits_order_row(order):
+            self.buffer.upsert(
+                Order,
+                {
+                    "id": order_id,
+                    "user_id": user_id,
+                    "market_id": rules.market_id,
+                    "client_order_id": client_order_id,
+                    "side": order["side"],
+                    "type": order["type"],
+                    "time_in_force": order["tif"],
+                    "post_only": order["post_only"],
+                    "self_trade_prevention": order["stp"],
+                    "price": order["price"],
+                    "quantity": order["quantity"],
+                    "quote_quantity": order["quote_quantity"],
+                    "status": "REJECTED",
+                    "reject_reason": reason,
+                    "created_at": self._now,
+                    "updated_at": self._now,
+                },
+            )
+        self._publish_order(user_id, order_id, client_order_id, symbol, "REJECTED", reason)
+
+    def _publish_order(
+        self, user_id: int, order_id: int, client_order_id: str, symbol: str, status: str, reason: str
+    ) -> None:
+        self._publish(
+            user_id,
+            {
+                "type": "order",
+                "order_id": order_id,
+                "client_order_id": client_order_id,
+                "symbol": symbol,
+                "status": status,
+                "executed_quantity": "0",
+                "executed_quote": "0",
+                "reject_reason": reason,
+            },
+        )
+
+    def _publish(self, user_id: int, payload: dict[str, Any]) -> None:
+        self.outbox.publish(f"{self.channel_prefix}:user:{user_id}", payload)
+
+    def _now_ms(self) -> int:
+        return parse_entry_id(self._entry_id)[0]
+
+
+def _limit_buy_hold(price: Decimal, quantity: Decimal, rules: MarketRules) -> Decimal:
+    """Quote for the whole order at its limit price plus the larger fee rate."""
+    return (price * quantity * (1 + rules.max_fee_rate)).quantize(STORAGE_STEP, rounding=ROUND_UP)
+
+
+def _fits_order_row(order: dict[str, Any]) -> bool:
+    """A rejected order is stored only if its fields fit the table's constraints."""
+    from exchange.pipeline.validation import SELF_TRADE_MODES, SIDES, TIMES_IN_FORCE, TYPES
+
+    def fits(value: Decimal | None) -> bool:
+        return value is None or (value > 0 and value < Decimal("1e18") and -value.as_tuple().exponent <= 18)  # type: ignore[operator]
+
+    return (
+        order["side"] in SIDES
+        and order["type"] in TYPES
+        and order["tif"] in TIMES_IN_FORCE
+        and order["stp"] in SELF_TRADE_MODES
+        and (order["quantity"] is not None or order["quote_quantity"] is not None)
+        and all(fits(order[name]) for name in ("price", "quantity", "quote_quantity"))
+    )
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else format(value, "f")

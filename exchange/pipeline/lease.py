@@ -1,0 +1,62 @@
+"""The lease that makes one worker of a shard its leader.
+
+A Redis key with a TTL, renewed by the holder. Each acquisition takes a new
+epoch, never below the one already in the database, so the epoch check at
+commit fences out a leader that stalled past its TTL.
+"""
+
+from __future__ import annotations
+
+import redis
+
+from exchange.pipeline.keys import ShardKeys
+
+_ACQUIRE = """
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then return 0 end
+local epoch = redis.call('INCR', KEYS[2])
+local floor = tonumber(ARGV[3])
+if epoch <= floor then
+  epoch = floor + 1
+  redis.call('SET', KEYS[2], epoch)
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', tonumber(ARGV[2]))
+return epoch
+"""
+
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
+end
+return 0
+"""
+
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+class Lease:
+    def __init__(self, client: redis.Redis, keys: ShardKeys, holder: str, ttl_ms: int) -> None:
+        self.keys = keys
+        self.holder = holder
+        self.ttl_ms = ttl_ms
+        self.epoch = 0
+        self._acquire = client.register_script(_ACQUIRE)
+        self._renew = client.register_script(_RENEW)
+        self._release = client.register_script(_RELEASE)
+
+    def try_acquire(self, epoch_floor: int) -> bool:
+        epoch = int(
+            self._acquire(keys=[self.keys.lease, self.keys.epoch], args=[self.holder, self.ttl_ms, epoch_floor])
+        )
+        if epoch:
+            self.epoch = epoch
+        return bool(epoch)
+
+    def renew(self) -> bool:
+        return bool(self._renew(keys=[self.keys.lease], args=[self.holder, self.ttl_ms]))
+
+    def release(self) -> None:
+        self._release(keys=[self.keys.lease], args=[self.holder])

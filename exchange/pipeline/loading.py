@@ -1,0 +1,143 @@
+"""Loading a stage's state from the database when it becomes leader."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models import F
+from django.db.models.functions import Mod
+from django.utils import timezone
+
+from exchange.models import OPEN_STATUSES, Asset, Balance, Order, OrderHold, Trade
+from exchange.pipeline.accounts_stage import AccountsState, Hold
+from exchange.pipeline.markets import MarketRules
+from exchange.pipeline.order_state import OrderState
+from matching import OrderBook, SelfTradePrevention, Side, to_lots, to_ticks
+
+# Client order ids remembered by the accounts stage, beyond the open orders'.
+CLIENT_ORDER_ID_MEMORY = timedelta(days=8)
+TRADE_SEQUENCE_MASK = (1 << 40) - 1
+
+
+def fee_user_id() -> int:
+    user, created = get_user_model().objects.get_or_create(username=settings.FEE_ACCOUNT_USERNAME)
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return int(user.pk)
+
+
+def load_accounts_state(shard: int, account_shards: int) -> AccountsState:
+    users = set(
+        get_user_model()
+        .objects.annotate(shard=Mod(F("id"), account_shards))
+        .filter(shard=shard)
+        .values_list("id", flat=True)
+    )
+    asset_ids = dict(Asset.objects.values_list("code", "id"))
+    balances: dict[tuple[int, str], list[Decimal]] = {}
+    for user_id, code, available, locked in Balance.objects.filter(user_id__in=users).values_list(
+        "user_id", "asset__code", "available", "locked"
+    ):
+        balances[(user_id, code)] = [available, locked]
+    holds = {}
+    for hold in OrderHold.objects.filter(is_open=True, user_id__in=users).select_related("asset"):
+        holds[hold.order_id] = Hold(
+            hold.order_id,
+            hold.user_id,
+            hold.asset.code,
+            hold.market_symbol,
+            hold.client_order_id,
+            hold.remaining,
+            hold.price,
+            hold.quantity,
+        )
+    since = timezone.now() - CLIENT_ORDER_ID_MEMORY
+    client_order_ids = set(
+        Order.objects.filter(user_id__in=users, created_at__gte=since).values_list("user_id", "client_order_id")
+    )
+    client_order_ids.update((hold.user_id, hold.client_order_id) for hold in holds.values())
+    def user_exists(user_id: int) -> bool:
+        return user_id % account_shards == shard and get_user_model().objects.filter(pk=user_id).exists()
+
+    return AccountsState(balances, holds, client_order_ids, users, asset_ids, user_exists)
+
+
+def load_books(
+    markets: dict[str, MarketRules],
+) -> tuple[dict[str, OrderBook], dict[int, OrderState], int]:
+    """Rebuild each book from its open orders in priority order; returns the top engine sequence."""
+    books: dict[str, OrderBook] = {}
+    orders: dict[int, OrderState] = {}
+    top_sequence = 0
+    for rules in markets.values():
+        rows = []
+        open_orders = Order.objects.filter(market_id=rules.market_id, status__in=OPEN_STATUSES).order_by(
+            "engine_sequence"
+        )
+        for order in open_orders:
+            assert order.price is not None and order.quantity is not None and order.engine_sequence
+            quantity = to_lots(order.quantity, rules.lot_size)
+            remaining = to_lots(order.quantity - order.executed_quantity, rules.lot_size)
+            price = to_ticks(order.price, rules.tick_size)
+            assert quantity and remaining and price, f"order {order.pk} is off the market's grid"
+            rows.append(
+                [
+                    order.pk,
+                    order.user_id,
+                    int(Side[order.side]),
+                    price,
+                    quantity,
+                    remaining,
+                    int(SelfTradePrevention[order.self_trade_prevention]),
+                    order.engine_sequence,
+                    int(order.post_only),
+                ]
+            )
+            orders[order.pk] = _state_of(order, rules)
+            top_sequence = max(top_sequence, order.engine_sequence)
+        last_trade = Trade.objects.filter(market_id=rules.market_id).order_by("-id").values_list("id", flat=True).first()
+        snapshot = {
+            "format": 1,
+            "market_id": rules.market_id,
+            "trade_seq": (last_trade or 0) & TRADE_SEQUENCE_MASK,
+            "order_seq": max((row[7] for row in rows), default=0),
+            "orders": _bids_then_asks(rows),
+        }
+        books[rules.symbol] = OrderBook.restore(rules.market_id, snapshot)
+    return books, orders, top_sequence
+
+
+def _bids_then_asks(rows: list[list[int]]) -> list[list[int]]:
+    """The snapshot's order: bids best first, then asks best first; time order within a price."""
+    bids = sorted((r for r in rows if r[2] == Side.BUY), key=lambda r: (-r[3], r[7]))
+    asks = sorted((r for r in rows if r[2] == Side.SELL), key=lambda r: (r[3], r[7]))
+    return bids + asks
+
+
+def _state_of(order: Order, rules: MarketRules) -> OrderState:
+    return OrderState(
+        order_id=order.pk,
+        user_id=order.user_id,
+        market_id=rules.market_id,
+        symbol=rules.symbol,
+        client_order_id=order.client_order_id,
+        side=order.side,
+        type=order.type,
+        time_in_force=order.time_in_force,
+        post_only=order.post_only,
+        stp=order.self_trade_prevention,
+        price=order.price,
+        quantity=order.quantity,
+        quote_quantity=order.quote_quantity,
+        created_at=order.created_at,
+        updated_at=order.updated_at,
+        executed_quantity=order.executed_quantity,
+        executed_quote=order.executed_quote,
+        status=order.status,
+        reject_reason=order.reject_reason,
+        engine_sequence=order.engine_sequence,
+    )

@@ -1,0 +1,304 @@
+"""The matching stage: the one writer of its markets' books, orders and trades.
+
+Commands arrive from the accounts stage with their funds already held. The
+engine (matching/) turns each into events; this module turns events into
+order and trade rows, settlements for the accounts stage of each user
+involved, and updates for traders and market data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import ROUND_DOWN, ROUND_FLOOR, Decimal
+from typing import Any
+
+from exchange.models import Order, Trade
+from exchange.pipeline.keys import ShardKeys
+from exchange.pipeline.markets import MarketRules
+from exchange.pipeline.messages import MalformedEntry, optional_decimal, require_int, require_str
+from exchange.pipeline.order_state import OrderState
+from exchange.pipeline.outbox import Outbox, ReplayFilter
+from matching.events import view
+from matching import (
+    CancelReason,
+    EventKind,
+    OrderBook,
+    OrderType,
+    SelfTradePrevention,
+    Side,
+    TimeInForce,
+    from_lots,
+    from_ticks,
+    to_lots,
+    to_ticks,
+)
+from persistence.write_buffer import WriteBuffer
+
+STORAGE_STEP = Decimal("1e-18")
+SIDES = {"BUY": Side.BUY, "SELL": Side.SELL}
+TYPES = {"LIMIT": OrderType.LIMIT, "MARKET": OrderType.MARKET}
+TIFS = {"GTC": TimeInForce.GTC, "IOC": TimeInForce.IOC, "FOK": TimeInForce.FOK}
+STPS = {mode.name: mode for mode in SelfTradePrevention}
+# Cancels the trader asked for (or self-trade prevention did) are CANCELED;
+# orders that ended because their time in force ran out are EXPIRED.
+CANCELED_REASONS = {CancelReason.USER, CancelReason.SELF_TRADE}
+
+
+class MatchingStage:
+    def __init__(
+        self,
+        shard: int,
+        markets: dict[str, MarketRules],
+        books: dict[str, OrderBook],
+        orders: dict[int, OrderState],
+        buffer: WriteBuffer,
+        outbox: Outbox,
+        accounts_stream_of: Callable[[int], str],
+        fee_user_id: int,
+        keys: ShardKeys,
+        channel_prefix: str,
+    ) -> None:
+        self.shard = shard
+        self.markets = markets
+        self.books = books
+        self.orders = orders
+        self.buffer = buffer
+        self.outbox = outbox
+        self.accounts_stream_of = accounts_stream_of
+        self.fee_user_id = fee_user_id
+        self.keys = keys
+        self.channel_prefix = channel_prefix
+        self.replays = ReplayFilter(buffer.position.producer_sequences)
+        self.touched_markets: set[str] = set()
+        self.market_events: list[dict[str, Any]] = []
+        self._by_market_id = {rules.market_id: rules for rules in markets.values()}
+        self._now = datetime.fromtimestamp(0, UTC)
+        self._ts = 0
+
+    # ------------------------------------------------------------- dispatch
+
+    def handle(self, entry_id: str, message: dict[str, Any]) -> None:
+        if message["t"] != "batch":
+            raise MalformedEntry(f"unknown command type {message['t']!r}")
+        if not self.replays.accept(require_str(message, "p"), require_str(message, "s")):
+            return
+        for command in message.get("cmds") or []:
+            kind = command.get("t")
+            self._ts = require_int(command, "ts") if "ts" in command else self._ts
+            self._now = datetime.fromtimestamp(self._ts / 1000, UTC)
+            if kind == "place":
+                self._place(command)
+            elif kind == "cancel":
+                book, rules = self._book(command)
+                self._apply(rules, book.cancel(require_int(command, "oid"), require_int(command, "uid"), self._ts))
+            elif kind == "cancel_all":
+                book, rules = self._book(command)
+                self._apply(rules, book.cancel_all(require_int(command, "uid"), self._ts))
+            elif kind == "amend":
+                self._amend(command)
+            else:
+                raise MalformedEntry(f"unknown matching command {kind!r}")
+
+    def _book(self, command: dict[str, Any]) -> tuple[OrderBook, MarketRules]:
+        symbol = require_str(command, "m")
+        rules = self.markets.get(symbol)
+        if rules is None:
+            raise MalformedEntry(f"market {symbol!r} is not on matching shard {self.shard}")
+        return self.books[symbol], rules
+
+    # ------------------------------------------------------------- commands
+
+    def _place(self, command: dict[str, Any]) -> None:
+        book, rules = self._book(command)
+        order = OrderState.from_command(command, rules, self._now)
+        if order.order_id in self.orders:
+            # Replays are filtered by producer sequence; a second place of a
+            # live id can only be a forged entry, and must not touch the first.
+            raise MalformedEntry(f"order {order.order_id} is already open")
+        self.orders[order.order_id] = order
+        price = to_ticks(order.price, rules.tick_size) if order.price is not None else None
+        quantity = to_lots(order.quantity, rules.lot_size) if order.quantity is not None else None
+        quote_units = None
+        if order.quote_quantity is not None:
+            # Keep the fee out of the spend, so spend plus fee fits the hold.
+            budget = order.quote_quantity / (1 + rules.taker_fee_rate)
+            quote_units = int((budget / (rules.tick_size * rules.lot_size)).to_integral_value(ROUND_FLOOR))
+        if (order.price is not None and price is None) or (order.quantity is not None and quantity is None):
+            self._end(order, rules, "REJECTED", "OFF_GRID")
+            return
+        events = book.place(
+            order.order_id,
+            order.user_id,
+            SIDES[order.side],
+            TYPES[order.type],
+            TIFS[order.time_in_force],
+            price,
+            quantity,
+            quote_units,
+            order.post_only,
+            STPS[order.stp],
+            self._ts,
+        )
+        self._apply(rules, events)
+
+    def _amend(self, command: dict[str, Any]) -> None:
+        book, rules = self._book(command)
+        new_quantity = optional_decimal(command, "qty")
+        new_price = optional_decimal(command, "px")
+        events = book.amend(
+            require_int(command, "oid"),
+            require_int(command, "uid"),
+            to_lots(new_quantity, rules.lot_size) if new_quantity is not None else None,
+            to_ticks(new_price, rules.tick_size) if new_price is not None else None,
+            self._ts,
+        )
+        self._apply(rules, events)
+
+    # --------------------------------------------------------------- events
+
+    def _apply(self, rules: MarketRules, events: list[Any]) -> None:
+        for raw in events:
+            kind = raw[0]
+            if kind is EventKind.DEPTH:
+                self.touched_markets.add(rules.symbol)
+                continue
+            event: Any = view(raw)
+            if kind is EventKind.TRADE:
+                self._trade(rules, event)
+            elif kind is EventKind.ACCEPTED:
+                order = self.orders[event.order_id]
+                order.engine_sequence = self._next_engine_sequence()
+                self._save(order)
+            elif kind is EventKind.FILLED:
+                self._end(self.orders[event.order_id], rules, "FILLED", "")
+            elif kind is EventKind.CANCELLED:
+                order = self.orders[event.order_id]
+                status = "CANCELED" if event.reason in CANCELED_REASONS else "EXPIRED"
+                reason = "" if event.reason is CancelReason.USER else event.reason.name
+                self._end(order, rules, status, reason)
+            elif kind is EventKind.REJECTED:
+                self._rejected(rules, event)
+            elif kind is EventKind.AMENDED:
+                self._amended(rules, event)
+
+    def _trade(self, rules: MarketRules, trade: Any) -> None:
+        price = from_ticks(trade.price_ticks, rules.tick_size)
+        quantity = from_lots(trade.qty_lots, rules.lot_size)
+        notional = price * quantity
+        maker_fee = (notional * rules.maker_fee_rate).quantize(STORAGE_STEP, rounding=ROUND_DOWN)
+        taker_fee = (notional * rules.taker_fee_rate).quantize(STORAGE_STEP, rounding=ROUND_DOWN)
+        maker = self.orders[trade.maker_order_id]
+        taker = self.orders[trade.taker_order_id]
+        self.buffer.insert(
+            Trade,
+            {
+                "id": trade.trade_id,
+                "market_id": rules.market_id,
+                "price": price,
+                "quantity": quantity,
+                "quote_quantity": notional,
+                "taker_side": taker.side,
+                "maker_order_id": maker.order_id,
+                "taker_order_id": taker.order_id,
+                "maker_user_id": maker.user_id,
+                "taker_user_id": taker.user_id,
+                "maker_fee": maker_fee,
+                "maker_fee_asset_id": rules.quote_asset_id,
+                "taker_fee": taker_fee,
+                "taker_fee_asset_id": rules.quote_asset_id,
+                "executed_at": self._now,
+            },
+        )
+        for order, fee, role in ((maker, maker_fee, "maker"), (taker, taker_fee, "taker")):
+            order.fill(quantity, notional, self._now)
+            self._save(order)
+            self._settle(
+                order.user_id,
+                {
+                    "k": "fill",
+                    "oid": order.order_id,
+                    "uid": order.user_id,
+                    "tid": trade.trade_id,
+                    "m": rules.symbol,
+                    "side": order.side,
+                    "base": str(quantity),
+                    "quote": str(notional),
+                    "fee": str(fee),
+                },
+            )
+            self._publish(
+                order.user_id,
+                {
+                    "type": "fill",
+                    "trade_id": trade.trade_id,
+                    "order_id": order.order_id,
+                    "symbol": rules.symbol,
+                    "side": order.side,
+                    "role": role,
+                    "price": str(price),
+                    "quantity": str(quantity),
+                    "fee": str(fee),
+                    "fee_asset": rules.quote,
+                },
+            )
+        if maker_fee or taker_fee:
+            self._settle(
+                self.fee_user_id,
+                {"k": "fee", "uid": self.fee_user_id, "asset": rules.quote, "amount": str(maker_fee + taker_fee), "tid": trade.trade_id},
+            )
+        self.market_events.append(
+            {
+                "type": "trade",
+                "symbol": rules.symbol,
+                "trade_id": trade.trade_id,
+                "price": str(price),
+                "quantity": str(quantity),
+                "taker_side": taker.side,
+                "ts": self._ts,
+            }
+        )
+
+    def _rejected(self, rules: MarketRules, event: Any) -> None:
+        order = self.orders.get(event.order_id)
+        if event.command.name == "PLACE" and order is not None and order.status == "PENDING":
+            self._end(order, rules, "REJECTED", event.reason.name)
+            return
+        self._publish(
+            event.user_id,
+            {"type": f"{event.command.name.lower()}_rejected", "order_id": event.order_id, "reason": event.reason.name},
+        )
+
+    def _amended(self, rules: MarketRules, event: Any) -> None:
+        order = self.orders[event.order_id]
+        order.price = from_ticks(event.price_ticks, rules.tick_size)
+        order.quantity = from_lots(event.qty_lots, rules.lot_size)
+        if not event.priority_kept:
+            order.engine_sequence = self._next_engine_sequence()
+        order.updated_at = self._now
+        self._save(order)
+
+    # -------------------------------------------------------------- helpers
+
+    def _end(self, order: OrderState, rules: MarketRules, status: str, reason: str) -> None:
+        order.finish(status, reason, self._now)
+        self._save(order)
+        self.orders.pop(order.order_id, None)
+        self._settle(order.user_id, {"k": "done", "oid": order.order_id, "uid": order.user_id})
+
+    def _save(self, order: OrderState) -> None:
+        if order.status == "PENDING":
+            order.status = "NEW"
+        self.buffer.upsert(Order, order.row())
+        self._publish(order.user_id, order.update())
+
+    def _settle(self, user_id: int, item: dict[str, Any]) -> None:
+        self.outbox.send(self.accounts_stream_of(user_id), item)
+
+    def _publish(self, user_id: int, payload: dict[str, Any]) -> None:
+        self.outbox.publish(f"{self.channel_prefix}:user:{user_id}", payload)
+
+    def _next_engine_sequence(self) -> int:
+        counters = self.buffer.position.counters
+        counters["engine"] = counters.get("engine", 0) + 1
+        return counters["engine"]

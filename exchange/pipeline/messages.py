@@ -1,0 +1,71 @@
+"""The entries of the pipeline's streams: one field ``d`` holding compact JSON.
+
+Amounts travel as decimal strings, ids as integers. `decode` refuses an
+entry that is not what a stage expects with `MalformedEntry`, which sends it
+to the dead-letter stream instead of stopping the shard.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+FIELD = b"d"
+
+
+class MalformedEntry(ValueError):
+    """A stream entry that no stage can process; it goes to the dead-letter stream."""
+
+
+def encode(message: dict[str, Any]) -> dict[str, str]:
+    return {"d": json.dumps(message, separators=(",", ":"), default=str)}
+
+
+def decode(fields: dict[bytes, bytes]) -> dict[str, Any]:
+    raw = fields.get(FIELD)
+    if raw is None:
+        raise MalformedEntry("no 'd' field")
+    try:
+        message = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MalformedEntry(f"not JSON: {exc}") from None
+    if not isinstance(message, dict) or not isinstance(message.get("t"), str):
+        raise MalformedEntry("not an object with a type 't'")
+    return message
+
+
+def require_int(message: dict[str, Any], name: str) -> int:
+    value = message.get(name)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise MalformedEntry(f"{name!r} must be an integer")
+    return value
+
+
+def require_str(message: dict[str, Any], name: str) -> str:
+    value = message.get(name)
+    if not isinstance(value, str) or not value:
+        raise MalformedEntry(f"{name!r} must be a non-empty string")
+    return value
+
+
+def optional_decimal(message: dict[str, Any], name: str) -> Decimal | None:
+    value = message.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise MalformedEntry(f"{name!r} must be a decimal string")
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        raise MalformedEntry(f"{name!r} is not a decimal: {value!r}") from None
+    if not number.is_finite():
+        raise MalformedEntry(f"{name!r} is not finite")
+    return number
+
+
+def require_decimal(message: dict[str, Any], name: str) -> Decimal:
+    value = optional_decimal(message, name)
+    if value is None:
+        raise MalformedEntry(f"{name!r} is missing")
+    return value

@@ -1,0 +1,153 @@
+"""Putting commands into the accounts stream: what the API and the admin call.
+
+A command is acknowledged once it is in the stream (and, with
+STREAM_DURABILITY, once Redis has made it durable). Placing an order is
+idempotent per (user, client order id): a retry gets the original order id
+back and enqueues nothing, whether or not the first attempt was processed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import redis
+from django.conf import settings
+
+from exchange.pipeline.ids import order_id_for
+from exchange.pipeline.keys import accounts_keys
+from exchange.pipeline.messages import encode
+from exchange.routing import account_shard_for
+
+# Claim the client order id and enqueue in one step, so two concurrent
+# retries cannot both enqueue. The entry id is what the order id derives from.
+_PLACE_ONCE = """
+local existing = redis.call('GET', KEYS[1])
+if existing then return {0, existing} end
+local entry = redis.call('XADD', KEYS[2], '*', 'd', ARGV[2])
+local sequence = tonumber(string.match(entry, '-(%d+)$'))
+if sequence > 4095 then
+  redis.call('XDEL', KEYS[2], entry)
+  return {2, entry}
+end
+redis.call('SET', KEYS[1], entry, 'EX', tonumber(ARGV[1]))
+return {1, entry}
+"""
+
+CLIENT_ORDER_ID_TTL_S = 7 * 24 * 3600
+
+
+class StreamBusy(Exception):
+    """The stream took more than 4,095 entries in one millisecond; retry."""
+
+
+@dataclass(frozen=True)
+class Placed:
+    order_id: int
+    entry_id: str
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class PlaceRequest:
+    user_id: int
+    client_order_id: str
+    symbol: str
+    side: str
+    type: str
+    time_in_force: str = "GTC"
+    price: Decimal | None = None
+    quantity: Decimal | None = None
+    quote_quantity: Decimal | None = None
+    post_only: bool = False
+    self_trade_prevention: str = "CANCEL_NEWEST"
+
+    def message(self) -> dict[str, Any]:
+        return {
+            "t": "place",
+            "uid": self.user_id,
+            "cid": self.client_order_id,
+            "m": self.symbol,
+            "side": self.side,
+            "type": self.type,
+            "tif": self.time_in_force,
+            "px": _text(self.price),
+            "qty": _text(self.quantity),
+            "qq": _text(self.quote_quantity),
+            "po": self.post_only,
+            "stp": self.self_trade_prevention,
+        }
+
+
+class OrderEntry:
+    def __init__(self, client: redis.Redis, prefix: str | None = None) -> None:
+        self._redis = client
+        self._prefix = prefix or settings.REDIS_KEY_PREFIX
+        self._place_once = client.register_script(_PLACE_ONCE)
+
+    def place(self, request: PlaceRequest) -> Placed:
+        shard = account_shard_for(request.user_id)
+        keys = accounts_keys(shard, self._prefix)
+        status, entry = self._place_once(
+            keys=[keys.client_order_id(request.user_id, request.client_order_id), keys.stream],
+            args=[CLIENT_ORDER_ID_TTL_S, encode(request.message())["d"]],
+        )
+        entry_id = entry.decode() if isinstance(entry, bytes) else str(entry)
+        if status == 2:
+            raise StreamBusy(entry_id)
+        if status == 1:
+            self._make_durable()
+        return Placed(order_id_for(entry_id, shard), entry_id, duplicate=status == 0)
+
+    def known_order_id(self, user_id: int, client_order_id: str) -> int | None:
+        """The order id of a client order id placed within the last week, if any."""
+        shard = account_shard_for(user_id)
+        entry = self._redis.get(accounts_keys(shard, self._prefix).client_order_id(user_id, client_order_id))
+        if entry is None:
+            return None
+        return order_id_for(entry.decode() if isinstance(entry, bytes) else str(entry), shard)
+
+    def cancel(self, user_id: int, order_id: int) -> str:
+        return self._send(user_id, {"t": "cancel", "uid": user_id, "oid": order_id})
+
+    def cancel_all(self, user_id: int, symbol: str | None) -> str:
+        return self._send(user_id, {"t": "cancel_all", "uid": user_id, "m": symbol or ""})
+
+    def amend(
+        self, user_id: int, order_id: int, quantity: Decimal | None, price: Decimal | None
+    ) -> str:
+        return self._send(
+            user_id, {"t": "amend", "uid": user_id, "oid": order_id, "qty": _text(quantity), "px": _text(price)}
+        )
+
+    def change_funds(
+        self, user_id: int, asset: str, kind: str, amount: Decimal, reference: str, operator_id: int | None
+    ) -> str:
+        message = {
+            "t": "funds",
+            "uid": user_id,
+            "asset": asset,
+            "kind": kind,
+            "amount": _text(amount),
+            "ref": reference,
+            "op": operator_id,
+        }
+        return self._send(user_id, message)
+
+    def _send(self, user_id: int, message: dict[str, Any]) -> str:
+        stream = accounts_keys(account_shard_for(user_id), self._prefix).stream
+        entry = self._redis.xadd(stream, encode(message))  # type: ignore[arg-type]
+        self._make_durable()
+        return entry.decode() if isinstance(entry, bytes) else str(entry)
+
+    def _make_durable(self) -> None:
+        mode = settings.STREAM_DURABILITY
+        if mode == "REPLICA":
+            self._redis.wait(1, settings.STREAM_DURABILITY_TIMEOUT_MS)
+        elif mode == "AOF":
+            self._redis.execute_command("WAITAOF", 1, 0, settings.STREAM_DURABILITY_TIMEOUT_MS)
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else format(value, "f")

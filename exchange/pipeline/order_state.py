@@ -1,0 +1,107 @@
+"""The matching stage's view of one order: everything its row and its updates need."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from exchange.pipeline.markets import MarketRules
+from exchange.pipeline.messages import optional_decimal, require_int, require_str
+
+ZERO = Decimal(0)
+
+
+@dataclass(slots=True)
+class OrderState:
+    order_id: int
+    user_id: int
+    market_id: int
+    symbol: str
+    client_order_id: str
+    side: str
+    type: str
+    time_in_force: str
+    post_only: bool
+    stp: str
+    price: Decimal | None
+    quantity: Decimal | None
+    quote_quantity: Decimal | None
+    created_at: datetime
+    updated_at: datetime
+    executed_quantity: Decimal = ZERO
+    executed_quote: Decimal = ZERO
+    status: str = "PENDING"
+    reject_reason: str = ""
+    engine_sequence: int | None = None
+
+    @classmethod
+    def from_command(cls, command: dict[str, Any], rules: MarketRules, now: datetime) -> OrderState:
+        return cls(
+            order_id=require_int(command, "oid"),
+            user_id=require_int(command, "uid"),
+            market_id=rules.market_id,
+            symbol=rules.symbol,
+            client_order_id=require_str(command, "cid"),
+            side=require_str(command, "side"),
+            type=require_str(command, "type"),
+            time_in_force=require_str(command, "tif"),
+            post_only=bool(command.get("po")),
+            stp=require_str(command, "stp"),
+            price=optional_decimal(command, "px"),
+            quantity=optional_decimal(command, "qty"),
+            quote_quantity=optional_decimal(command, "qq"),
+            created_at=now,
+            updated_at=now,
+        )
+
+    def fill(self, quantity: Decimal, quote: Decimal, now: datetime) -> None:
+        self.executed_quantity += quantity
+        self.executed_quote += quote
+        self.status = "PARTIALLY_FILLED"
+        self.updated_at = now
+
+    def finish(self, status: str, reason: str, now: datetime) -> None:
+        self.status = status
+        self.reject_reason = reason
+        self.updated_at = now
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "id": self.order_id,
+            "user_id": self.user_id,
+            "market_id": self.market_id,
+            "client_order_id": self.client_order_id,
+            "side": self.side,
+            "type": self.type,
+            "time_in_force": self.time_in_force,
+            "post_only": self.post_only,
+            "self_trade_prevention": self.stp,
+            "price": self.price,
+            "quantity": self.quantity,
+            "quote_quantity": self.quote_quantity,
+            "executed_quantity": self.executed_quantity,
+            "executed_quote": self.executed_quote,
+            "status": self.status,
+            "reject_reason": self.reject_reason,
+            "engine_sequence": self.engine_sequence,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }
+
+    def update(self) -> dict[str, Any]:
+        """The order update traders receive."""
+        return {
+            "type": "order",
+            "order_id": self.order_id,
+            "client_order_id": self.client_order_id,
+            "symbol": self.symbol,
+            "side": self.side,
+            "status": self.status,
+            "price": None if self.price is None else str(self.price),
+            "quantity": None if self.quantity is None else str(self.quantity),
+            "executed_quantity": str(self.executed_quantity),
+            "executed_quote": str(self.executed_quote),
+            "reject_reason": self.reject_reason,
+        }

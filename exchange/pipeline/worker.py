@@ -1,0 +1,321 @@
+"""The long-running loop shared by the accounts and matching workers.
+
+One step reads a batch with XREADGROUP ... BLOCK (push, no polling), applies
+each entry to the stage, sends what the stage produced, and commits the
+write buffer with the stream position when it is due; entries are acked
+once committed. A worker that is not the shard's leader waits as a standby.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import socket
+import time
+from abc import ABC, abstractmethod
+from types import FrameType
+from typing import Any
+
+import redis
+from django.conf import settings
+from django.db import DatabaseError, close_old_connections
+
+from exchange.pipeline import metrics
+from exchange.pipeline.ids import entry_id_less_or_equal
+from exchange.pipeline.keys import CONSUMER_GROUP, ShardKeys
+from exchange.pipeline.lease import Lease
+from exchange.pipeline.messages import MalformedEntry, decode
+from exchange.pipeline.outbox import Outbox
+from persistence.offsets import CommittedPosition, Fenced, claim_epoch, load_position
+from persistence.write_buffer import WriteBuffer
+
+logger = logging.getLogger("spot.worker")
+
+
+class Stage(ABC):
+    @abstractmethod
+    def handle(self, entry_id: str, message: dict[str, Any]) -> None: ...
+
+
+class StageWorker(ABC):
+    """Leader election, the read-apply-send-commit loop, and a graceful stop."""
+
+    def __init__(self, name: str, keys: ShardKeys, client: redis.Redis, standby: bool = False) -> None:
+        self.name = name
+        self.keys = keys
+        self.redis = client
+        self.standby = standby
+        self.consumer = f"{socket.gethostname()}-{os.getpid()}"
+        self.lease = Lease(client, keys, self.consumer, settings.WORKER_LEASE_TTL_MS)
+        self.stopping = False
+        self.stage: Stage | None = None
+        self.buffer: WriteBuffer | None = None
+        self.outbox = Outbox(keys.tag)
+        self._unacked: list[bytes] = []
+        self._lease_renewed_at = 0.0
+        self._lag_checked_at = 0.0
+        self._backoff = 0.0
+        self._labels = {"worker": name}
+
+    # --------------------------------------------------------- to implement
+
+    @abstractmethod
+    def build_stage(self, position: CommittedPosition, buffer: WriteBuffer) -> Stage:
+        """Load state from the database and make the stage that applies entries."""
+
+    def after_batch(self) -> None:
+        """Hook after each applied batch (the matching worker publishes depth)."""
+
+    # ---------------------------------------------------------------- loop
+
+    def run(self) -> str:
+        """Run until stopped; returns the reason, which is also logged."""
+        self._install_signals()
+        reason = "stopped by signal"
+        try:
+            while not self.stopping:
+                if self.stage is None:
+                    if not self.become_leader():
+                        time.sleep(settings.WORKER_STANDBY_POLL_S)
+                        continue
+                if not self.step():
+                    continue
+        except Fenced as exc:
+            reason = f"fenced: {exc}"
+        finally:
+            self.shutdown()
+        logger.info("%s exiting: %s", self.name, reason)
+        return reason
+
+    def become_leader(self) -> bool:
+        try:
+            floor = load_position(self.name).lease_epoch
+            if not self.lease.try_acquire(floor):
+                return False
+            position = claim_epoch(self.name, self.keys.stream, self.lease.epoch)
+            self._lease_renewed_at = time.monotonic()
+            close_old_connections()
+            self.buffer = WriteBuffer(
+                self.name,
+                self.keys.stream,
+                position,
+                max_items=settings.WRITE_BUFFER_MAX_ITEMS,
+                max_delay_s=settings.WRITE_BUFFER_MAX_DELAY_MS / 1000,
+            )
+            self.stage = self.build_stage(position, self.buffer)
+            self._rewind_group(position.last_entry_id)
+        except (redis.RedisError, DatabaseError) as exc:
+            self._fault("becoming leader", exc)
+            self.stage = None
+            return False
+        logger.info(
+            "%s is leader (epoch %s), resuming after %s", self.name, self.lease.epoch, position.last_entry_id
+        )
+        return True
+
+    def step(self) -> bool:
+        """Read and apply one batch, send, commit if due. Returns whether there was work."""
+        assert self.buffer is not None and self.stage is not None
+        try:
+            if not self._keep_lease():
+                return False
+            # Outputs left over from a failed send go first: a commit must
+            # never cover entries whose outputs were not sent.
+            self._send()
+            entries = self._read()
+            if entries:
+                self._apply(entries)
+                self._send()
+            if self.buffer.due():
+                self._commit()
+            self._backoff = 0.0
+            self._report_lag()
+            return bool(entries)
+        except Fenced:
+            raise
+        except (redis.RedisError, DatabaseError) as exc:
+            self._fault("step", exc)
+            return False
+
+    # ------------------------------------------------------------- pieces
+
+    def _read(self) -> list[tuple[bytes, dict[bytes, bytes]]]:
+        assert self.buffer is not None
+        block_ms = settings.WORKER_BLOCK_MS
+        if self.buffer.has_pending:
+            block_ms = max(1, int(self.buffer.max_delay_s * 1000))
+        response = self.redis.xreadgroup(
+            CONSUMER_GROUP,
+            self.consumer,
+            {self.keys.stream: ">"},
+            count=settings.WORKER_READ_COUNT,
+            block=block_ms,
+        )
+        if not response:
+            return []
+        entries: list[tuple[bytes, dict[bytes, bytes]]] = response[0][1]
+        return entries
+
+    def _apply(self, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> None:
+        assert self.buffer is not None and self.stage is not None
+        now_ms = time.time() * 1000
+        for raw_id, fields in entries:
+            entry_id = raw_id.decode()
+            self.outbox.begin(entry_id)
+            try:
+                self.stage.handle(entry_id, decode(fields))
+            except MalformedEntry as exc:
+                self._dead_letter(entry_id, fields, str(exc))
+            self.outbox.end()
+            self.buffer.advance(entry_id)
+            self._unacked.append(raw_id)
+            metrics.STAGE_LATENCY.labels(**self._labels).observe(
+                max(0.0, now_ms - int(entry_id.partition("-")[0])) / 1000
+            )
+        metrics.COMMANDS.labels(**self._labels).inc(len(entries))
+        metrics.READ_BATCH.labels(**self._labels).observe(len(entries))
+        self.after_batch()
+
+    def _send(self) -> None:
+        messages, publications = self.outbox.messages, self.outbox.publications
+        if not messages and not publications:
+            return
+        pipe = self.redis.pipeline(transaction=False)
+        for stream, fields in messages:
+            pipe.xadd(stream, fields)  # type: ignore[arg-type]
+        for channel, payload in _latest_balances_only(publications):
+            pipe.publish(channel, json.dumps(payload, separators=(",", ":")))
+        pipe.execute()
+        self.outbox.drain()
+
+    def _commit(self) -> None:
+        assert self.buffer is not None
+        result = self.buffer.flush(self.lease.epoch)
+        metrics.FLUSH_SECONDS.labels(**self._labels).observe(result.seconds)
+        metrics.FLUSH_ROWS.labels(**self._labels).observe(result.rows)
+        if self._unacked:
+            self.redis.xack(self.keys.stream, CONSUMER_GROUP, *self._unacked)
+            self._unacked.clear()
+        if settings.STREAM_TRIM_COMMITTED:
+            # Only what is committed may go: a restart resumes after it.
+            self.redis.xtrim(self.keys.stream, minid=self.buffer.position.last_entry_id, approximate=True)
+
+    def _keep_lease(self) -> bool:
+        now = time.monotonic()
+        if now - self._lease_renewed_at < settings.WORKER_LEASE_TTL_MS / 5000:
+            return True
+        if self.lease.renew():
+            self._lease_renewed_at = now
+            return True
+        logger.error("%s lost its lease (epoch %s); dropping state and standing by", self.name, self.lease.epoch)
+        self._drop_state()
+        return False
+
+    def _rewind_group(self, committed: str) -> None:
+        """Deliver again everything after the committed entry; ack what is already committed."""
+        try:
+            self.redis.xgroup_create(self.keys.stream, CONSUMER_GROUP, id=committed, mkstream=True)
+        except redis.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+            self.redis.xgroup_setid(self.keys.stream, CONSUMER_GROUP, id=committed)
+        start = "-"
+        while True:
+            pending = self.redis.xpending_range(self.keys.stream, CONSUMER_GROUP, min=start, max="+", count=1000)
+            if not pending:
+                break
+            done = [item["message_id"] for item in pending if entry_id_less_or_equal(item["message_id"].decode(), committed)]
+            if done:
+                self.redis.xack(self.keys.stream, CONSUMER_GROUP, *done)
+            if len(pending) < 1000 or len(done) < len(pending):
+                break
+            start = "(" + pending[-1]["message_id"].decode()
+        for consumer in self.redis.xinfo_consumers(self.keys.stream, CONSUMER_GROUP):
+            name = consumer["name"].decode() if isinstance(consumer["name"], bytes) else consumer["name"]
+            if name != self.consumer and consumer.get("pending", 0) == 0:
+                self.redis.xgroup_delconsumer(self.keys.stream, CONSUMER_GROUP, name)
+
+    def _dead_letter(self, entry_id: str, fields: dict[bytes, bytes], reason: str) -> None:
+        logger.warning("%s: entry %s to the dead-letter stream: %s", self.name, entry_id, reason)
+        metrics.DEAD_LETTERS.labels(**self._labels).inc()
+        payload = {k.decode(errors="replace"): v.decode(errors="replace") for k, v in fields.items()}
+        self.outbox.messages.append(
+            (self.keys.dead_letters, {"entry": entry_id, "reason": reason, "fields": json.dumps(payload)})
+        )
+
+    def _report_lag(self) -> None:
+        now = time.monotonic()
+        if now - self._lag_checked_at < 1.0:
+            return
+        self._lag_checked_at = now
+        for group in self.redis.xinfo_groups(self.keys.stream):
+            if group.get("name") in (CONSUMER_GROUP, CONSUMER_GROUP.encode()):
+                lag = group.get("lag")
+                if lag is None:  # Redis < 7: count pending as the closest figure
+                    lag = group.get("pending", 0)
+                metrics.STREAM_LAG.labels(**self._labels).set(lag or 0)
+
+    def _fault(self, what: str, exc: Exception) -> None:
+        self._backoff = min(5.0, max(0.1, self._backoff * 2))
+        logger.warning("%s: %s failed (%s: %s); retrying in %.1fs", self.name, what, type(exc).__name__, exc, self._backoff)
+        metrics.FAULTS.labels(**self._labels).inc()
+        if isinstance(exc, DatabaseError):
+            close_old_connections()
+        time.sleep(self._backoff)
+
+    def _drop_state(self) -> None:
+        self.stage = None
+        self.buffer = None
+        self._unacked.clear()
+        self.outbox.drain()
+
+    # ------------------------------------------------------------ stopping
+
+    def _install_signals(self) -> None:
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if self.stopping:
+            logger.warning("%s: second signal, stopping at once", self.name)
+            os._exit(1)
+        logger.info("%s: %s received, finishing the batch", self.name, signal.Signals(signum).name)
+        self.stopping = True
+
+    def shutdown(self) -> None:
+        """Flush, commit, ack and release the lease; after a fault, just let go."""
+        if self.stage is None or self.buffer is None:
+            return
+        for attempt in range(3):
+            try:
+                self._send()
+                if self.buffer.has_pending:
+                    self._commit()
+                break
+            except Fenced:
+                logger.error("%s: fenced while stopping; a newer leader owns the shard", self.name)
+                break
+            except (redis.RedisError, DatabaseError) as exc:
+                logger.warning("%s: final commit attempt %s failed: %s", self.name, attempt + 1, exc)
+                time.sleep(0.5)
+        try:
+            self.lease.release()
+        except redis.RedisError as exc:
+            logger.warning("%s: could not release the lease: %s", self.name, exc)
+        self._drop_state()
+
+
+def _latest_balances_only(publications: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
+    """Keep every order and fill update, but only the last balance per user and asset."""
+    last_balance: dict[tuple[str, str], int] = {}
+    for index, (channel, payload) in enumerate(publications):
+        if payload.get("type") == "balance":
+            last_balance[(channel, payload["asset"])] = index
+    keep = set(last_balance.values())
+    return [
+        item
+        for index, item in enumerate(publications)
+        if item[1].get("type") != "balance" or index in keep
+    ]

@@ -1,0 +1,81 @@
+"""Reading and fencing a worker's committed position in its input stream."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from persistence.models import StreamOffset
+
+
+class Fenced(Exception):
+    """A newer lease epoch holds this consumer's offset row; this worker must stop writing."""
+
+
+@dataclass
+class CommittedPosition:
+    """What the database holds for one consumer: where to resume, and its counters."""
+
+    last_entry_id: str = "0-0"
+    lease_epoch: int = 0
+    producer_sequences: dict[str, str] = field(default_factory=dict)
+    counters: dict[str, int] = field(default_factory=dict)
+
+
+def load_position(consumer: str) -> CommittedPosition:
+    row = StreamOffset.objects.filter(consumer=consumer).first()
+    if row is None:
+        return CommittedPosition()
+    sequences: dict[str, Any] = row.producer_sequences or {}
+    return CommittedPosition(
+        last_entry_id=row.last_entry_id,
+        lease_epoch=row.lease_epoch,
+        producer_sequences={key: str(value) for key, value in sequences.get("producers", {}).items()},
+        counters={key: int(value) for key, value in sequences.get("counters", {}).items()},
+    )
+
+
+def commit_position(consumer: str, stream: str, position: CommittedPosition, epoch: int) -> None:
+    """Write the position inside the caller's transaction, or raise Fenced.
+
+    The epoch condition is what fences a stalled old leader: once a newer
+    leader has written its epoch, the old one's update matches no row.
+    """
+    payload = {"producers": position.producer_sequences, "counters": position.counters}
+    updated = StreamOffset.objects.filter(consumer=consumer, lease_epoch__lte=epoch).update(
+        stream=stream,
+        last_entry_id=position.last_entry_id,
+        lease_epoch=epoch,
+        producer_sequences=payload,
+        updated_at=timezone.now(),
+    )
+    if updated:
+        return
+    if StreamOffset.objects.filter(consumer=consumer).exists():
+        raise Fenced(f"{consumer}: epoch {epoch} is older than the committed one")
+    try:
+        # Two first-time leaders racing to create the row: the loser is fenced.
+        with transaction.atomic():
+            StreamOffset.objects.create(
+                consumer=consumer,
+                stream=stream,
+                last_entry_id=position.last_entry_id,
+                lease_epoch=epoch,
+                producer_sequences=payload,
+            )
+    except IntegrityError:
+        raise Fenced(f"{consumer}: another leader created the offset row first") from None
+
+
+def claim_epoch(consumer: str, stream: str, epoch: int) -> CommittedPosition:
+    """Raise the stored epoch to ours before loading state, fencing any older leader now."""
+    with transaction.atomic():
+        position = load_position(consumer)
+        if position.lease_epoch > epoch:
+            raise Fenced(f"{consumer}: epoch {epoch} is older than {position.lease_epoch}")
+        commit_position(consumer, stream, position, epoch)
+        position.lease_epoch = epoch
+        return position

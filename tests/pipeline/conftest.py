@@ -1,0 +1,96 @@
+"""An in-process pipeline: one accounts worker and the matching workers, stepped by the test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import redis
+from django.conf import settings
+
+from exchange.models import Asset, Market
+from exchange.pipeline.order_entry import OrderEntry, PlaceRequest
+from exchange.pipeline.worker import StageWorker
+from exchange.pipeline.workers import AccountsWorker, MatchingWorker
+
+
+class Pipeline:
+    def __init__(self, client: redis.Redis) -> None:
+        self.redis = client
+        self.entry = OrderEntry(client)
+        self.workers: list[StageWorker] = [AccountsWorker(0, client)] + [
+            MatchingWorker(shard, client) for shard in (1, 2, 3, 4)
+        ]
+        for worker in self.workers:
+            assert worker.become_leader(), worker.name
+
+    def run(self, max_rounds: int = 50) -> None:
+        """Step every worker until none has work, then commit everything."""
+        for _ in range(max_rounds):
+            busy = False
+            for worker in self.workers:
+                busy |= worker.step()
+            if not busy:
+                break
+        else:
+            raise AssertionError("the pipeline did not settle")
+        for worker in self.workers:
+            assert worker.buffer is not None
+            if worker.buffer.has_pending:
+                worker._commit()
+
+    def place(self, user: Any, symbol: str, side: str, type: str = "LIMIT", **fields: Any) -> int:
+        request = PlaceRequest(
+            user_id=user.pk,
+            client_order_id=fields.pop("cid", f"{side}-{symbol}-{self.redis.incr('test-cid')}"),
+            symbol=symbol,
+            side=side,
+            type=type,
+            **{k: (Decimal(v) if isinstance(v, str) else v) for k, v in fields.items()},
+        )
+        return self.entry.place(request).order_id
+
+    def deposit(self, user: Any, asset: str, amount: str) -> None:
+        self.entry.change_funds(user.pk, asset, "DEPOSIT", Decimal(amount), "test", None)
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            worker.shutdown()
+
+
+@pytest.fixture
+def eth(db: Any) -> Asset:
+    return Asset.objects.create(code="ETH", name="Ether", display_precision=8)
+
+
+@pytest.fixture
+def eth_usdt(eth: Asset, usdt: Asset) -> Market:
+    return Market.objects.create(
+        symbol="ETH/USDT",
+        base=eth,
+        quote=usdt,
+        tick_size=Decimal("0.01"),
+        lot_size=Decimal("0.0001"),
+        min_quantity=Decimal("0.0001"),
+        min_notional=Decimal("1"),
+    )
+
+
+@pytest.fixture
+def fee_account(db: Any) -> Any:
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_user(settings.FEE_ACCOUNT_USERNAME)
+
+
+@pytest.fixture
+def pipeline(
+    transactional_db: Any, redis_conn: redis.Redis, btc_usdt: Market, eth_usdt: Market, fee_account: Any, settings: Any
+) -> Iterator[Pipeline]:
+    settings.STREAM_TRIM_COMMITTED = False
+    settings.WORKER_BLOCK_MS = 2
+    line = Pipeline(redis_conn)
+    yield line
+    line.stop()
