@@ -198,14 +198,14 @@ class BalanceAdmin(ReadOnlyAdmin):
                 operator_id=request.user.pk,
             )
             try:
-                entry = request_balance_change(change)
+                entry_id = request_balance_change(change)
             except BalanceChangeRefused as exc:
                 form.add_error(None, str(exc))
             else:
                 self.message_user(
                     request,
-                    f"{entry.get_kind_display()} of {entry.available_delta:+f} {change.asset_code} "
-                    f"for {data['user']} recorded (ledger entry {entry.pk}).",
+                    f"{change.kind.label} of {change.amount} {change.asset_code} for {data['user']} "
+                    f"sent to the accounts worker (entry {entry_id}); the ledger shows it once applied.",
                     messages.SUCCESS,
                 )
                 return HttpResponseRedirect(reverse("admin:exchange_balance_changelist"))

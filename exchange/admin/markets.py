@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from exchange.models import Asset, Market, MarketStatus
 from exchange.routing import SymbolRouter
+from exchange.services.markets import announce_market_change
 
 
 @admin.register(Asset)
@@ -45,6 +48,10 @@ class MarketAdmin(admin.ModelAdmin[Market]):
             return ["symbol", "base", "quote", "tick_size", "lot_size"]
         return []
 
+    def save_model(self, request: HttpRequest, obj: Market, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        announce_market_change()
+
     @admin.display(description="Shard")
     def matching_shard(self, obj: Market) -> int:
         return SymbolRouter.from_settings().shard_for_market(obj)
@@ -65,4 +72,6 @@ class MarketAdmin(admin.ModelAdmin[Market]):
         self, request: HttpRequest, queryset: QuerySet[Market], status: MarketStatus, verb: str
     ) -> None:
         changed = queryset.exclude(status=status).update(status=status)
+        if changed:
+            announce_market_change()
         self.message_user(request, f"{changed} market(s) {verb}.", messages.SUCCESS)

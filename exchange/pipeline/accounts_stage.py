@@ -18,6 +18,7 @@ from typing import Any
 from exchange.models import Balance, LedgerEntry, Order, OrderHold
 from exchange.pipeline.ids import EntryIdOutOfRange, order_id_for, parse_entry_id
 from exchange.pipeline.keys import ShardKeys
+from exchange.pipeline.keys import matching_keys as matching_keys_for
 from exchange.pipeline.markets import MarketRules
 from exchange.pipeline.messages import (
     MalformedEntry,
@@ -73,7 +74,9 @@ class AccountsStage:
         outbox: Outbox,
         matching_keys: dict[int, ShardKeys],
         channel_prefix: str,
+        load_markets: Callable[[], dict[str, MarketRules]] = dict,
     ) -> None:
+        self.load_markets = load_markets
         self.shard = shard
         self.markets = markets
         self.state = state
@@ -104,6 +107,8 @@ class AccountsStage:
             self._funds(message)
         elif kind == "batch":
             self._settle(message)
+        elif kind == "markets":
+            self._reload_markets()
         else:
             raise MalformedEntry(f"unknown command type {kind!r}")
 
@@ -269,6 +274,14 @@ class AccountsStage:
             reference=str(message.get("ref") or "")[:128],
             created_by=operator if isinstance(operator, int) else None,
         )
+
+    def _reload_markets(self) -> None:
+        self.markets = self.load_markets()
+        for rules in self.markets.values():
+            if rules.shard not in self.matching_keys:
+                self.matching_keys[rules.shard] = matching_keys_for(rules.shard)
+        for shard in sorted(self.matching_keys):
+            self.outbox.send(self.matching_keys[shard].stream, {"t": "markets"})
 
     # ----------------------------------------------------------- settlement
 

@@ -58,7 +58,9 @@ class MatchingStage:
         fee_user_id: int,
         keys: ShardKeys,
         channel_prefix: str,
+        load_markets: Callable[[], dict[str, MarketRules]] = dict,
     ) -> None:
+        self.load_markets = load_markets
         self.shard = shard
         self.markets = markets
         self.books = books
@@ -97,8 +99,18 @@ class MatchingStage:
                 self._apply(rules, book.cancel_all(require_int(command, "uid"), self._ts))
             elif kind == "amend":
                 self._amend(command)
+            elif kind == "markets":
+                self._reload_markets()
             else:
                 raise MalformedEntry(f"unknown matching command {kind!r}")
+
+    def _reload_markets(self) -> None:
+        """New fees and new markets of this shard; a market's tick and lot never change."""
+        for symbol, rules in self.load_markets().items():
+            if symbol not in self.books:
+                self.books[symbol] = OrderBook(rules.market_id)
+            self.markets[symbol] = rules
+            self._by_market_id[rules.market_id] = rules
 
     def _book(self, command: dict[str, Any]) -> tuple[OrderBook, MarketRules]:
         symbol = require_str(command, "m")

@@ -10,7 +10,7 @@ from django.conf import settings
 from exchange.pipeline.accounts_stage import AccountsStage
 from exchange.pipeline.keys import accounts_keys, matching_keys
 from exchange.pipeline.loading import fee_user_id, load_accounts_state, load_books
-from exchange.pipeline.markets import load_markets
+from exchange.pipeline.markets import MarketRules, load_markets
 from exchange.pipeline.matching_stage import MatchingStage
 from exchange.pipeline.worker import Stage, StageWorker
 from exchange.routing import account_shard_for
@@ -35,6 +35,7 @@ class AccountsWorker(StageWorker):
             self.outbox,
             {shard: matching_keys(shard) for shard in shards},
             settings.REDIS_KEY_PREFIX,
+            load_markets,
         )
 
 
@@ -45,8 +46,11 @@ class MatchingWorker(StageWorker):
         self._stage: MatchingStage | None = None
         self._depth_sequence: dict[str, int] = {}
 
+    def _my_markets(self) -> dict[str, MarketRules]:
+        return {symbol: rules for symbol, rules in load_markets().items() if rules.shard == self.shard}
+
     def build_stage(self, position: CommittedPosition, buffer: WriteBuffer) -> Stage:
-        markets = {symbol: rules for symbol, rules in load_markets().items() if rules.shard == self.shard}
+        markets = self._my_markets()
         books, orders, top_sequence = load_books(markets)
         counters = position.counters
         counters["engine"] = max(counters.get("engine", 0), top_sequence)
@@ -61,6 +65,7 @@ class MatchingWorker(StageWorker):
             fee_user_id(),
             self.keys,
             settings.REDIS_KEY_PREFIX,
+            self._my_markets,
         )
         for symbol in markets:
             self._publish_depth(symbol)

@@ -1,8 +1,8 @@
 """The one way an operator changes a balance: deposit, withdraw, adjust.
 
-Admin screens call `request_balance_change` and never touch a balance field.
-Until the accounts stage runs, the change is applied here, in one
-transaction with its ledger entry; the accounts stage takes it over.
+Admin screens call `request_balance_change`, which validates the request and
+puts it on the accounts stream of the user; the accounts worker, the only
+writer of balances, applies it and writes its ledger entry.
 """
 
 from __future__ import annotations
@@ -10,20 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import transaction
-from django.utils import timezone
-
-from exchange.ids import IdGenerator
-from exchange.models import Asset, Balance, LedgerEntry, LedgerKind
+from exchange.models import Asset, Balance, LedgerKind
 from exchange.models.fields import AMOUNT_PLACES
+from exchange.pipeline.order_entry import OrderEntry
+from spot.redis_connection import redis_client
 
-# Node number reserved for ledger ids made by operator actions.
-_OPERATOR_IDS = IdGenerator(node=1023)
 OPERATOR_KINDS = (LedgerKind.DEPOSIT, LedgerKind.WITHDRAWAL, LedgerKind.ADJUSTMENT)
 
 
 class BalanceChangeRefused(Exception):
-    """The change would break a rule (negative balance, bad amount); nothing was written."""
+    """The change breaks a rule (bad amount, unknown asset, too little available); nothing was sent."""
 
 
 @dataclass(frozen=True)
@@ -37,38 +33,25 @@ class BalanceChange:
     operator_id: int | None = None
 
 
-def request_balance_change(change: BalanceChange) -> LedgerEntry:
+def request_balance_change(change: BalanceChange) -> str:
+    """Queue the change for the accounts worker; returns the stream entry id."""
     delta = _signed_delta(change)
     asset = Asset.objects.filter(code=change.asset_code).first()
     if asset is None:
         raise BalanceChangeRefused(f"unknown asset {change.asset_code}")
     if decimal_places(delta) > asset.display_precision:
-        raise BalanceChangeRefused(
-            f"{asset.code} amounts have at most {asset.display_precision} decimal places"
+        raise BalanceChangeRefused(f"{asset.code} amounts have at most {asset.display_precision} decimal places")
+    if delta < 0:
+        # Checked again by the accounts worker, which has the final word; this
+        # catches the obvious case while the operator is still on the form.
+        available = (
+            Balance.objects.filter(user_id=change.user_id, asset=asset).values_list("available", flat=True).first()
         )
-    with transaction.atomic():
-        # Lock the row so two operators crediting one balance cannot lose an update.
-        balance, _ = Balance.objects.select_for_update().get_or_create(user_id=change.user_id, asset=asset)
-        new_available = balance.available + delta
-        if new_available < 0:
-            raise BalanceChangeRefused(
-                f"{asset.code} available is {balance.available}, cannot apply {delta:+}"
-            )
-        balance.available = new_available
-        balance.save(update_fields=["available", "updated_at"])
-        return LedgerEntry.objects.create(
-            id=_OPERATOR_IDS.next_id(),
-            user_id=change.user_id,
-            asset=asset,
-            kind=change.kind,
-            available_delta=delta,
-            locked_delta=Decimal(0),
-            available_after=balance.available,
-            locked_after=balance.locked,
-            reference=change.reference[:128],
-            created_by_id=change.operator_id,
-            created_at=timezone.now(),
-        )
+        if (available or Decimal(0)) + delta < 0:
+            raise BalanceChangeRefused(f"{asset.code} available is {available or 0}, cannot apply {delta:+}")
+    return OrderEntry(redis_client()).change_funds(
+        change.user_id, asset.code, change.kind, change.amount, change.reference[:128], change.operator_id
+    )
 
 
 def decimal_places(value: Decimal) -> int:

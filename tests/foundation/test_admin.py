@@ -11,18 +11,35 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from exchange.models import ApiKey, Balance, LedgerEntry, LedgerKind, Order, Trade
+from exchange.models import ApiKey, Asset, Balance, LedgerEntry, LedgerKind, Order, Trade
 from exchange.services.api_keys import issue_api_key
-from exchange.services.balances import BalanceChange, request_balance_change
+from exchange.pipeline.keys import accounts_keys
+from exchange.pipeline.messages import decode
+from exchange.pipeline.workers import AccountsWorker
 from persistence.models import StreamOffset
 
 User = get_user_model()
 
 
+def give(user, code: str, amount: str) -> None:
+    """Test data straight into the tables (operators go through the accounts stream)."""
+    balance = Balance.objects.create(user=user, asset=Asset.objects.get(code=code), available=Decimal(amount))
+    LedgerEntry.objects.create(
+        id=LedgerEntry.objects.count() + 1,
+        user=user,
+        asset=balance.asset,
+        kind=LedgerKind.DEPOSIT,
+        available_delta=balance.available,
+        available_after=balance.available,
+        locked_after=Decimal(0),
+        created_at=timezone.now(),
+    )
+
+
 @pytest.fixture
 def populated(alice, bob, operator, btc_usdt):
     """One row of every model the admin shows."""
-    request_balance_change(BalanceChange(alice.pk, "USDT", LedgerKind.DEPOSIT, Decimal("1000")))
+    give(alice, "USDT", "1000")
     issue_api_key(alice, label="bot", can_trade=True)
     now = timezone.now()
     maker = Order.objects.create(
@@ -120,7 +137,7 @@ def _add_more_rows(market):
     now = timezone.now()
     for n in range(3):
         user = User.objects.create_user(f"more{n}")
-        request_balance_change(BalanceChange(user.pk, "BTC", LedgerKind.DEPOSIT, Decimal("1")))
+        give(user, "BTC", "1")
         issue_api_key(user)
         order = Order.objects.create(
             id=100 + n,
@@ -151,13 +168,22 @@ def _add_more_rows(market):
         )
 
 
-def test_the_deposit_form_credits_the_balance_and_writes_a_ledger_entry(client, operator, alice, usdt):
+def test_the_deposit_form_credits_the_balance_and_writes_a_ledger_entry(
+    client, operator, alice, usdt, redis_conn, transactional_db
+):
     client.force_login(operator)
     response = client.post(
         admin_url(Balance, "add"),
         {"user": alice.pk, "asset": "USDT", "kind": "DEPOSIT", "amount": "250.5", "reference": "tx-1"},
     )
     assert response.status_code == 302
+    assert not Balance.objects.exists(), "the admin never writes a balance itself"
+    [(_, fields)] = redis_conn.xrange(accounts_keys(0).stream)
+    assert decode(fields)["t"] == "funds"
+    worker = AccountsWorker(0, redis_conn)
+    assert worker.become_leader()
+    worker.step()
+    worker.shutdown()
     balance = Balance.objects.get(user=alice, asset=usdt)
     assert balance.available == Decimal("250.5")
     entry = LedgerEntry.objects.get(user=alice, asset=usdt)
@@ -169,10 +195,10 @@ def test_the_deposit_form_credits_the_balance_and_writes_a_ledger_entry(client, 
     assert (entry.reference, entry.created_by) == ("tx-1", operator)
 
 
-def test_a_withdrawal_beyond_the_available_funds_is_refused_and_changes_nothing(
-    client, operator, alice, usdt
+def test_a_withdrawal_beyond_the_available_funds_is_refused_and_sends_nothing(
+    client, operator, alice, usdt, redis_conn
 ):
-    request_balance_change(BalanceChange(alice.pk, "USDT", LedgerKind.DEPOSIT, Decimal("10")))
+    give(alice, "USDT", "10")
     client.force_login(operator)
     response = client.post(
         admin_url(Balance, "add"),
@@ -181,11 +207,11 @@ def test_a_withdrawal_beyond_the_available_funds_is_refused_and_changes_nothing(
     assert response.status_code == 200
     assert "cannot apply" in response.content.decode()
     assert Balance.objects.get(user=alice, asset=usdt).available == Decimal("10")
-    assert LedgerEntry.objects.filter(user=alice).count() == 1
+    assert redis_conn.xlen(accounts_keys(0).stream) == 0
 
 
 def test_the_balance_action_opens_the_form_for_the_selected_balance(client, operator, alice, usdt):
-    request_balance_change(BalanceChange(alice.pk, "USDT", LedgerKind.DEPOSIT, Decimal("10")))
+    give(alice, "USDT", "10")
     balance = Balance.objects.get(user=alice)
     client.force_login(operator)
     response = client.post(
@@ -196,7 +222,7 @@ def test_the_balance_action_opens_the_form_for_the_selected_balance(client, oper
 
 
 def test_a_balance_cannot_be_edited_in_the_admin(client, operator, alice, usdt):
-    request_balance_change(BalanceChange(alice.pk, "USDT", LedgerKind.DEPOSIT, Decimal("10")))
+    give(alice, "USDT", "10")
     balance = Balance.objects.get(user=alice)
     client.force_login(operator)
     client.post(admin_url(Balance, "change", balance.pk), {"available": "1000000", "locked": "0"})

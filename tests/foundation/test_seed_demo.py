@@ -2,36 +2,42 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from django.apps import apps
 from django.core.management import call_command
 
 from exchange.models import ApiKey, Balance, LedgerEntry, Market
+from exchange.pipeline.keys import accounts_keys
+from exchange.pipeline.workers import AccountsWorker
 
 
-def snapshot():
+def snapshot(redis_conn):
     counts = {model._meta.label: model._default_manager.count() for model in apps.get_models()}
     balances = sorted(Balance.objects.values_list("user__username", "asset__code", "available", "locked"))
-    return counts, balances
+    return counts, balances, redis_conn.xlen(accounts_keys(0).stream)
 
 
-@pytest.mark.django_db
-def test_seed_demo_twice_changes_nothing_the_second_time(settings, tmp_path, capsys):
+def apply_deposits(redis_conn) -> None:
+    worker = AccountsWorker(0, redis_conn)
+    assert worker.become_leader()
+    while worker.step():
+        pass
+    worker.shutdown()
+
+
+def test_seed_demo_twice_changes_nothing_the_second_time(settings, tmp_path, capsys, redis_conn, transactional_db):
     settings.VAR_DIR = tmp_path
     call_command("seed_demo")
-    first = snapshot()
+    first = snapshot(redis_conn)
     call_command("seed_demo")
-    assert snapshot() == first
-    assert set(Market.objects.values_list("symbol", flat=True)) == {
-        "BTC/USDT",
-        "ETH/USDT",
-        "SOL/USDT",
-        "DOGE/USDT",
-    }
+    assert snapshot(redis_conn) == first
+    apply_deposits(redis_conn)
+    applied = snapshot(redis_conn)
+    call_command("seed_demo")
+    assert snapshot(redis_conn) == applied
+
+    assert set(Market.objects.values_list("symbol", flat=True)) == {"BTC/USDT", "ETH/USDT", "SOL/USDT", "DOGE/USDT"}
     assert ApiKey.objects.filter(user__username="alice", can_trade=True).exists()
-    assert (
-        LedgerEntry.objects.filter(kind="DEPOSIT", reference="seed_demo").count() == Balance.objects.count()
-    )
+    assert LedgerEntry.objects.filter(kind="DEPOSIT", reference="seed_demo").count() == Balance.objects.count() == 11
     output = capsys.readouterr().out
     assert "http://127.0.0.1:8000/admin/" in output
     credentials = json.loads((tmp_path / "demo-credentials.json").read_text())

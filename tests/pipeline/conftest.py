@@ -16,6 +16,9 @@ from exchange.pipeline.worker import StageWorker
 from exchange.pipeline.workers import AccountsWorker, MatchingWorker
 
 
+AMOUNTS = ("price", "quantity", "quote_quantity")
+
+
 class Pipeline:
     def __init__(self, client: redis.Redis) -> None:
         self.redis = client
@@ -48,7 +51,7 @@ class Pipeline:
             symbol=symbol,
             side=side,
             type=type,
-            **{k: (Decimal(v) if isinstance(v, str) else v) for k, v in fields.items()},
+            **{k: (Decimal(v) if k in AMOUNTS else v) for k, v in fields.items()},
         )
         return self.entry.place(request).order_id
 

@@ -20,6 +20,7 @@ from django.db import transaction
 from exchange.models import Asset, Balance, LedgerKind, Market
 from exchange.services.api_keys import issue_api_key
 from exchange.services.balances import BalanceChange, request_balance_change
+from spot.redis_connection import key, redis_client
 
 ASSETS = [
     ("USDT", "Tether USD", 6),
@@ -110,8 +111,11 @@ class Command(BaseCommand):
                 "private_key": issued.private_key,
             }
         for code, amount in funds.items():
-            funded = Balance.objects.filter(user=user, asset__code=code).exists()
-            if not funded:
+            if Balance.objects.filter(user=user, asset__code=code).exists():
+                continue
+            # Deposits are applied by the accounts worker, maybe much later;
+            # the marker keeps a second run from queueing them again.
+            if redis_client().set(key("seed_demo", user.pk, code), amount, nx=True):
                 request_balance_change(
                     BalanceChange(user.pk, code, LedgerKind.DEPOSIT, Decimal(amount), SEED_REFERENCE)
                 )

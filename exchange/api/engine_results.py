@@ -1,0 +1,79 @@
+"""Waiting briefly for the engine's verdict on one order (response_type RESULT).
+
+Workers PUBLISH every order update on the user's channel
+``{prefix}:user:{user_id}``. We subscribe, and wait for Redis to confirm it,
+*before* the place command is written, so an update cannot be published in
+between and missed. Updates of other orders of the same user are skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+import redis
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+
+# The statuses an update may carry; anything else is not an answer we can give.
+FINAL_OR_OPEN = frozenset({"NEW", "PARTIALLY_FILLED", "FILLED", "CANCELED", "REJECTED", "EXPIRED"})
+
+
+def user_channel(user_id: int) -> str:
+    return f"{settings.REDIS_KEY_PREFIX}:user:{user_id}"
+
+
+class ResultWaiter:
+    def __init__(self, client: redis.Redis, user_id: int) -> None:
+        self._pubsub = client.pubsub()
+        self._channel = user_channel(user_id)
+
+    def subscribe(self) -> None:
+        """Returns once Redis has confirmed the subscription."""
+        self._pubsub.subscribe(self._channel)
+        deadline = time.monotonic() + 1.0
+        while (remaining := deadline - time.monotonic()) > 0:
+            message = self._pubsub.get_message(timeout=remaining)
+            if message is not None and message["type"] == "subscribe":
+                return
+        raise redis.TimeoutError("no subscription confirmation from Redis")
+
+    def close(self) -> None:
+        try:
+            self._pubsub.close()
+        except redis.RedisError:
+            logger.warning("closing the result subscription failed", exc_info=True)
+
+    def wait_for(self, order_id: int, timeout_s: float) -> dict[str, Any] | None:
+        """The latest update of the order that arrived within the timeout, or None."""
+        latest: dict[str, Any] | None = None
+        deadline = time.monotonic() + timeout_s
+        try:
+            while latest is None and (remaining := deadline - time.monotonic()) > 0:
+                latest = self._update_of(order_id, self._pubsub.get_message(timeout=remaining))
+            # A fill may follow the acceptance at once: take what has already arrived.
+            while latest is not None and (message := self._pubsub.get_message(timeout=0.0)) is not None:
+                latest = self._update_of(order_id, message) or latest
+        except redis.RedisError:
+            logger.warning("lost the result subscription of order %s", order_id, exc_info=True)
+        return latest
+
+    @staticmethod
+    def _update_of(order_id: int, message: dict[str, Any] | None) -> dict[str, Any] | None:
+        if message is None or message.get("type") != "message":
+            return None
+        try:
+            update = json.loads(message["data"])
+        except (TypeError, ValueError):
+            return None
+        if (
+            not isinstance(update, dict)
+            or update.get("type") != "order"
+            or update.get("order_id") != order_id
+        ):
+            return None
+        return update if update.get("status") in FINAL_OR_OPEN else None

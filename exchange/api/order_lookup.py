@@ -1,0 +1,163 @@
+"""Finding a user's order: persisted in the database, or still only in the stream.
+
+Workers persist an order a few milliseconds after its place command. Until
+then the order exists only as that command in the accounts stream, and its
+id tells where: the entry id's milliseconds and sequence, and the accounts
+shard (exchange.pipeline.ids). Reading that one entry answers
+`GET /orders/{id}` with status PENDING_NEW and lets a cancel reach an order
+the database has not seen yet, without keeping any index of our own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from django.conf import settings
+
+from exchange.api.decimals import amount_text
+from exchange.api.errors import NotFound, Unavailable
+from exchange.ids import EPOCH_MS
+from exchange.models import Order
+from exchange.pipeline.ids import SEQUENCE_BITS, SHARD_BITS
+from exchange.pipeline.keys import accounts_keys
+from exchange.pipeline.messages import MalformedEntry, decode
+from exchange.pipeline.order_entry import OrderEntry
+from spot.redis_connection import redis_client
+
+OPEN_STATES = ("PENDING_NEW", "NEW", "PARTIALLY_FILLED")
+
+
+@dataclass(frozen=True)
+class FoundOrder:
+    payload: dict[str, Any]  # the OrderOut fields
+
+    @property
+    def order_id(self) -> int:
+        return int(self.payload["order_id"])
+
+    @property
+    def is_open(self) -> bool:
+        return self.payload["status"] in OPEN_STATES
+
+
+def millis(moment: Any) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def persisted_payload(order: Order) -> dict[str, Any]:
+    return {
+        "order_id": order.id,
+        "client_order_id": order.client_order_id,
+        "market": order.market.symbol,
+        "side": order.side,
+        "type": order.type,
+        "time_in_force": order.time_in_force,
+        "post_only": order.post_only,
+        "self_trade_prevention": order.self_trade_prevention,
+        "price": amount_text(order.price),
+        "quantity": amount_text(order.quantity),
+        "quote_quantity": amount_text(order.quote_quantity),
+        "executed_quantity": amount_text(order.executed_quantity),
+        "executed_quote": amount_text(order.executed_quote),
+        "status": order.status,
+        "reject_reason": order.reject_reason,
+        "created_at": millis(order.created_at),
+        "updated_at": millis(order.updated_at),
+    }
+
+
+def command_payload(order_id: int, command: dict[str, Any], at_ms: int) -> dict[str, Any]:
+    """An order as its place command describes it, not yet processed."""
+    return {
+        "order_id": order_id,
+        "client_order_id": command["cid"],
+        "market": command["m"],
+        "side": command["side"],
+        "type": command["type"],
+        "time_in_force": command["tif"],
+        "post_only": bool(command["po"]),
+        "self_trade_prevention": command["stp"],
+        "price": command.get("px"),
+        "quantity": command.get("qty"),
+        "quote_quantity": command.get("qq"),
+        "executed_quantity": "0",
+        "executed_quote": "0",
+        "status": "PENDING_NEW",
+        "reject_reason": "",
+        "created_at": at_ms,
+        "updated_at": at_ms,
+    }
+
+
+def entry_id_of(order_id: int) -> tuple[str, int]:
+    """The accounts stream entry and shard an order id was derived from."""
+    shard = order_id & ((1 << SHARD_BITS) - 1)
+    sequence = (order_id >> SHARD_BITS) & ((1 << SEQUENCE_BITS) - 1)
+    millis_since_epoch = order_id >> (SHARD_BITS + SEQUENCE_BITS)
+    return f"{millis_since_epoch + EPOCH_MS}-{sequence}", shard
+
+
+def _orders(user_id: int) -> Any:
+    return Order.objects.select_related("market").filter(user_id=user_id)
+
+
+def persisted_order(user_id: int, order_id: int) -> Order | None:
+    return _orders(user_id).filter(id=order_id).first()
+
+
+def persisted_order_by_client_id(user_id: int, client_order_id: str) -> Order | None:
+    return _orders(user_id).filter(client_order_id=client_order_id).first()
+
+
+def pending_order(user_id: int, order_id: int) -> FoundOrder | None:
+    """The user's order from its place command in the stream, if it is still there."""
+    if not 0 < order_id < 1 << 63:
+        return None
+    entry_id, shard = entry_id_of(order_id)
+    if shard >= settings.ACCOUNT_SHARDS:
+        return None
+    try:
+        entries = redis_client().xrange(accounts_keys(shard).stream, entry_id, entry_id, count=1)
+    except redis.RedisError as exc:
+        raise Unavailable("the exchange is briefly unavailable; retry", retry_after_s=1) from exc
+    if not entries:
+        return None
+    try:
+        command = decode(entries[0][1])
+    except MalformedEntry:
+        return None
+    # Someone else's order looks exactly like no order.
+    if command.get("t") != "place" or command.get("uid") != user_id:
+        return None
+    return FoundOrder(command_payload(order_id, command, int(entry_id.split("-")[0])))
+
+
+def find_order(user_id: int, order_id: int) -> FoundOrder:
+    order = persisted_order(user_id, order_id)
+    if order is not None:
+        return FoundOrder(persisted_payload(order))
+    pending = pending_order(user_id, order_id)
+    if pending is None:
+        raise NotFound("no such order", "ORDER_NOT_FOUND")
+    return pending
+
+
+def find_order_by_client_id(user_id: int, client_order_id: str) -> FoundOrder:
+    order = persisted_order_by_client_id(user_id, client_order_id)
+    if order is not None:
+        return FoundOrder(persisted_payload(order))
+    try:
+        order_id = OrderEntry(redis_client()).known_order_id(user_id, client_order_id)
+    except redis.RedisError as exc:
+        raise Unavailable("the exchange is briefly unavailable; retry", retry_after_s=1) from exc
+    if order_id is not None:
+        pending = pending_order(user_id, order_id)
+        if pending is not None:
+            return pending
+        # Persisted (and the stream trimmed) between the two reads above.
+        order = persisted_order(user_id, order_id)
+        if order is not None:
+            return FoundOrder(persisted_payload(order))
+    raise NotFound("no such order", "ORDER_NOT_FOUND")

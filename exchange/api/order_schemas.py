@@ -1,0 +1,104 @@
+"""Bodies and answers of the order endpoints.
+
+Request bodies are strict: unknown fields, wrong JSON types and loose
+amounts are refused (see exchange.api.decimals); enum values are the strings
+of exchange.models. Times are Unix milliseconds, like X-Spot-Timestamp.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from ninja import Schema
+from pydantic import BaseModel, ConfigDict, Field
+
+from exchange.api.decimals import AmountText
+
+SideName = Literal["BUY", "SELL"]
+OrderTypeName = Literal["LIMIT", "MARKET"]
+TimeInForceName = Literal["GTC", "IOC", "FOK"]
+SelfTradeName = Literal["CANCEL_NEWEST", "CANCEL_OLDEST", "CANCEL_BOTH", "ALLOW"]
+# PENDING_NEW: in the stream, not yet processed or not yet persisted (Binance has the same).
+OrderStatusName = Literal[
+    "PENDING_NEW", "NEW", "PARTIALLY_FILLED", "FILLED", "CANCELED", "REJECTED", "EXPIRED"
+]
+PersistedStatusName = Literal["NEW", "PARTIALLY_FILLED", "FILLED", "CANCELED", "REJECTED", "EXPIRED"]
+CLIENT_ORDER_ID_PATTERN = r"^[A-Za-z0-9_-]{1,36}$"
+ClientOrderId = Annotated[str, Field(pattern=CLIENT_ORDER_ID_PATTERN, examples=["my-order-42"])]
+MarketSymbol = Annotated[str, Field(min_length=1, max_length=33, examples=["BTC/USDT"])]
+
+
+class StrictBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class PlaceOrderIn(StrictBody):
+    market: MarketSymbol
+    side: SideName
+    type: OrderTypeName
+    time_in_force: TimeInForceName = "GTC"
+    price: AmountText | None = Field(default=None, description="Limit price in quote; LIMIT only.")
+    quantity: AmountText | None = Field(default=None, description="Base quantity.")
+    quote_quantity: AmountText | None = Field(
+        default=None, description="Quote amount to spend; MARKET BUY only, instead of quantity."
+    )
+    post_only: bool = False
+    self_trade_prevention: SelfTradeName = "CANCEL_NEWEST"
+    client_order_id: ClientOrderId | None = Field(
+        default=None,
+        description="Your id for the order; a retry with the same id returns the original order. "
+        "Generated when absent (then a retry cannot be recognised).",
+    )
+    response_type: Literal["ACK", "RESULT"] = Field(
+        default="ACK",
+        description="ACK answers once the order is in the stream (202, PENDING_NEW). RESULT waits up to "
+        "API_RESULT_WAIT_MS for the engine's verdict (200), else answers 202 PENDING_NEW.",
+    )
+
+
+class AmendOrderIn(StrictBody):
+    quantity: AmountText | None = Field(default=None, description="New total quantity of the order.")
+    price: AmountText | None = Field(default=None, description="New limit price.")
+
+
+class OrderOut(Schema):
+    order_id: int
+    client_order_id: str
+    market: str
+    side: SideName
+    type: OrderTypeName
+    time_in_force: TimeInForceName
+    post_only: bool
+    self_trade_prevention: SelfTradeName
+    price: str | None
+    quantity: str | None
+    quote_quantity: str | None
+    executed_quantity: str
+    executed_quote: str
+    status: OrderStatusName
+    reject_reason: str
+    created_at: int = Field(description="Unix milliseconds.")
+    updated_at: int = Field(description="Unix milliseconds.")
+
+
+class PlacedOrderOut(OrderOut):
+    duplicate: bool = Field(description="True when this answers a retry of an order already placed.")
+
+
+class OrderPage(Schema):
+    items: list[OrderOut]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next (older) page; null at the end."
+    )
+
+
+class OrderCommandOut(Schema):
+    order_id: int
+    client_order_id: str
+    market: str
+    status: Literal["PENDING_CANCEL", "PENDING_AMEND"]
+
+
+class CancelAllOut(Schema):
+    market: str
+    status: Literal["PENDING_CANCEL"]

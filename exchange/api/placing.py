@@ -1,0 +1,195 @@
+"""Placing an order: the one flow behind both the ninja view and the fast WSGI path.
+
+Validation reads no database row (market rules are cached), so the work per
+order is the body parse, the checks, and one Redis script that claims the
+client order id and appends the command (exchange.pipeline.order_entry).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import pydantic
+import redis
+from django.conf import settings
+
+from exchange.api.auth import Principal
+from exchange.api.decimals import parse_amount
+from exchange.api.engine_results import ResultWaiter
+from exchange.api.errors import BadRequest, Unavailable, from_validation_errors
+from exchange.api.funds import check_funds
+from exchange.api.market_rules import market_rules
+from exchange.api.order_lookup import (
+    command_payload,
+    pending_order,
+    persisted_order,
+    persisted_order_by_client_id,
+    persisted_payload,
+)
+from exchange.api.order_schemas import PlaceOrderIn
+from exchange.api.rule_messages import refusal
+from exchange.pipeline.markets import MarketRules
+from exchange.pipeline.order_entry import OrderEntry, Placed, PlaceRequest, StreamBusy
+from exchange.pipeline.validation import place_problem
+from spot.redis_connection import redis_client
+
+Body = TypeVar("Body", bound=pydantic.BaseModel)
+
+# Amounts are stored with 18 integer digits; a larger notional could not be persisted.
+MAX_NOTIONAL = Decimal(10) ** 18
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    payload: dict[str, Any]
+
+
+def parse_body(model: type[Body], body: bytes) -> Body:
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("the body is not valid JSON", "MALFORMED_JSON") from None
+    if not isinstance(data, dict):
+        raise BadRequest("the body must be a JSON object", "MALFORMED_JSON")
+    try:
+        return model.model_validate(data)
+    except pydantic.ValidationError as exc:
+        raise from_validation_errors(exc.errors(include_url=False)) from None
+
+
+def optional_amount(text: str | None) -> Decimal | None:
+    return None if text is None else parse_amount(text)
+
+
+def place_order(principal: Principal, body: bytes) -> Answer:
+    order = parse_body(PlaceOrderIn, body)
+    request = _checked_request(principal.user_id, order)
+    if order.client_order_id is not None:
+        # A retry after the Redis record of the first attempt is gone (a week
+        # later, or a Redis that lost its last second) must still not create a
+        # second order; the database has the first one if a worker persisted it.
+        existing = persisted_order_by_client_id(principal.user_id, order.client_order_id)
+        if existing is not None:
+            return Answer(200, {**persisted_payload(existing), "duplicate": True})
+    client = redis_client()
+    if order.response_type == "RESULT":
+        return _place_and_wait(client, principal.user_id, request)
+    placed = _place(client, request)
+    return _acknowledged(principal.user_id, request, placed)
+
+
+def _checked_request(user_id: int, order: PlaceOrderIn) -> PlaceRequest:
+    price = optional_amount(order.price)
+    quantity = optional_amount(order.quantity)
+    quote_quantity = optional_amount(order.quote_quantity)
+    rules = market_rules.get(order.market)
+    problem = place_problem(
+        rules,
+        order.side,
+        order.type,
+        order.time_in_force,
+        price,
+        quantity,
+        quote_quantity,
+        order.post_only,
+        order.self_trade_prevention,
+    ) or _further_problem(rules, price, quantity, quote_quantity)
+    if problem is not None:
+        raise refusal(problem, rules)
+    assert rules is not None  # place_problem refuses an unknown market
+    request = PlaceRequest(
+        user_id=user_id,
+        client_order_id=order.client_order_id or uuid.uuid4().hex,
+        symbol=order.market,
+        side=order.side,
+        type=order.type,
+        time_in_force=order.time_in_force,
+        price=price,
+        quantity=quantity,
+        quote_quantity=quote_quantity,
+        post_only=order.post_only,
+        self_trade_prevention=order.self_trade_prevention,
+    )
+    if settings.API_FUNDS_PRECHECK:
+        check_funds(request, rules)
+    return request
+
+
+def _further_problem(
+    rules: MarketRules | None, price: Decimal | None, quantity: Decimal | None, quote_quantity: Decimal | None
+) -> str | None:
+    """What the pipeline's rules leave to the edge: sizes that cannot be stored or settled."""
+    if rules is None:
+        return None
+    if quote_quantity is not None and quote_quantity < rules.min_notional:
+        return "BELOW_MIN_NOTIONAL"
+    if price is not None and quantity is not None and price * quantity >= MAX_NOTIONAL:
+        return "NOTIONAL_TOO_LARGE"
+    return None
+
+
+def _place(client: redis.Redis, request: PlaceRequest) -> Placed:
+    try:
+        return OrderEntry(client).place(request)
+    except StreamBusy as exc:
+        raise Unavailable("the order stream is busy; retry the same request", "STREAM_BUSY", 1) from exc
+    except redis.RedisError as exc:
+        # The command may or may not be in the stream: a retry with the same
+        # client order id settles it either way.
+        raise Unavailable(
+            "the exchange is briefly unavailable; retry the same request", retry_after_s=1
+        ) from exc
+
+
+def _acknowledged(user_id: int, request: PlaceRequest, placed: Placed) -> Answer:
+    if placed.duplicate:
+        return _original(user_id, placed)
+    at_ms = int(placed.entry_id.split("-")[0])
+    payload = command_payload(placed.order_id, request.message(), at_ms)
+    return Answer(202, {**payload, "duplicate": False})
+
+
+def _original(user_id: int, placed: Placed) -> Answer:
+    """The first attempt of a retried order, as far as it has got."""
+    order = persisted_order(user_id, placed.order_id)
+    if order is not None:
+        return Answer(200, {**persisted_payload(order), "duplicate": True})
+    pending = pending_order(user_id, placed.order_id)
+    if pending is None:
+        # Claimed by a first attempt that failed before its command was written? The
+        # script writes both at once, so this means the stream was trimmed unpersisted.
+        raise Unavailable("the original order is not readable yet; retry", "ORDER_NOT_READABLE", 1)
+    return Answer(202, {**pending.payload, "duplicate": True})
+
+
+def _place_and_wait(client: redis.Redis, user_id: int, request: PlaceRequest) -> Answer:
+    waiter = ResultWaiter(client, user_id)
+    try:
+        try:
+            waiter.subscribe()
+        except redis.RedisError as exc:
+            raise Unavailable("the exchange is briefly unavailable; retry", retry_after_s=1) from exc
+        placed = _place(client, request)
+        if placed.duplicate:
+            return _original(user_id, placed)
+        update = waiter.wait_for(placed.order_id, settings.API_RESULT_WAIT_MS / 1000)
+    finally:
+        waiter.close()
+    answer = _acknowledged(user_id, request, placed)
+    if update is None:
+        return answer
+    return Answer(200, {**answer.payload, **_result_fields(update)})
+
+
+def _result_fields(update: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "status": update["status"],
+        "executed_quantity": str(update.get("executed_quantity", "0")),
+        "executed_quote": str(update.get("executed_quote", "0")),
+        "reject_reason": str(update.get("reject_reason") or ""),
+    }

@@ -1,0 +1,58 @@
+"""Whole-system checks shared by the pipeline tests."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+
+from django.db.models import Sum
+
+from exchange.models import Balance, LedgerEntry, Order, OrderHold, Trade
+
+
+def assert_money_is_conserved() -> None:
+    """Per asset: what all accounts hold (the fee account included) = deposits - withdrawals."""
+    held: dict[str, Decimal] = defaultdict(Decimal)
+    for code, available, locked in Balance.objects.values_list("asset__code", "available", "locked"):
+        held[code] += available + locked
+    moved: dict[str, Decimal] = defaultdict(Decimal)
+    for row in (
+        LedgerEntry.objects.filter(kind__in=["DEPOSIT", "WITHDRAWAL", "ADJUSTMENT"])
+        .values("asset__code")
+        .annotate(total=Sum("available_delta"))
+    ):
+        moved[row["asset__code"]] += row["total"]
+    assert {k: v for k, v in held.items() if v} == {k: v for k, v in moved.items() if v}
+
+
+def assert_ledger_explains_balances() -> None:
+    """Replaying the ledger gives every balance, and no balance is negative."""
+    totals = {
+        (row["user_id"], row["asset_id"]): (row["a"], row["l"])
+        for row in LedgerEntry.objects.values("user_id", "asset_id").annotate(
+            a=Sum("available_delta"), l=Sum("locked_delta")
+        )
+    }
+    for balance in Balance.objects.all():
+        assert balance.available >= 0 and balance.locked >= 0
+        assert totals.get((balance.user_id, balance.asset_id), (0, 0)) == (balance.available, balance.locked)
+
+
+def assert_orders_agree_with_trades() -> None:
+    """Each order's executed quantity is the sum of its fills; no order fills beyond its size."""
+    executed: dict[int, Decimal] = defaultdict(Decimal)
+    for maker, taker, quantity in Trade.objects.values_list("maker_order_id", "taker_order_id", "quantity"):
+        executed[maker] += quantity
+        executed[taker] += quantity
+    for order in Order.objects.all():
+        assert order.executed_quantity == executed.get(order.pk, Decimal(0)), order.pk
+        if order.quantity is not None:
+            assert order.executed_quantity <= order.quantity
+
+
+def assert_no_funds_locked_without_open_orders() -> None:
+    held: dict[tuple[int, int], Decimal] = defaultdict(Decimal)
+    for hold in OrderHold.objects.filter(is_open=True):
+        held[(hold.user_id, hold.asset_id)] += hold.remaining
+    for balance in Balance.objects.all():
+        assert balance.locked == held.get((balance.user_id, balance.asset_id), Decimal(0)), balance

@@ -1,0 +1,179 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from exchange.models import Balance, Market, Order, OrderHold, Trade
+from exchange.pipeline.keys import accounts_keys, matching_keys
+from exchange.services.markets import announce_market_change
+from tests.pipeline.checks import (
+    assert_ledger_explains_balances,
+    assert_money_is_conserved,
+    assert_no_funds_locked_without_open_orders,
+    assert_orders_agree_with_trades,
+)
+
+
+def balance(user, code: str) -> tuple[Decimal, Decimal]:
+    row = Balance.objects.filter(user=user, asset__code=code).first()
+    return (row.available, row.locked) if row else (Decimal(0), Decimal(0))
+
+
+@pytest.fixture
+def funded(pipeline, alice, bob):
+    pipeline.deposit(alice, "USDT", "10000")
+    pipeline.deposit(bob, "BTC", "2")
+    pipeline.deposit(bob, "ETH", "10")
+    pipeline.run()
+    yield pipeline
+    assert_money_is_conserved()
+    assert_ledger_explains_balances()
+    assert_orders_agree_with_trades()
+    assert_no_funds_locked_without_open_orders()
+
+
+def test_a_market_buy_by_quote_amount_spends_at_most_that_and_releases_the_rest(funded, alice, bob):
+    funded.place(bob, "BTC/USDT", "SELL", price="100.00", quantity="0.3")
+    funded.place(bob, "BTC/USDT", "SELL", price="110.00", quantity="1")
+    funded.run()
+    buy = funded.place(alice, "BTC/USDT", "BUY", "MARKET", quote_quantity="50")
+    funded.run()
+    order = Order.objects.get(pk=buy)
+    assert order.status in ("FILLED", "EXPIRED")
+    assert order.executed_quote + order.executed_quote * Decimal("0.001") <= Decimal("50")
+    assert order.executed_quantity > Decimal("0.3")
+    assert balance(alice, "USDT")[1] == 0
+    assert balance(alice, "BTC")[0] == order.executed_quantity
+
+
+def test_an_ioc_order_fills_what_it_can_and_expires_the_rest(funded, alice, bob):
+    funded.place(bob, "BTC/USDT", "SELL", price="100.00", quantity="0.1")
+    funded.run()
+    buy = funded.place(alice, "BTC/USDT", "BUY", price="100.00", quantity="0.5", time_in_force="IOC")
+    funded.run()
+    order = Order.objects.get(pk=buy)
+    assert (order.status, order.executed_quantity, order.reject_reason) == ("EXPIRED", Decimal("0.1"), "IOC_REMAINDER")
+    assert balance(alice, "USDT") == (Decimal("10000") - Decimal("10.01"), Decimal(0))
+
+
+def test_a_fok_order_that_cannot_fill_whole_trades_nothing(funded, alice, bob):
+    funded.place(bob, "BTC/USDT", "SELL", price="100.00", quantity="0.1")
+    funded.run()
+    buy = funded.place(alice, "BTC/USDT", "BUY", price="100.00", quantity="0.5", time_in_force="FOK")
+    funded.run()
+    assert Order.objects.get(pk=buy).status == "EXPIRED"
+    assert not Trade.objects.exists()
+    assert balance(alice, "USDT") == (Decimal("10000"), Decimal(0))
+
+
+def test_a_post_only_order_that_would_cross_is_not_placed(funded, alice, bob):
+    funded.place(bob, "BTC/USDT", "SELL", price="100.00", quantity="0.1")
+    funded.run()
+    buy = funded.place(alice, "BTC/USDT", "BUY", price="100.00", quantity="0.1", post_only=True)
+    funded.run()
+    order = Order.objects.get(pk=buy)
+    assert (order.status, order.reject_reason) == ("EXPIRED", "POST_ONLY_WOULD_CROSS")
+    assert not Trade.objects.exists()
+
+
+def test_a_cancel_releases_the_hold(funded, alice):
+    buy = funded.place(alice, "BTC/USDT", "BUY", price="90.00", quantity="1")
+    funded.run()
+    assert balance(alice, "USDT") == (Decimal("10000") - Decimal("90.09"), Decimal("90.09"))
+    funded.entry.cancel(alice.pk, buy)
+    funded.run()
+    assert Order.objects.get(pk=buy).status == "CANCELED"
+    assert balance(alice, "USDT") == (Decimal("10000"), Decimal(0))
+    assert not OrderHold.objects.get(order_id=buy).is_open
+
+
+def test_an_order_without_the_funds_is_rejected_and_holds_nothing(funded, alice):
+    buy = funded.place(alice, "BTC/USDT", "BUY", price="20000.00", quantity="1")
+    funded.run()
+    order = Order.objects.get(pk=buy)
+    assert (order.status, order.reject_reason) == ("REJECTED", "INSUFFICIENT_FUNDS")
+    assert balance(alice, "USDT") == (Decimal("10000"), Decimal(0))
+
+
+def test_orders_in_two_markets_on_two_shards_share_one_quote_balance(funded, alice, bob):
+    assert matching_keys(1).stream != matching_keys(2).stream
+    btc = funded.place(alice, "BTC/USDT", "BUY", price="6000.00", quantity="1")
+    eth = funded.place(alice, "ETH/USDT", "BUY", price="4000.00", quantity="1")
+    funded.run()
+    assert Order.objects.get(pk=btc).status == "NEW"
+    assert Order.objects.get(pk=eth).reject_reason == "INSUFFICIENT_FUNDS"
+    funded.place(bob, "ETH/USDT", "SELL", price="3000.00", quantity="1")
+    funded.place(bob, "BTC/USDT", "SELL", price="6000.00", quantity="1")
+    funded.run()
+    assert Order.objects.get(pk=btc).status == "FILLED"
+    assert balance(alice, "BTC") == (Decimal("1"), Decimal(0))
+    assert balance(bob, "USDT")[0] == Decimal("6000") - Decimal("6")
+
+
+def test_reducing_an_order_keeps_it_in_the_book(funded, alice, bob):
+    sell = funded.place(bob, "BTC/USDT", "SELL", price="100.00", quantity="1")
+    funded.run()
+    funded.entry.amend(bob.pk, sell, Decimal("0.4"), None)
+    funded.run()
+    order = Order.objects.get(pk=sell)
+    assert (order.status, order.quantity) == ("NEW", Decimal("0.4"))
+    funded.place(alice, "BTC/USDT", "BUY", price="100.00", quantity="1", time_in_force="IOC")
+    funded.run()
+    assert Order.objects.get(pk=sell).status == "FILLED"
+    assert balance(bob, "BTC") == (Decimal("1.6"), Decimal(0))
+
+
+def test_a_halted_market_rejects_orders_once_the_workers_hear_of_it(funded, alice, btc_usdt):
+    Market.objects.filter(pk=btc_usdt.pk).update(status="halted")
+    announce_market_change()
+    funded.run()
+    buy = funded.place(alice, "BTC/USDT", "BUY", price="90.00", quantity="1")
+    funded.run()
+    assert Order.objects.get(pk=buy).reject_reason == "MARKET_NOT_TRADING"
+
+
+def test_self_trade_prevention_cancels_the_newest_order(funded, alice, bob):
+    funded.deposit(alice, "BTC", "1")
+    funded.run()
+    funded.place(alice, "BTC/USDT", "SELL", price="100.00", quantity="0.5")
+    funded.run()
+    buy = funded.place(alice, "BTC/USDT", "BUY", price="100.00", quantity="0.5")
+    funded.run()
+    assert (Order.objects.get(pk=buy).status, Order.objects.get(pk=buy).reject_reason) == ("CANCELED", "SELF_TRADE")
+    assert not Trade.objects.exists()
+
+
+def test_a_malformed_entry_goes_to_the_dead_letter_stream_and_the_shard_goes_on(funded, alice, redis_conn):
+    redis_conn.xadd(accounts_keys(0).stream, {"d": "{not json"})
+    redis_conn.xadd(accounts_keys(0).stream, {"d": '{"t": "place", "uid": "alice"}'})
+    buy = funded.place(alice, "BTC/USDT", "BUY", price="90.00", quantity="1")
+    funded.run()
+    dead = redis_conn.xrange(accounts_keys(0).dead_letters)
+    assert len(dead) == 2
+    assert b"not JSON" in dead[0][1][b"reason"]
+    assert Order.objects.get(pk=buy).status == "NEW"
+
+
+def test_a_replayed_settlement_is_applied_once(funded, alice, bob, redis_conn):
+    funded.place(bob, "BTC/USDT", "SELL", price="100.00", quantity="0.1")
+    funded.place(alice, "BTC/USDT", "BUY", price="100.00", quantity="0.1")
+    funded.run()
+    before = balance(alice, "BTC")
+    settlements = [
+        (entry_id, fields)
+        for entry_id, fields in redis_conn.xrange(accounts_keys(0).stream)
+        if b'"t":"batch"' in fields[b"d"]
+    ]
+    for _, fields in settlements:
+        redis_conn.xadd(accounts_keys(0).stream, fields)
+    funded.run()
+    assert balance(alice, "BTC") == before == (Decimal("0.1"), Decimal(0))
+
+
+def test_a_retried_client_order_id_places_one_order(funded, alice):
+    first = funded.place(alice, "BTC/USDT", "BUY", price="90.00", quantity="1", cid="retry-me")
+    second = funded.place(alice, "BTC/USDT", "BUY", price="90.00", quantity="1", cid="retry-me")
+    funded.run()
+    assert first == second
+    assert Order.objects.filter(user=alice).count() == 1
