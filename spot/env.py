@@ -144,7 +144,8 @@ def env_database(name: str, default: str, environ: Mapping[str, str] | None = No
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
             },
-            "TEST": {"NAME": None},
+            # A file, not memory: tests start real worker processes on it.
+            "TEST": {"NAME": f"{path}.test-{os.getpid()}"},
         }
     if scheme in ("mysql", "mariadb"):
         database = unquote(parts.path.lstrip("/"))

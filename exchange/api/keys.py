@@ -20,7 +20,6 @@ import redis
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import close_old_connections
 from django.db.models.signals import post_delete, post_save
 
 from exchange.models import ApiKey
@@ -76,9 +75,6 @@ def revoked_marker(key_id: str) -> str:
 
 
 def _load(key_id: str) -> KeyRecord | None:
-    # The fast path runs outside Django's request cycle: drop a connection
-    # that has gone stale before using it, as Django does at request start.
-    close_old_connections()
     row = (
         ApiKey.objects.filter(key_id=key_id)
         .values_list("user_id", "public_key", "can_read", "can_trade", "revoked_at", "user__is_active")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 
 from django.conf import settings
-from django.db import close_old_connections
 
 from exchange.pipeline.markets import MarketRules, load_markets
 from exchange.routing import SymbolRouter
@@ -23,7 +22,6 @@ class MarketRulesCache:
     def get(self, symbol: str) -> MarketRules | None:
         now = time.monotonic()
         if now >= self._expires:
-            close_old_connections()
             self._rules = load_markets(SymbolRouter.from_settings())
             self._expires = now + settings.API_MARKET_CACHE_MS / 1000
         return self._rules.get(symbol)

@@ -21,6 +21,7 @@ from http import HTTPStatus
 from typing import Any
 
 from django.conf import settings
+from django.core import signals
 from django.core.wsgi import get_wsgi_application
 
 from spot.config_errors import exit_on_config_error
@@ -58,6 +59,8 @@ class OrderFastPath:
     def _place(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         started = time.perf_counter()
         headers: dict[str, str] = {}
+        # The signals Django's handler sends: they recycle stale database connections.
+        signals.request_started.send(sender=self.__class__, environ=environ)
         try:
             status, payload = self._answer(environ)
         except self._errors.ApiError as exc:
@@ -70,6 +73,7 @@ class OrderFastPath:
             f"{status} {HTTPStatus(status).phrase}",
             [("Content-Type", "application/json"), ("Content-Length", str(len(body))), *headers.items()],
         )
+        signals.request_finished.send(sender=self.__class__)
         self._metrics.observe_order("lean", status, time.perf_counter() - started)
         return [body]
 

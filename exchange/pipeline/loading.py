@@ -11,7 +11,7 @@ from django.db.models import F
 from django.db.models.functions import Mod
 from django.utils import timezone
 
-from exchange.models import OPEN_STATUSES, Asset, Balance, Order, OrderHold, Trade
+from exchange.models import OPEN_STATUSES, Asset, Balance, Order, OrderHold, OrderStatus, Trade
 from exchange.pipeline.accounts_stage import AccountsState, Hold
 from exchange.pipeline.markets import MarketRules
 from exchange.pipeline.order_state import OrderState
@@ -55,10 +55,18 @@ def load_accounts_state(shard: int, account_shards: int) -> AccountsState:
             hold.price,
             hold.quantity,
         )
+    # Only what this stage itself committed: an order row written by matching
+    # may be ahead of this stage's offset, and the replay must decide as before.
     since = timezone.now() - CLIENT_ORDER_ID_MEMORY
     client_order_ids = set(
-        Order.objects.filter(user_id__in=users, created_at__gte=since).values_list("user_id", "client_order_id")
+        OrderHold.objects.filter(user_id__in=users, updated_at__gte=since).values_list("user_id", "client_order_id")
     )
+    rejected_here = (
+        Order.objects.filter(user_id__in=users, created_at__gte=since, status=OrderStatus.REJECTED)
+        .exclude(id__in=OrderHold.objects.filter(user_id__in=users).values("order_id"))
+        .values_list("user_id", "client_order_id")
+    )
+    client_order_ids.update(rejected_here)
     client_order_ids.update((hold.user_id, hold.client_order_id) for hold in holds.values())
     def user_exists(user_id: int) -> bool:
         return user_id % account_shards == shard and get_user_model().objects.filter(pk=user_id).exists()

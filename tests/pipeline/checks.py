@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db.models import Sum
-
 from exchange.models import Balance, LedgerEntry, Order, OrderHold, Trade
 
 
@@ -16,26 +14,27 @@ def assert_money_is_conserved() -> None:
     for code, available, locked in Balance.objects.values_list("asset__code", "available", "locked"):
         held[code] += available + locked
     moved: dict[str, Decimal] = defaultdict(Decimal)
-    for row in (
-        LedgerEntry.objects.filter(kind__in=["DEPOSIT", "WITHDRAWAL", "ADJUSTMENT"])
-        .values("asset__code")
-        .annotate(total=Sum("available_delta"))
+    for code, delta in LedgerEntry.objects.filter(kind__in=["DEPOSIT", "WITHDRAWAL", "ADJUSTMENT"]).values_list(
+        "asset__code", "available_delta"
     ):
-        moved[row["asset__code"]] += row["total"]
+        moved[code] += delta
     assert {k: v for k, v in held.items() if v} == {k: v for k, v in moved.items() if v}
 
 
 def assert_ledger_explains_balances() -> None:
     """Replaying the ledger gives every balance, and no balance is negative."""
-    totals = {
-        (row["user_id"], row["asset_id"]): (row["a"], row["l"])
-        for row in LedgerEntry.objects.values("user_id", "asset_id").annotate(
-            a=Sum("available_delta"), l=Sum("locked_delta")
-        )
-    }
+    # Summed here, in Decimal: SQLite would sum in floats.
+    available: dict[tuple[int, int], Decimal] = defaultdict(Decimal)
+    locked: dict[tuple[int, int], Decimal] = defaultdict(Decimal)
+    for user_id, asset_id, available_delta, locked_delta in LedgerEntry.objects.values_list(
+        "user_id", "asset_id", "available_delta", "locked_delta"
+    ):
+        available[(user_id, asset_id)] += available_delta
+        locked[(user_id, asset_id)] += locked_delta
     for balance in Balance.objects.all():
+        key = (balance.user_id, balance.asset_id)
         assert balance.available >= 0 and balance.locked >= 0
-        assert totals.get((balance.user_id, balance.asset_id), (0, 0)) == (balance.available, balance.locked)
+        assert (available[key], locked[key]) == (balance.available, balance.locked), balance
 
 
 def assert_orders_agree_with_trades() -> None:

@@ -63,22 +63,23 @@ class Pipeline:
             worker.shutdown()
 
 
-@pytest.fixture
-def eth(db: Any) -> Asset:
-    return Asset.objects.create(code="ETH", name="Ether", display_precision=8)
-
-
-@pytest.fixture
-def eth_usdt(eth: Asset, usdt: Asset) -> Market:
+def make_market(base: str, quote: str) -> Market:
+    base_asset, _ = Asset.objects.get_or_create(code=base, defaults={"display_precision": 8})
+    quote_asset, _ = Asset.objects.get_or_create(code=quote, defaults={"display_precision": 6})
     return Market.objects.create(
-        symbol="ETH/USDT",
-        base=eth,
-        quote=usdt,
+        symbol=f"{base}/{quote}",
+        base=base_asset,
+        quote=quote_asset,
         tick_size=Decimal("0.01"),
         lot_size=Decimal("0.0001"),
         min_quantity=Decimal("0.0001"),
         min_notional=Decimal("1"),
     )
+
+
+@pytest.fixture
+def eth_usdt(usdt: Asset) -> Market:
+    return make_market("ETH", "USDT")
 
 
 @pytest.fixture
