@@ -23,11 +23,12 @@ run: $(STAMP)
 	@mkdir -p var
 	$(PY) manage.py migrate --no-input -v0
 	$(PY) manage.py collectstatic --no-input -v0
-	@$(PY) manage.py shell -c "from exchange.models import Market; raise SystemExit(0 if Market.objects.exists() else 1)" \
+	@$(PY) manage.py shell --no-imports -c "from exchange.models import Market; raise SystemExit(0 if Market.objects.exists() else 1)" \
 		|| $(PY) manage.py seed_demo
 	@echo "Spot: admin http://127.0.0.1:$${SPOT_PORT:-8000}/admin/  metrics http://127.0.0.1:$${SPOT_PORT:-8000}/metrics  (Ctrl-C stops everything)"
 	@test ! -f var/demo-credentials.json || echo "Demo logins and API keys: var/demo-credentials.json"
-	$(PY) -m spot.embedded_redis --data-dir var/redis -- $(VENV)/bin/honcho -f Procfile start
+	@{ cat Procfile; echo; $(PY) manage.py worker_procfile; } > var/Procfile
+	$(PY) -m spot.embedded_redis --data-dir var/redis -- $(VENV)/bin/honcho -f var/Procfile -d . start
 
 # The type checker and the tests load the settings, which need a secret key.
 TEST_SECRET_KEY := test-only-secret-key-0123456789abcdefghijklmnop

@@ -33,6 +33,21 @@ class StrictBody(BaseModel):
 
 
 class PlaceOrderIn(StrictBody):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "market": "BTC/USDT",
+                    "side": "BUY",
+                    "type": "LIMIT",
+                    "price": "30000.00",
+                    "quantity": "0.001",
+                    "client_order_id": "my-order-42",
+                }
+            ]
+        }
+    )
+
     market: MarketSymbol
     side: SideName
     type: OrderTypeName
@@ -57,6 +72,8 @@ class PlaceOrderIn(StrictBody):
 
 
 class AmendOrderIn(StrictBody):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"price": "29950.00"}]})
+
     quantity: AmountText | None = Field(default=None, description="New total quantity of the order.")
     price: AmountText | None = Field(default=None, description="New limit price.")
 

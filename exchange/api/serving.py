@@ -71,7 +71,11 @@ class OrderFastPath:
         body = json.dumps(payload, separators=(",", ":")).encode()
         start_response(
             f"{status} {HTTPStatus(status).phrase}",
-            [("Content-Type", "application/json"), ("Content-Length", str(len(body))), *headers.items()],
+            [
+                ("Content-Type", "application/json; charset=utf-8"),
+                ("Content-Length", str(len(body))),
+                *headers.items(),
+            ],
         )
         signals.request_finished.send(sender=self.__class__)
         self._metrics.observe_order("lean", status, time.perf_counter() - started)

@@ -1,0 +1,389 @@
+"""Orders per second through the whole pipeline: accounts worker, matching worker(s), MariaDB, Redis.
+
+    DATABASE_URL=mysql://root@127.0.0.1:3306/spot_bench REDIS_URL=redis://127.0.0.1:6379/0 \\
+        python -m benchmarks.pipeline.throughput [--orders 30000] [--rate 2000]
+
+Uses its own database (created and migrated) and its own Redis key prefix,
+and starts real worker processes (`manage.py run_accounts` / `run_matching`).
+Prints three tables:
+
+1. sustained throughput: N place commands pre-loaded into the accounts
+   stream, then the workers started; orders/s from the first entry applied
+   to the last commit, with 1 and with 2 matching shards;
+2. latency at a fixed offered rate: from XADD to the order's first update
+   from the matching worker (accepted or filled), p50/p99;
+3. the plan's baseline in the same run: one database write per order.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PREFIX = f"spot-bench-{os.getpid()}"
+USERS = 20
+
+
+def setup_django(symbol_shards: str) -> None:
+    os.environ.setdefault("SECRET_KEY", "benchmark-secret-key-0123456789abcdefghij")
+    os.environ["REDIS_KEY_PREFIX"] = PREFIX
+    os.environ["SYMBOL_SHARDS"] = symbol_shards
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spot.settings")
+    import django
+
+    django.setup()
+
+
+def prepare_database(users: int) -> list[int]:
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.db import connection
+
+    from exchange.models import Asset, Balance, Market
+
+    call_command("migrate", verbosity=0)
+    with connection.cursor() as cursor:
+        for table in (
+            "exchange_trade",
+            "exchange_order",
+            "exchange_ledgerentry",
+            "exchange_orderhold",
+            "exchange_balance",
+            "persistence_streamoffset",
+            "exchange_market",
+            "exchange_asset",
+        ):
+            cursor.execute(f"DELETE FROM {table}")  # noqa: S608  (fixed table names)
+    User = get_user_model()
+    User.objects.filter(username__startswith="bench").delete()
+    User.objects.get_or_create(username="fees")
+    usdt = Asset.objects.create(code="USDT", display_precision=6)
+    for code in ("BTC", "ETH"):
+        asset = Asset.objects.create(code=code, display_precision=8)
+        Market.objects.create(
+            symbol=f"{code}/USDT",
+            base=asset,
+            quote=usdt,
+            tick_size=Decimal("0.01"),
+            lot_size=Decimal("0.0001"),
+            min_quantity=Decimal("0.0001"),
+            min_notional=Decimal("1"),
+        )
+    ids = []
+    assets = {asset.code: asset for asset in Asset.objects.all()}
+    for n in range(users):
+        user = User.objects.create(username=f"bench{n}")
+        ids.append(user.pk)
+        for code, amount in (("USDT", "100000000"), ("BTC", "100000"), ("ETH", "100000")):
+            Balance.objects.create(user=user, asset=assets[code], available=Decimal(amount))
+    return ids
+
+
+def flush_redis() -> None:
+    from spot.redis_connection import redis_client
+
+    client = redis_client()
+    keys = list(client.scan_iter(match=f"{PREFIX}:*", count=5000))
+    for start in range(0, len(keys), 1000):
+        client.delete(*keys[start : start + 1000])
+
+
+def orders(count: int, users: list[int], symbols: list[str], seed: int = 1) -> list[dict[str, object]]:
+    """Limit orders around a mid price: about half cross and trade."""
+    rng = random.Random(seed)
+    made = []
+    for n in range(count):
+        side = "BUY" if rng.random() < 0.5 else "SELL"
+        offset = rng.randint(-20, 20)
+        price = Decimal(100 + (offset if side == "BUY" else -offset) // 2)
+        made.append(
+            {
+                "user_id": rng.choice(users),
+                "client_order_id": f"b{seed}-{n}",
+                "symbol": symbols[n % len(symbols)],
+                "side": side,
+                "type": "LIMIT",
+                "price": price,
+                "quantity": Decimal(rng.randint(1, 100)) / 100,
+            }
+        )
+    return made
+
+
+def preload(batch: list[dict[str, object]]) -> None:
+    from exchange.pipeline.order_entry import OrderEntry, PlaceRequest
+    from spot.redis_connection import redis_client
+
+    entry = OrderEntry(redis_client())
+    for fields in batch:
+        entry.place(PlaceRequest(**fields))  # type: ignore[arg-type]
+
+
+def start_workers(matching_shards: list[int], log_dir: Path) -> list[subprocess.Popen[bytes]]:
+    env = {**os.environ, "STREAM_TRIM_COMMITTED": "1", "LOG_LEVEL": "WARNING"}
+    processes = []
+    specs = [("accounts", 0, 9190)] + [("matching", shard, 9190 + shard) for shard in matching_shards]
+    for kind, shard, port in specs:
+        log = open(log_dir / f"{kind}-{shard}.log", "wb")  # noqa: SIM115  (closed with the process)
+        processes.append(
+            subprocess.Popen(
+                [sys.executable, "manage.py", f"run_{kind}", "--shard", str(shard), "--metrics-port", str(port)],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        )
+    return processes
+
+
+def stop_workers(processes: list[subprocess.Popen[bytes]]) -> None:
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.wait(timeout=60)
+
+
+def committed_all(consumers: dict[str, str]) -> bool:
+    from persistence.models import StreamOffset
+    from spot.redis_connection import redis_client
+
+    client = redis_client()
+    offsets = dict(StreamOffset.objects.values_list("consumer", "last_entry_id"))
+    for name, stream in consumers.items():
+        newest = client.xrevrange(stream, count=1)
+        if newest and offsets.get(name) != newest[0][0].decode():
+            return False
+    return True
+
+
+def wait_quiet(consumers: dict[str, str], timeout: float) -> float:
+    deadline = time.monotonic() + timeout
+    streak = 0
+    while time.monotonic() < deadline:
+        if committed_all(consumers):
+            streak += 1
+            if streak == 2:
+                return time.monotonic()
+        else:
+            streak = 0
+        time.sleep(0.05)
+    raise SystemExit(f"workers did not finish within {timeout}s: the benchmark failed")
+
+
+def scrape(port: int, name: str) -> dict[str, float]:
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()  # noqa: S310
+    found = {}
+    for line in text.splitlines():
+        if line.startswith(name) and not line.startswith("#"):
+            key, _, value = line.rpartition(" ")
+            found[key] = float(value)
+    return found
+
+
+def histogram_mean(port: int, name: str) -> float:
+    values = scrape(port, name)
+    total = sum(v for k, v in values.items() if k.startswith(f"{name}_sum"))
+    count = sum(v for k, v in values.items() if k.startswith(f"{name}_count"))
+    return total / count if count else 0.0
+
+
+def consumers_for(shards: list[int]) -> dict[str, str]:
+    from exchange.pipeline.keys import accounts_keys, matching_keys
+
+    return {"accounts-0": accounts_keys(0).stream} | {f"matching-{s}": matching_keys(s).stream for s in shards}
+
+
+def run_throughput(count: int, users: list[int], symbols: list[str], shards: list[int], log_dir: Path) -> dict:
+    from django.db import connection
+
+    from exchange.models import LedgerEntry, Order, Trade
+
+    flush_redis()
+    users = prepare_database(USERS)
+    batch = orders(count, users, symbols)
+    preload(batch)
+    connection.close()
+    processes = start_workers(shards, log_dir)
+    try:
+        from spot.redis_connection import redis_client
+
+        client = redis_client()
+        from exchange.pipeline.keys import accounts_keys
+
+        # Measured from the first entry applied, not from process start-up.
+        while client.get(accounts_keys(0).lease) is None:
+            time.sleep(0.01)
+        started = time.monotonic()
+        finished = wait_quiet(consumers_for(shards), timeout=600)
+        elapsed = finished - started
+        flush_ms = histogram_mean(9191, "spot_worker_flush_seconds") * 1000
+        flush_rows = histogram_mean(9191, "spot_worker_flush_rows")
+        read_batch = histogram_mean(9190, "spot_worker_read_batch_entries")
+    finally:
+        stop_workers(processes)
+    return {
+        "orders": count,
+        "seconds": elapsed,
+        "orders_per_s": count / elapsed,
+        "trades": Trade.objects.count(),
+        "order_rows": Order.objects.count(),
+        "ledger_rows": LedgerEntry.objects.count(),
+        "matching_flush_ms": flush_ms,
+        "matching_rows_per_flush": flush_rows,
+        "accounts_read_batch": read_batch,
+    }
+
+
+def run_latency(rate: int, seconds: float, users: list[int], log_dir: Path) -> dict:
+    from exchange.pipeline.order_entry import OrderEntry, PlaceRequest
+    from spot.redis_connection import redis_client
+
+    flush_redis()
+    users = prepare_database(USERS)
+    processes = start_workers([1], log_dir)
+    client = redis_client()
+    try:
+        from exchange.pipeline.keys import accounts_keys, matching_keys
+
+        while client.get(matching_keys(1).lease) is None or client.get(accounts_keys(0).lease) is None:
+            time.sleep(0.01)
+        sent: dict[int, float] = {}
+        seen: dict[int, float] = {}
+        pubsub = client.pubsub()
+        pubsub.psubscribe(f"{PREFIX}:user:*")
+        stop = threading.Event()
+
+        def listen() -> None:
+            while not stop.is_set():
+                message = pubsub.get_message(timeout=0.1)
+                if message and message["type"] == "pmessage":
+                    payload = json.loads(message["data"])
+                    if payload.get("type") == "order" and payload.get("status") != "REJECTED":
+                        seen.setdefault(payload["order_id"], time.perf_counter())
+
+        listener = threading.Thread(target=listen)
+        listener.start()
+        entry = OrderEntry(client)
+        batch = orders(int(rate * seconds), users, ["BTC/USDT"], seed=2)
+        interval = 1 / rate
+        begin = time.perf_counter()
+        for n, fields in enumerate(batch):
+            target = begin + n * interval
+            delay = target - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            before = time.perf_counter()
+            placed = entry.place(PlaceRequest(**fields))  # type: ignore[arg-type]
+            sent[placed.order_id] = before
+        offered = len(batch) / (time.perf_counter() - begin)
+        time.sleep(1.0)
+        stop.set()
+        listener.join()
+    finally:
+        stop_workers(processes)
+    latencies = sorted((seen[oid] - sent[oid]) * 1000 for oid in sent if oid in seen)
+    return {
+        "offered_per_s": offered,
+        "orders": len(sent),
+        "answered": len(latencies),
+        "p50_ms": statistics.median(latencies),
+        "p99_ms": latencies[int(len(latencies) * 0.99) - 1],
+        "max_ms": latencies[-1],
+    }
+
+
+def run_baseline(count: int, users: list[int]) -> dict:
+    """The plan's starting point: every order written by itself, in its own transaction."""
+    from django.utils import timezone
+
+    from exchange.models import Market, Order
+
+    users = prepare_database(USERS)
+    market = Market.objects.get(symbol="BTC/USDT")
+    batch = orders(count, users, ["BTC/USDT"], seed=3)
+    started = time.monotonic()
+    for n, fields in enumerate(batch):
+        now = timezone.now()
+        Order.objects.create(
+            id=10_000_000 + n,
+            user_id=fields["user_id"],
+            market=market,
+            client_order_id=fields["client_order_id"],
+            side=fields["side"],
+            type="LIMIT",
+            price=fields["price"],
+            quantity=fields["quantity"],
+            created_at=now,
+            updated_at=now,
+        )
+    elapsed = time.monotonic() - started
+    return {"orders": count, "seconds": elapsed, "orders_per_s": count / elapsed}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--orders", type=int, default=30_000)
+    parser.add_argument("--rate", type=int, default=2_000)
+    parser.add_argument("--latency-seconds", type=float, default=10)
+    parser.add_argument("--baseline-orders", type=int, default=2_000)
+    parser.add_argument("--skip", nargs="*", default=[], choices=["two-shards", "latency", "baseline"])
+    options = parser.parse_args()
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("mysql"):
+        raise SystemExit("set DATABASE_URL=mysql://.../spot_bench: the benchmark measures MariaDB/MySQL")
+    subprocess.run(
+        ["mysql", "-h", "127.0.0.1", "-u", "root", "-e", f"CREATE DATABASE IF NOT EXISTS {re.split('[/?]', url)[3]}"],
+        check=False,
+    )
+    log_dir = Path(os.environ.get("BENCH_LOG_DIR", "/tmp/spot-bench"))
+    log_dir.mkdir(parents=True, exist_ok=True)
+    setup_django("btc=1,eth=2,*=2")
+    users: list[int] = []
+
+    print(f"# pipeline benchmark, {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores\n")
+    one = run_throughput(options.orders, users, ["BTC/USDT", "ETH/USDT"], [1, 2], log_dir)
+    rows = [("2 matching shards (BTC, ETH)", one)]
+    if "two-shards" not in options.skip:
+        one_shard = run_throughput(options.orders, users, ["BTC/USDT"], [1], log_dir)
+        rows.insert(0, ("1 matching shard (BTC)", one_shard))
+    print("| setup | orders | seconds | orders/s | trades | ledger rows | matching flush ms | rows/flush | accounts batch |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, r in rows:
+        print(
+            f"| {name} | {r['orders']:,} | {r['seconds']:.2f} | {r['orders_per_s']:,.0f} | {r['trades']:,} | "
+            f"{r['ledger_rows']:,} | {r['matching_flush_ms']:.2f} | {r['matching_rows_per_flush']:.0f} | "
+            f"{r['accounts_read_batch']:.0f} |"
+        )
+    if "latency" not in options.skip:
+        lat = run_latency(options.rate, options.latency_seconds, users, log_dir)
+        print("\n| offered orders/s | orders | answered | XADD→first update p50 ms | p99 ms | max ms |")
+        print("|---|---|---|---|---|---|")
+        print(
+            f"| {lat['offered_per_s']:,.0f} | {lat['orders']:,} | {lat['answered']:,} | {lat['p50_ms']:.2f} | "
+            f"{lat['p99_ms']:.2f} | {lat['max_ms']:.2f} |"
+        )
+    if "baseline" not in options.skip:
+        base = run_baseline(options.baseline_orders, users)
+        print("\n| the plan's baseline: one DB write per order | orders | seconds | orders/s | pipeline ÷ baseline |")
+        print("|---|---|---|---|---|")
+        print(
+            f"| Order.objects.create per order | {base['orders']:,} | {base['seconds']:.2f} | "
+            f"{base['orders_per_s']:,.0f} | {one['orders_per_s'] / base['orders_per_s']:.1f}× |"
+        )
+
+
+if __name__ == "__main__":
+    main()
