@@ -161,17 +161,19 @@ def _statement(table: _Table, shape: tuple[str, ...]) -> tuple[str, Callable[[Ro
     cached = _STATEMENTS.get(key)
     if cached is None:
         cached = _STATEMENTS[key] = _build_statement(table, shape)
-    return cached  # type: ignore[no-any-return]
+    return cached
 
 
 def _build_statement(table: _Table, shape: tuple[str, ...]) -> tuple[str, Callable[[Row], list[Any]]]:
     meta = table.model._meta
     quote = connection.ops.quote_name
     fields = [meta.get_field(name) for name in shape]
-    columns = [field.column for field in fields]  # type: ignore[union-attr]
-    key_columns = {meta.get_field(name).column for name in table.key_fields}  # type: ignore[union-attr]
+    columns = [str(field.column) for field in fields]  # type: ignore[union-attr]
+    key_columns = {str(meta.get_field(name).column) for name in table.key_fields}  # type: ignore[union-attr]
     placeholders = ", ".join(["%s"] * len(columns))
-    statement = f"INSERT INTO {quote(meta.db_table)} ({', '.join(map(quote, columns))}) VALUES ({placeholders})"
+    statement = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(map(quote, columns))}) VALUES ({placeholders})"  # noqa: S608
+    )
     updates = [column for column in columns if column not in key_columns]
     if connection.vendor == "mysql":
         if table.upsert:
@@ -228,12 +230,15 @@ def _execute_mysql(cursor: Any, statement: str, rows: list[list[Any]]) -> None:
     that cost more than the database's own work (profiled); numbers, dates
     and NULLs need no escaping, and strings go through the driver's escaper.
     """
-    escape = connection.connection.string_literal  # type: ignore[attr-defined]
+    escape = connection.connection.string_literal
     head, _, tail = statement.partition(" VALUES (")
     tail = tail.partition(")")[2]  # what follows the placeholders: ON DUPLICATE KEY UPDATE ...
     for start in range(0, len(rows), _MYSQL_CHUNK):
         chunk = rows[start : start + _MYSQL_CHUNK]
-        values = ",".join("(" + ",".join([_mysql_literal(value, escape) for value in row]) + ")" for row in chunk)
+        values = ",".join(
+            "(" + ",".join([_mysql_literal(value, escape) for value in row]) + ")" for row in chunk
+        )
+        # Every literal above is a number, a date, NULL or escaped by the driver.
         cursor.execute(f"{head} VALUES {values}{tail}")
 
 

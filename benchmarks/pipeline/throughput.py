@@ -30,6 +30,7 @@ import time
 import urllib.request
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 PREFIX = f"spot-bench-{os.getpid()}"
@@ -100,7 +101,7 @@ def flush_redis() -> None:
         client.delete(*keys[start : start + 1000])
 
 
-def orders(count: int, users: list[int], symbols: list[str], seed: int = 1) -> list[dict[str, object]]:
+def orders(count: int, users: list[int], symbols: list[str], seed: int = 1) -> list[dict[str, Any]]:
     """Limit orders around a mid price: about half cross and trade."""
     rng = random.Random(seed)
     made = []
@@ -122,13 +123,13 @@ def orders(count: int, users: list[int], symbols: list[str], seed: int = 1) -> l
     return made
 
 
-def preload(batch: list[dict[str, object]]) -> None:
+def preload(batch: list[dict[str, Any]]) -> None:
     from exchange.pipeline.order_entry import OrderEntry, PlaceRequest
     from spot.redis_connection import redis_client
 
     entry = OrderEntry(redis_client())
     for fields in batch:
-        entry.place(PlaceRequest(**fields))  # type: ignore[arg-type]
+        entry.place(PlaceRequest(**fields))
 
 
 def start_workers(matching_shards: list[int], log_dir: Path) -> list[subprocess.Popen[bytes]]:
@@ -139,7 +140,15 @@ def start_workers(matching_shards: list[int], log_dir: Path) -> list[subprocess.
         log = open(log_dir / f"{kind}-{shard}.log", "wb")  # noqa: SIM115  (closed with the process)
         processes.append(
             subprocess.Popen(
-                [sys.executable, "manage.py", f"run_{kind}", "--shard", str(shard), "--metrics-port", str(port)],
+                [
+                    sys.executable,
+                    "manage.py",
+                    f"run_{kind}",
+                    "--shard",
+                    str(shard),
+                    "--metrics-port",
+                    str(port),
+                ],
                 cwd=ROOT,
                 env=env,
                 stdout=log,
@@ -163,7 +172,7 @@ def committed_all(consumers: dict[str, str]) -> bool:
     client = redis_client()
     offsets = dict(StreamOffset.objects.values_list("consumer", "last_entry_id"))
     for name, stream in consumers.items():
-        newest = client.xrevrange(stream, count=1)
+        newest: Any = client.xrevrange(stream, count=1)
         if newest and offsets.get(name) != newest[0][0].decode():
             return False
     return True
@@ -184,7 +193,7 @@ def wait_quiet(consumers: dict[str, str], timeout: float) -> float:
 
 
 def scrape(port: int, name: str) -> dict[str, float]:
-    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()  # noqa: S310
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
     found = {}
     for line in text.splitlines():
         if line.startswith(name) and not line.startswith("#"):
@@ -203,10 +212,14 @@ def histogram_mean(port: int, name: str) -> float:
 def consumers_for(shards: list[int]) -> dict[str, str]:
     from exchange.pipeline.keys import accounts_keys, matching_keys
 
-    return {"accounts-0": accounts_keys(0).stream} | {f"matching-{s}": matching_keys(s).stream for s in shards}
+    return {"accounts-0": accounts_keys(0).stream} | {
+        f"matching-{s}": matching_keys(s).stream for s in shards
+    }
 
 
-def run_throughput(count: int, users: list[int], symbols: list[str], shards: list[int], log_dir: Path) -> dict:
+def run_throughput(
+    count: int, users: list[int], symbols: list[str], shards: list[int], log_dir: Path
+) -> dict[str, Any]:
     from django.db import connection
 
     from exchange.models import LedgerEntry, Order, Trade
@@ -247,7 +260,7 @@ def run_throughput(count: int, users: list[int], symbols: list[str], shards: lis
     }
 
 
-def run_latency(rate: int, seconds: float, users: list[int], log_dir: Path) -> dict:
+def run_latency(rate: int, seconds: float, users: list[int], log_dir: Path) -> dict[str, Any]:
     from exchange.pipeline.order_entry import OrderEntry, PlaceRequest
     from spot.redis_connection import redis_client
 
@@ -286,7 +299,7 @@ def run_latency(rate: int, seconds: float, users: list[int], log_dir: Path) -> d
             if delay > 0:
                 time.sleep(delay)
             before = time.perf_counter()
-            placed = entry.place(PlaceRequest(**fields))  # type: ignore[arg-type]
+            placed = entry.place(PlaceRequest(**fields))
             sent[placed.order_id] = before
         offered = len(batch) / (time.perf_counter() - begin)
         time.sleep(1.0)
@@ -305,7 +318,7 @@ def run_latency(rate: int, seconds: float, users: list[int], log_dir: Path) -> d
     }
 
 
-def run_baseline(count: int, users: list[int]) -> dict:
+def run_baseline(count: int, users: list[int]) -> dict[str, Any]:
     """The plan's starting point: every order written by itself, in its own transaction."""
     from django.utils import timezone
 
@@ -334,7 +347,9 @@ def run_baseline(count: int, users: list[int]) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--orders", type=int, default=30_000)
     parser.add_argument("--rate", type=int, default=2_000)
     parser.add_argument("--latency-seconds", type=float, default=10)
@@ -345,10 +360,18 @@ def main() -> None:
     if not url.startswith("mysql"):
         raise SystemExit("set DATABASE_URL=mysql://.../spot_bench: the benchmark measures MariaDB/MySQL")
     subprocess.run(
-        ["mysql", "-h", "127.0.0.1", "-u", "root", "-e", f"CREATE DATABASE IF NOT EXISTS {re.split('[/?]', url)[3]}"],
+        [
+            "mysql",
+            "-h",
+            "127.0.0.1",
+            "-u",
+            "root",
+            "-e",
+            f"CREATE DATABASE IF NOT EXISTS {re.split('[/?]', url)[3]}",
+        ],
         check=False,
     )
-    log_dir = Path(os.environ.get("BENCH_LOG_DIR", "/tmp/spot-bench"))
+    log_dir = Path(os.environ.get("BENCH_LOG_DIR", ROOT / "var" / "bench-logs"))
     log_dir.mkdir(parents=True, exist_ok=True)
     setup_django("btc=1,eth=2,*=2")
     users: list[int] = []
@@ -359,7 +382,9 @@ def main() -> None:
     if "two-shards" not in options.skip:
         one_shard = run_throughput(options.orders, users, ["BTC/USDT"], [1], log_dir)
         rows.insert(0, ("1 matching shard (BTC)", one_shard))
-    print("| setup | orders | seconds | orders/s | trades | ledger rows | matching flush ms | rows/flush | accounts batch |")
+    print(
+        "| setup | orders | seconds | orders/s | trades | ledger rows | matching flush ms | rows/flush | accounts batch |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for name, r in rows:
         print(
@@ -377,11 +402,13 @@ def main() -> None:
         )
     if "baseline" not in options.skip:
         base = run_baseline(options.baseline_orders, users)
-        print("\n| the plan's baseline: one DB write per order | orders | seconds | orders/s | pipeline ÷ baseline |")
+        print(
+            "\n| the plan's baseline: one DB write per order | orders | seconds | orders/s | pipeline / baseline |"
+        )
         print("|---|---|---|---|---|")
         print(
             f"| Order.objects.create per order | {base['orders']:,} | {base['seconds']:.2f} | "
-            f"{base['orders_per_s']:,.0f} | {one['orders_per_s'] / base['orders_per_s']:.1f}× |"
+            f"{base['orders_per_s']:,.0f} | {one['orders_per_s'] / base['orders_per_s']:.1f}x |"
         )
 
 

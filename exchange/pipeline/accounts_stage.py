@@ -127,7 +127,9 @@ class AccountsStage:
         if (user_id, client_order_id) in self.state.client_order_ids:
             # A retry that reached the stream twice (its Redis claim was lost):
             # the first order stands; this one leaves no row.
-            self._publish_order(user_id, order_id, client_order_id, symbol, "REJECTED", "DUPLICATE_CLIENT_ORDER_ID")
+            self._publish_order(
+                user_id, order_id, client_order_id, symbol, "REJECTED", "DUPLICATE_CLIENT_ORDER_ID"
+            )
             return
         order = {
             "side": message.get("side"),
@@ -199,9 +201,13 @@ class AccountsStage:
         order_id = require_int(message, "oid")
         hold = self.state.holds.get(order_id)
         if hold is None or hold.user_id != user_id:
-            self._publish(user_id, {"type": "cancel_rejected", "order_id": order_id, "reason": "UNKNOWN_ORDER"})
+            self._publish(
+                user_id, {"type": "cancel_rejected", "order_id": order_id, "reason": "UNKNOWN_ORDER"}
+            )
             return
-        self._forward(self.markets[hold.symbol], {"t": "cancel", "oid": order_id, "uid": user_id, "m": hold.symbol})
+        self._forward(
+            self.markets[hold.symbol], {"t": "cancel", "oid": order_id, "uid": user_id, "m": hold.symbol}
+        )
 
     def _cancel_all(self, message: dict[str, Any]) -> None:
         user_id = self._known_user(message)
@@ -249,7 +255,14 @@ class AccountsStage:
         self._save_hold(hold, is_open=True)
         self._forward(
             rules,
-            {"t": "amend", "oid": order_id, "uid": user_id, "m": hold.symbol, "qty": _text(new_quantity), "px": _text(new_price)},
+            {
+                "t": "amend",
+                "oid": order_id,
+                "uid": user_id,
+                "m": hold.symbol,
+                "qty": _text(new_quantity),
+                "px": _text(new_price),
+            },
         )
 
     def _funds(self, message: dict[str, Any]) -> None:
@@ -261,8 +274,12 @@ class AccountsStage:
             raise MalformedEntry(f"unknown asset {asset!r} or kind {kind!r}")
         delta = {"DEPOSIT": amount, "WITHDRAWAL": -amount, "ADJUSTMENT": amount}[kind]
         if (kind != "ADJUSTMENT" and amount <= 0) or self._balance(user_id, asset)[0] + delta < 0:
-            logger.warning("accounts-%s refused %s of %s %s for user %s", self.shard, kind, amount, asset, user_id)
-            self._publish(user_id, {"type": "funds_rejected", "asset": asset, "kind": kind, "amount": str(amount)})
+            logger.warning(
+                "accounts-%s refused %s of %s %s for user %s", self.shard, kind, amount, asset, user_id
+            )
+            self._publish(
+                user_id, {"type": "funds_rejected", "asset": asset, "kind": kind, "amount": str(amount)}
+            )
             return
         operator = message.get("op")
         self._move(
@@ -308,19 +325,18 @@ class AccountsStage:
         rules = self.markets[require_str(item, "m")]
         base, quote, fee = (require_decimal(item, name) for name in ("base", "quote", "fee"))
         hold = self.state.holds.get(order_id)
-        refs = {"order_id": order_id, "trade_id": trade_id}
         if item.get("side") == "BUY":
             spent = quote + fee
-            self._move(user_id, rules.quote, ZERO, -quote, "TRADE", **refs)
+            self._move(user_id, rules.quote, ZERO, -quote, "TRADE", order_id=order_id, trade_id=trade_id)
             if fee:
-                self._move(user_id, rules.quote, ZERO, -fee, "FEE", **refs)
-            self._move(user_id, rules.base, base, ZERO, "TRADE", **refs)
+                self._move(user_id, rules.quote, ZERO, -fee, "FEE", order_id=order_id, trade_id=trade_id)
+            self._move(user_id, rules.base, base, ZERO, "TRADE", order_id=order_id, trade_id=trade_id)
         else:
             spent = base
-            self._move(user_id, rules.base, ZERO, -base, "TRADE", **refs)
-            self._move(user_id, rules.quote, quote, ZERO, "TRADE", **refs)
+            self._move(user_id, rules.base, ZERO, -base, "TRADE", order_id=order_id, trade_id=trade_id)
+            self._move(user_id, rules.quote, quote, ZERO, "TRADE", order_id=order_id, trade_id=trade_id)
             if fee:
-                self._move(user_id, rules.quote, -fee, ZERO, "FEE", **refs)
+                self._move(user_id, rules.quote, -fee, ZERO, "FEE", order_id=order_id, trade_id=trade_id)
         if hold is not None:
             hold.remaining -= spent
             self._save_hold(hold, is_open=True)
@@ -331,7 +347,9 @@ class AccountsStage:
         if hold is None:
             return
         if hold.remaining > 0:
-            self._move(hold.user_id, hold.asset, hold.remaining, -hold.remaining, "RELEASE", order_id=order_id)
+            self._move(
+                hold.user_id, hold.asset, hold.remaining, -hold.remaining, "RELEASE", order_id=order_id
+            )
         hold.remaining = ZERO
         self._save_hold(hold, is_open=False)
 

@@ -49,7 +49,9 @@ class Lease:
 
     def try_acquire(self, epoch_floor: int) -> bool:
         epoch = int(
-            self._acquire(keys=[self.keys.lease, self.keys.epoch], args=[self.holder, self.ttl_ms, epoch_floor])
+            self._acquire(
+                keys=[self.keys.lease, self.keys.epoch], args=[self.holder, self.ttl_ms, epoch_floor]
+            )
         )
         if epoch:
             self.epoch = epoch

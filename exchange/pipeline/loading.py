@@ -59,7 +59,9 @@ def load_accounts_state(shard: int, account_shards: int) -> AccountsState:
     # may be ahead of this stage's offset, and the replay must decide as before.
     since = timezone.now() - CLIENT_ORDER_ID_MEMORY
     client_order_ids = set(
-        OrderHold.objects.filter(user_id__in=users, updated_at__gte=since).values_list("user_id", "client_order_id")
+        OrderHold.objects.filter(user_id__in=users, updated_at__gte=since).values_list(
+            "user_id", "client_order_id"
+        )
     )
     rejected_here = (
         Order.objects.filter(user_id__in=users, created_at__gte=since, status=OrderStatus.REJECTED)
@@ -68,6 +70,7 @@ def load_accounts_state(shard: int, account_shards: int) -> AccountsState:
     )
     client_order_ids.update(rejected_here)
     client_order_ids.update((hold.user_id, hold.client_order_id) for hold in holds.values())
+
     def user_exists(user_id: int) -> bool:
         return user_id % account_shards == shard and get_user_model().objects.filter(pk=user_id).exists()
 
@@ -107,7 +110,12 @@ def load_books(
             )
             orders[order.pk] = _state_of(order, rules)
             top_sequence = max(top_sequence, order.engine_sequence)
-        last_trade = Trade.objects.filter(market_id=rules.market_id).order_by("-id").values_list("id", flat=True).first()
+        last_trade = (
+            Trade.objects.filter(market_id=rules.market_id)
+            .order_by("-id")
+            .values_list("id", flat=True)
+            .first()
+        )
         snapshot = {
             "format": 1,
             "market_id": rules.market_id,

@@ -19,7 +19,6 @@ from exchange.pipeline.markets import MarketRules
 from exchange.pipeline.messages import MalformedEntry, optional_decimal, require_int, require_str
 from exchange.pipeline.order_state import OrderState
 from exchange.pipeline.outbox import Outbox, ReplayFilter
-from matching.events import view
 from matching import (
     CancelReason,
     EventKind,
@@ -33,6 +32,7 @@ from matching import (
     to_lots,
     to_ticks,
 )
+from matching.events import view
 from persistence.write_buffer import WriteBuffer
 
 STORAGE_STEP = Decimal("1e-18")
@@ -93,7 +93,9 @@ class MatchingStage:
                 self._place(command)
             elif kind == "cancel":
                 book, rules = self._book(command)
-                self._apply(rules, book.cancel(require_int(command, "oid"), require_int(command, "uid"), self._ts))
+                self._apply(
+                    rules, book.cancel(require_int(command, "oid"), require_int(command, "uid"), self._ts)
+                )
             elif kind == "cancel_all":
                 book, rules = self._book(command)
                 self._apply(rules, book.cancel_all(require_int(command, "uid"), self._ts))
@@ -139,6 +141,11 @@ class MatchingStage:
         if (order.price is not None and price is None) or (order.quantity is not None and quantity is None):
             self._end(order, rules, "REJECTED", "OFF_GRID")
             return
+        if order.type == "MARKET" and order.side == "BUY" and quantity is not None:
+            quantity = self._affordable_lots(book, rules, order, quantity, optional_decimal(command, "hold"))
+            if not quantity:
+                self._end(order, rules, "REJECTED", "INSUFFICIENT_FUNDS")
+                return
         events = book.place(
             order.order_id,
             order.user_id,
@@ -153,6 +160,39 @@ class MatchingStage:
             self._ts,
         )
         self._apply(rules, events)
+
+    def _affordable_lots(
+        self, book: OrderBook, rules: MarketRules, order: OrderState, wanted: int, hold: Decimal | None
+    ) -> int:
+        """How much of a market buy by base quantity its hold pays for, walking the asks.
+
+        The engine caps a market buy by quantity or by quote, not both, so
+        the cap by funds is applied here. Under CANCEL_OLDEST the buyer's own
+        asks would be cancelled and the walk would go deeper; they are left
+        out of the liquidity counted, which keeps the walk on the safe side.
+        """
+        if hold is None or hold <= 0:
+            return 0
+        budget = int(
+            (hold / (1 + rules.taker_fee_rate) / (rules.tick_size * rules.lot_size)).to_integral_value(
+                ROUND_FLOOR
+            )
+        )
+        own: dict[int, int] = {}
+        if order.stp == "CANCEL_OLDEST":
+            for resting in book.open_orders.values():
+                if resting.user_id == order.user_id and resting.side is Side.SELL:
+                    own[resting.price_ticks] = own.get(resting.price_ticks, 0) + resting.remaining_lots
+        affordable = 0
+        _, asks = book.depth(len(book.open_orders) or 1)
+        for price, size in asks:
+            size -= own.get(price, 0)
+            take = min(size, wanted - affordable, budget // price)
+            affordable += take
+            budget -= take * price
+            if affordable >= wanted or take < size:
+                break
+        return affordable
 
     def _amend(self, command: dict[str, Any]) -> None:
         book, rules = self._book(command)
@@ -257,7 +297,13 @@ class MatchingStage:
         if maker_fee or taker_fee:
             self._settle(
                 self.fee_user_id,
-                {"k": "fee", "uid": self.fee_user_id, "asset": rules.quote, "amount": str(maker_fee + taker_fee), "tid": trade.trade_id},
+                {
+                    "k": "fee",
+                    "uid": self.fee_user_id,
+                    "asset": rules.quote,
+                    "amount": str(maker_fee + taker_fee),
+                    "tid": trade.trade_id,
+                },
             )
         self.market_events.append(
             {
@@ -278,7 +324,11 @@ class MatchingStage:
             return
         self._publish(
             event.user_id,
-            {"type": f"{event.command.name.lower()}_rejected", "order_id": event.order_id, "reason": event.reason.name},
+            {
+                "type": f"{event.command.name.lower()}_rejected",
+                "order_id": event.order_id,
+                "reason": event.reason.name,
+            },
         )
 
     def _amended(self, rules: MarketRules, event: Any) -> None:

@@ -31,4 +31,6 @@ STAGE_LATENCY = Histogram(
     ["worker"],
     buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0, 5.0),
 )
-STREAM_LAG = Gauge("spot_worker_stream_lag_entries", "Entries in the input stream not yet delivered", ["worker"])
+STREAM_LAG = Gauge(
+    "spot_worker_stream_lag_entries", "Entries in the input stream not yet delivered", ["worker"]
+)

@@ -114,11 +114,10 @@ class OrderEntry:
     def cancel_all(self, user_id: int, symbol: str | None) -> str:
         return self._send(user_id, {"t": "cancel_all", "uid": user_id, "m": symbol or ""})
 
-    def amend(
-        self, user_id: int, order_id: int, quantity: Decimal | None, price: Decimal | None
-    ) -> str:
+    def amend(self, user_id: int, order_id: int, quantity: Decimal | None, price: Decimal | None) -> str:
         return self._send(
-            user_id, {"t": "amend", "uid": user_id, "oid": order_id, "qty": _text(quantity), "px": _text(price)}
+            user_id,
+            {"t": "amend", "uid": user_id, "oid": order_id, "qty": _text(quantity), "px": _text(price)},
         )
 
     def change_funds(
@@ -146,7 +145,9 @@ class OrderEntry:
         if mode == "REPLICA":
             self._redis.wait(1, settings.STREAM_DURABILITY_TIMEOUT_MS)
         elif mode == "AOF":
-            self._redis.execute_command("WAITAOF", 1, 0, settings.STREAM_DURABILITY_TIMEOUT_MS)
+            self._redis.execute_command(  # type: ignore[no-untyped-call]
+                "WAITAOF", 1, 0, settings.STREAM_DURABILITY_TIMEOUT_MS
+            )
 
 
 def _text(value: Decimal | None) -> str | None:

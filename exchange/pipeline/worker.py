@@ -16,7 +16,7 @@ import socket
 import time
 from abc import ABC, abstractmethod
 from types import FrameType
-from typing import Any
+from typing import Any, Protocol
 
 import redis
 from django.conf import settings
@@ -34,8 +34,7 @@ from persistence.write_buffer import WriteBuffer
 logger = logging.getLogger("spot.worker")
 
 
-class Stage(ABC):
-    @abstractmethod
+class Stage(Protocol):
     def handle(self, entry_id: str, message: dict[str, Any]) -> None: ...
 
 
@@ -65,7 +64,7 @@ class StageWorker(ABC):
     def build_stage(self, position: CommittedPosition, buffer: WriteBuffer) -> Stage:
         """Load state from the database and make the stage that applies entries."""
 
-    def after_batch(self) -> None:
+    def after_batch(self) -> None:  # noqa: B027  (a hook; most workers need nothing here)
         """Hook after each applied batch (the matching worker publishes depth)."""
 
     # ---------------------------------------------------------------- loop
@@ -76,10 +75,9 @@ class StageWorker(ABC):
         reason = "stopped by signal"
         try:
             while not self.stopping:
-                if self.stage is None:
-                    if not self.become_leader():
-                        time.sleep(settings.WORKER_STANDBY_POLL_S)
-                        continue
+                if self.stage is None and not self.become_leader():
+                    time.sleep(settings.WORKER_STANDBY_POLL_S)
+                    continue
                 if not self.step():
                     continue
         except Fenced as exc:
@@ -146,7 +144,7 @@ class StageWorker(ABC):
         block_ms = settings.WORKER_BLOCK_MS
         if self.buffer.has_pending:
             block_ms = max(1, int(self.buffer.max_delay_s * 1000))
-        response = self.redis.xreadgroup(
+        response: Any = self.redis.xreadgroup(
             CONSUMER_GROUP,
             self.consumer,
             {self.keys.stream: ">"},
@@ -209,7 +207,9 @@ class StageWorker(ABC):
         if self.lease.renew():
             self._lease_renewed_at = now
             return True
-        logger.error("%s lost its lease (epoch %s); dropping state and standing by", self.name, self.lease.epoch)
+        logger.error(
+            "%s lost its lease (epoch %s); dropping state and standing by", self.name, self.lease.epoch
+        )
         self._drop_state()
         return False
 
@@ -223,10 +223,16 @@ class StageWorker(ABC):
             self.redis.xgroup_setid(self.keys.stream, CONSUMER_GROUP, id=committed)
         start = "-"
         while True:
-            pending = self.redis.xpending_range(self.keys.stream, CONSUMER_GROUP, min=start, max="+", count=1000)
+            pending: Any = self.redis.xpending_range(
+                self.keys.stream, CONSUMER_GROUP, min=start, max="+", count=1000
+            )
             if not pending:
                 break
-            done = [item["message_id"] for item in pending if entry_id_less_or_equal(item["message_id"].decode(), committed)]
+            done = [
+                item["message_id"]
+                for item in pending
+                if entry_id_less_or_equal(item["message_id"].decode(), committed)
+            ]
             if done:
                 self.redis.xack(self.keys.stream, CONSUMER_GROUP, *done)
             if len(pending) < 1000 or len(done) < len(pending):
@@ -259,7 +265,14 @@ class StageWorker(ABC):
 
     def _fault(self, what: str, exc: Exception) -> None:
         self._backoff = min(5.0, max(0.1, self._backoff * 2))
-        logger.warning("%s: %s failed (%s: %s); retrying in %.1fs", self.name, what, type(exc).__name__, exc, self._backoff)
+        logger.warning(
+            "%s: %s failed (%s: %s); retrying in %.1fs",
+            self.name,
+            what,
+            type(exc).__name__,
+            exc,
+            self._backoff,
+        )
         metrics.FAULTS.labels(**self._labels).inc()
         if isinstance(exc, DatabaseError):
             close_old_connections()
@@ -315,7 +328,5 @@ def _latest_balances_only(publications: list[tuple[str, dict[str, Any]]]) -> lis
             last_balance[(channel, payload["asset"])] = index
     keep = set(last_balance.values())
     return [
-        item
-        for index, item in enumerate(publications)
-        if item[1].get("type") != "balance" or index in keep
+        item for index, item in enumerate(publications) if item[1].get("type") != "balance" or index in keep
     ]

@@ -103,7 +103,8 @@ class MatchingWorker(StageWorker):
 
         def levels(side: list[tuple[int, int]]) -> list[list[str]]:
             return [
-                [str(from_ticks(price, rules.tick_size)), str(from_lots(size, rules.lot_size))] for price, size in side
+                [str(from_ticks(price, rules.tick_size)), str(from_lots(size, rules.lot_size))]
+                for price, size in side
             ]
 
         snapshot = {"symbol": symbol, "seq": sequence, "bids": levels(bids), "asks": levels(asks)}

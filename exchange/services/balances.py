@@ -40,12 +40,16 @@ def request_balance_change(change: BalanceChange) -> str:
     if asset is None:
         raise BalanceChangeRefused(f"unknown asset {change.asset_code}")
     if decimal_places(delta) > asset.display_precision:
-        raise BalanceChangeRefused(f"{asset.code} amounts have at most {asset.display_precision} decimal places")
+        raise BalanceChangeRefused(
+            f"{asset.code} amounts have at most {asset.display_precision} decimal places"
+        )
     if delta < 0:
         # Checked again by the accounts worker, which has the final word; this
         # catches the obvious case while the operator is still on the form.
         available = (
-            Balance.objects.filter(user_id=change.user_id, asset=asset).values_list("available", flat=True).first()
+            Balance.objects.filter(user_id=change.user_id, asset=asset)
+            .values_list("available", flat=True)
+            .first()
         )
         if (available or Decimal(0)) + delta < 0:
             raise BalanceChangeRefused(f"{asset.code} available is {available or 0}, cannot apply {delta:+}")

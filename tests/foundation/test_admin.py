@@ -12,10 +12,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from exchange.models import ApiKey, Asset, Balance, LedgerEntry, LedgerKind, Order, Trade
-from exchange.services.api_keys import issue_api_key
 from exchange.pipeline.keys import accounts_keys
 from exchange.pipeline.messages import decode
 from exchange.pipeline.workers import AccountsWorker
+from exchange.services.api_keys import issue_api_key
 from persistence.models import StreamOffset
 
 User = get_user_model()

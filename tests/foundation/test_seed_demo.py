@@ -24,7 +24,9 @@ def apply_deposits(redis_conn) -> None:
     worker.shutdown()
 
 
-def test_seed_demo_twice_changes_nothing_the_second_time(settings, tmp_path, capsys, redis_conn, transactional_db):
+def test_seed_demo_twice_changes_nothing_the_second_time(
+    settings, tmp_path, capsys, redis_conn, transactional_db
+):
     settings.VAR_DIR = tmp_path
     call_command("seed_demo")
     first = snapshot(redis_conn)
@@ -35,9 +37,18 @@ def test_seed_demo_twice_changes_nothing_the_second_time(settings, tmp_path, cap
     call_command("seed_demo")
     assert snapshot(redis_conn) == applied
 
-    assert set(Market.objects.values_list("symbol", flat=True)) == {"BTC/USDT", "ETH/USDT", "SOL/USDT", "DOGE/USDT"}
+    assert set(Market.objects.values_list("symbol", flat=True)) == {
+        "BTC/USDT",
+        "ETH/USDT",
+        "SOL/USDT",
+        "DOGE/USDT",
+    }
     assert ApiKey.objects.filter(user__username="alice", can_trade=True).exists()
-    assert LedgerEntry.objects.filter(kind="DEPOSIT", reference="seed_demo").count() == Balance.objects.count() == 11
+    assert (
+        LedgerEntry.objects.filter(kind="DEPOSIT", reference="seed_demo").count()
+        == Balance.objects.count()
+        == 11
+    )
     output = capsys.readouterr().out
     assert "http://127.0.0.1:8000/admin/" in output
     credentials = json.loads((tmp_path / "demo-credentials.json").read_text())

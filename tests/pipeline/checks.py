@@ -14,9 +14,9 @@ def assert_money_is_conserved() -> None:
     for code, available, locked in Balance.objects.values_list("asset__code", "available", "locked"):
         held[code] += available + locked
     moved: dict[str, Decimal] = defaultdict(Decimal)
-    for code, delta in LedgerEntry.objects.filter(kind__in=["DEPOSIT", "WITHDRAWAL", "ADJUSTMENT"]).values_list(
-        "asset__code", "available_delta"
-    ):
+    for code, delta in LedgerEntry.objects.filter(
+        kind__in=["DEPOSIT", "WITHDRAWAL", "ADJUSTMENT"]
+    ).values_list("asset__code", "available_delta"):
         moved[code] += delta
     assert {k: v for k, v in held.items() if v} == {k: v for k, v in moved.items() if v}
 

@@ -15,7 +15,6 @@ from exchange.pipeline.order_entry import OrderEntry, PlaceRequest
 from exchange.pipeline.worker import StageWorker
 from exchange.pipeline.workers import AccountsWorker, MatchingWorker
 
-
 AMOUNTS = ("price", "quantity", "quote_quantity")
 
 
@@ -51,7 +50,7 @@ class Pipeline:
             symbol=symbol,
             side=side,
             type=type,
-            **{k: (Decimal(v) if k in AMOUNTS else v) for k, v in fields.items()},
+            **{k: (Decimal(v) if k in AMOUNTS else v) for k, v in fields.items()},  # type: ignore[arg-type]
         )
         return self.entry.place(request).order_id
 
@@ -91,7 +90,12 @@ def fee_account(db: Any) -> Any:
 
 @pytest.fixture
 def pipeline(
-    transactional_db: Any, redis_conn: redis.Redis, btc_usdt: Market, eth_usdt: Market, fee_account: Any, settings: Any
+    transactional_db: Any,
+    redis_conn: redis.Redis,
+    btc_usdt: Market,
+    eth_usdt: Market,
+    fee_account: Any,
+    settings: Any,
 ) -> Iterator[Pipeline]:
     settings.STREAM_TRIM_COMMITTED = False
     settings.WORKER_BLOCK_MS = 2

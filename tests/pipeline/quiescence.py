@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import redis
 
@@ -10,7 +11,7 @@ from persistence.models import StreamOffset
 
 
 def last_entry(client: redis.Redis, stream: str) -> str:
-    newest = client.xrevrange(stream, count=1)
+    newest: Any = client.xrevrange(stream, count=1)
     return newest[0][0].decode() if newest else "0-0"
 
 

@@ -6,6 +6,7 @@ import random
 import threading
 import time
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -33,10 +34,12 @@ User = get_user_model()
 ORDERS = 1500
 KILLS = 6
 # A killed leader's lease must expire before its restart can lead; keep that short here.
-FAST_LEASE = {"WORKER_LEASE_TTL_MS": "1000", "WORKER_STANDBY_POLL_MS": "100"}
+FAST_LEASE: dict[str, Any] = {"WORKER_LEASE_TTL_MS": "1000", "WORKER_STANDBY_POLL_MS": "100"}
 
 
-def random_order(rng: random.Random, users: list, symbol: str, placed: list[tuple[int, int]], entry: OrderEntry):
+def random_order(
+    rng: random.Random, users: list[Any], symbol: str, placed: list[tuple[int, int]], entry: OrderEntry
+):
     user = rng.choice(users)
     roll = rng.random()
     if roll < 0.15 and placed:
@@ -47,12 +50,16 @@ def random_order(rng: random.Random, users: list, symbol: str, placed: list[tupl
     mid = 100 if symbol == "BTC/USDT" else 50
     price = Decimal(mid + rng.randint(-5, 5))
     quantity = Decimal(rng.randint(1, 50)) / 100
-    fields: dict = {"type": "LIMIT", "price": price, "quantity": quantity}
+    fields: dict[str, Any] = {"type": "LIMIT", "price": price, "quantity": quantity}
     if roll < 0.25:
-        fields = {"type": "MARKET", "quantity": quantity} if side == "SELL" else {
-            "type": "MARKET",
-            "quote_quantity": Decimal(rng.randint(5, 40)),
-        }
+        fields = (
+            {"type": "MARKET", "quantity": quantity}
+            if side == "SELL"
+            else {
+                "type": "MARKET",
+                "quote_quantity": Decimal(rng.randint(5, 40)),
+            }
+        )
     elif roll < 0.32:
         fields["time_in_force"] = rng.choice(["IOC", "FOK"])
     elif roll < 0.36:
@@ -103,9 +110,12 @@ def test_killing_workers_at_random_loses_and_doubles_nothing(
             epoch = int(redis_conn.get(epoch_keys[name]) or 0)
             workers[name].kill()
             kills.append(name)
-            workers[name] = WorkerProcess(workers[name].kind, workers[name].shard, tmp_path, **FAST_LEASE).start()
+            workers[name] = WorkerProcess(
+                workers[name].kind, workers[name].shard, tmp_path, **FAST_LEASE
+            ).start()
             # Each kill hits a worker that leads and works: wait for the takeover.
-            wait_for(lambda: int(redis_conn.get(epoch_keys[name]) or 0) > epoch, 30, what=f"{name} to lead")
+            key, before = epoch_keys[name], epoch
+            wait_for(lambda: int(redis_conn.get(key) or 0) > before, 30, what=f"{name} to lead")  # noqa: B023
 
     thread = threading.Thread(target=killer)
     thread.start()
@@ -154,7 +164,10 @@ def test_killing_workers_at_random_loses_and_doubles_nothing(
         replayed = replay_matching_stream(redis_conn, shard, mine)
         for symbol in mine:
             assert from_db[symbol].state_hash() == replayed.books[symbol].state_hash(), symbol
-        assert set(Trade.objects.filter(market__symbol__in=mine).values_list("id", flat=True)) == replayed.trade_ids
+        assert (
+            set(Trade.objects.filter(market__symbol__in=mine).values_list("id", flat=True))
+            == replayed.trade_ids
+        )
 
 
 class Replay:
@@ -169,7 +182,16 @@ def replay_matching_stream(redis_conn, shard, markets) -> Replay:
     books = {symbol: OrderBook(rules.market_id) for symbol, rules in markets.items()}
     buffer = WriteBuffer(f"replay-{shard}", "replay", CommittedPosition())
     stage = MatchingStage(
-        shard, dict(markets), books, {}, buffer, Outbox("replay"), lambda _: "sink", 0, matching_keys(shard), "replay",
+        shard,
+        dict(markets),
+        books,
+        {},
+        buffer,
+        Outbox("replay"),
+        lambda _: "sink",
+        0,
+        matching_keys(shard),
+        "replay",
         lambda: dict(markets),
     )
     for entry_id, fields in redis_conn.xrange(matching_keys(shard).stream):

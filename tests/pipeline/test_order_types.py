@@ -53,7 +53,11 @@ def test_an_ioc_order_fills_what_it_can_and_expires_the_rest(funded, alice, bob)
     buy = funded.place(alice, "BTC/USDT", "BUY", price="100.00", quantity="0.5", time_in_force="IOC")
     funded.run()
     order = Order.objects.get(pk=buy)
-    assert (order.status, order.executed_quantity, order.reject_reason) == ("EXPIRED", Decimal("0.1"), "IOC_REMAINDER")
+    assert (order.status, order.executed_quantity, order.reject_reason) == (
+        "EXPIRED",
+        Decimal("0.1"),
+        "IOC_REMAINDER",
+    )
     assert balance(alice, "USDT") == (Decimal("10000") - Decimal("10.01"), Decimal(0))
 
 
@@ -140,7 +144,10 @@ def test_self_trade_prevention_cancels_the_newest_order(funded, alice, bob):
     funded.run()
     buy = funded.place(alice, "BTC/USDT", "BUY", price="100.00", quantity="0.5")
     funded.run()
-    assert (Order.objects.get(pk=buy).status, Order.objects.get(pk=buy).reject_reason) == ("CANCELED", "SELF_TRADE")
+    assert (Order.objects.get(pk=buy).status, Order.objects.get(pk=buy).reject_reason) == (
+        "CANCELED",
+        "SELF_TRADE",
+    )
     assert not Trade.objects.exists()
 
 
@@ -177,3 +184,16 @@ def test_a_retried_client_order_id_places_one_order(funded, alice):
     funded.run()
     assert first == second
     assert Order.objects.filter(user=alice).count() == 1
+
+
+def test_a_market_buy_by_base_quantity_buys_only_what_the_funds_pay_for(funded, alice, bob):
+    funded.place(bob, "BTC/USDT", "SELL", price="4000.00", quantity="1")
+    funded.place(bob, "BTC/USDT", "SELL", price="8000.00", quantity="1")
+    funded.run()
+    buy = funded.place(alice, "BTC/USDT", "BUY", "MARKET", quantity="2")
+    funded.run()
+    order = Order.objects.get(pk=buy)
+    # 10,000 USDT: 1 BTC at 4,000 plus what 5,996 buys at 8,000 after fees.
+    assert Decimal("1.7") < order.executed_quantity < Decimal("1.75")
+    assert order.executed_quote * Decimal("1.001") <= Decimal("10000")
+    assert balance(alice, "USDT")[1] == 0

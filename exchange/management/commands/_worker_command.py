@@ -19,7 +19,9 @@ class WorkerCommand(BaseCommand):
         parser.add_argument(
             "--standby", action="store_true", help="Wait for the shard's lease instead of expecting to lead."
         )
-        parser.add_argument("--metrics-port", type=int, default=0, help="Serve /metrics on this port (0: off).")
+        parser.add_argument(
+            "--metrics-port", type=int, default=0, help="Serve /metrics on this port (0: off)."
+        )
 
     def make_worker(self, shard: int, standby: bool) -> StageWorker:
         raise NotImplementedError

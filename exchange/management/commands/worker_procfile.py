@@ -22,12 +22,16 @@ class Command(BaseCommand):
         port = options["metrics_base_port"]
         router = SymbolRouter.from_settings()
         shards = set(router.configured_shards())
-        shards.update(market.shard_override for market in Market.objects.exclude(shard_override=None))
+        shards.update(s for s in Market.objects.values_list("shard_override", flat=True) if s is not None)
         lines = []
         for shard in range(settings.ACCOUNT_SHARDS):
-            lines.append(f"accounts-{shard}: python manage.py run_accounts --shard {shard} --metrics-port {port}")
+            lines.append(
+                f"accounts-{shard}: python manage.py run_accounts --shard {shard} --metrics-port {port}"
+            )
             port += 1
-        for shard in sorted(s for s in shards if s is not None):
-            lines.append(f"matching-{shard}: python manage.py run_matching --shard {shard} --metrics-port {port}")
+        for shard in sorted(shards):
+            lines.append(
+                f"matching-{shard}: python manage.py run_matching --shard {shard} --metrics-port {port}"
+            )
             port += 1
         self.stdout.write("\n".join(lines))
