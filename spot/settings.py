@@ -149,3 +149,23 @@ WORKER_STANDBY_POLL_S = env_int("WORKER_STANDBY_POLL_MS", 500, minimum=10) / 100
 STREAM_TRIM_COMMITTED = env_bool("STREAM_TRIM_COMMITTED", True)
 DEPTH_LEVELS = env_int("DEPTH_LEVELS", 100, minimum=1)
 EVENTS_STREAM_MAXLEN = env_int("EVENTS_STREAM_MAXLEN", 100_000, minimum=1000)
+# Per-user feed of order, fill and balance updates kept for WebSocket resumes.
+USER_EVENTS_MAXLEN = env_int("USER_EVENTS_MAXLEN", 1000, minimum=10)
+
+# --- API ---
+# A signed request's X-Spot-Timestamp may differ this much from the server's clock.
+API_RECV_WINDOW_MS = env_int("API_RECV_WINDOW_MS", 5000, minimum=100)
+API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 4096, minimum=256)
+# Token bucket per API key (and per session user): refill per second, and burst.
+API_RATE_LIMIT_PER_S = env_int("API_RATE_LIMIT_PER_S", 50, minimum=1)
+API_RATE_LIMIT_BURST = env_int("API_RATE_LIMIT_BURST", 100, minimum=1)
+# How long an API process trusts what it read of a key or of the markets;
+# revocations reach it at once through Redis (docs/adr/0004).
+API_KEY_CACHE_MS = env_int("API_KEY_CACHE_MS", 5000, minimum=0)
+API_MARKET_CACHE_MS = env_int("API_MARKET_CACHE_MS", 1000, minimum=0)
+# Longest wait for the engine's verdict of a POST /orders with response_type RESULT.
+API_RESULT_WAIT_MS = env_int("API_RESULT_WAIT_MS", 1000, minimum=1)
+# Refuse orders the persisted balance cannot fund (one DB read per order).
+API_FUNDS_PRECHECK = env_bool("API_FUNDS_PRECHECK", False)
+# The docs page serves Swagger UI from ninja's static files, not a CDN.
+INSTALLED_APPS += ["ninja"]

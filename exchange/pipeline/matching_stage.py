@@ -72,7 +72,8 @@ class MatchingStage:
         self.keys = keys
         self.channel_prefix = channel_prefix
         self.replays = ReplayFilter(buffer.position.producer_sequences)
-        self.touched_markets: set[str] = set()
+        # symbol -> (side, price ticks) -> new level total, for this batch's depth update
+        self.depth_changes: dict[str, dict[tuple[int, int], int]] = {}
         self.market_events: list[dict[str, Any]] = []
         self._by_market_id = {rules.market_id: rules for rules in markets.values()}
         self._now = datetime.fromtimestamp(0, UTC)
@@ -213,7 +214,7 @@ class MatchingStage:
         for raw in events:
             kind = raw[0]
             if kind is EventKind.DEPTH:
-                self.touched_markets.add(rules.symbol)
+                self.depth_changes.setdefault(rules.symbol, {})[(raw[2], raw[3])] = raw[4]
                 continue
             event: Any = view(raw)
             if kind is EventKind.TRADE:

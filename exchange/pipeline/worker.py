@@ -184,7 +184,11 @@ class StageWorker(ABC):
         for stream, fields in messages:
             pipe.xadd(stream, fields)  # type: ignore[arg-type]
         for channel, payload in _latest_balances_only(publications):
-            pipe.publish(channel, json.dumps(payload, separators=(",", ":")))
+            body = json.dumps(payload, separators=(",", ":"))
+            # The stream is the user's gap-free, resumable feed (its entry ids are
+            # the sequence); the publish wakes whoever waits for one order's result.
+            pipe.xadd(f"{channel}:events", {"d": body}, maxlen=settings.USER_EVENTS_MAXLEN, approximate=True)
+            pipe.publish(channel, body)
         pipe.execute()
         self.outbox.drain()
 

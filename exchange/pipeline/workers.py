@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import redis
 from django.conf import settings
 
 from exchange.pipeline.accounts_stage import AccountsStage
-from exchange.pipeline.keys import accounts_keys, matching_keys
+from exchange.pipeline.keys import ShardKeys, accounts_keys, matching_keys
 from exchange.pipeline.loading import fee_user_id, load_accounts_state, load_books
 from exchange.pipeline.markets import MarketRules, load_markets
 from exchange.pipeline.matching_stage import MatchingStage
 from exchange.pipeline.worker import Stage, StageWorker
 from exchange.routing import account_shard_for
-from matching import from_lots, from_ticks
+from matching import Side, from_lots, from_ticks
 from persistence.offsets import CommittedPosition
 from persistence.write_buffer import WriteBuffer
+
+
+def depth_key(keys: ShardKeys, symbol: str) -> str:
+    return f"{keys.prefix}:{{{keys.tag}}}:depth:{symbol}"
 
 
 class AccountsWorker(StageWorker):
@@ -84,18 +89,27 @@ class MatchingWorker(StageWorker):
                 approximate=True,
             )
         stage.market_events.clear()
-        for symbol in sorted(stage.touched_markets):
-            self._queue_depth(pipe, symbol)
-        stage.touched_markets.clear()
+        for symbol, changes in sorted(stage.depth_changes.items()):
+            self._queue_depth(pipe, symbol, changes)
+        stage.depth_changes.clear()
         pipe.execute()
 
     def _publish_depth(self, symbol: str) -> None:
+        """After a (re)start: a full snapshot with the next sequence, so readers reset."""
+        stored: Any = self.redis.get(depth_key(self.keys, symbol))
+        self._depth_sequence[symbol] = json.loads(stored)["seq"] if stored else 0
         pipe = self.redis.pipeline(transaction=False)
-        self._queue_depth(pipe, symbol)
+        self._queue_depth(pipe, symbol, None)
         pipe.execute()
 
-    def _queue_depth(self, pipe: redis.client.Pipeline, symbol: str) -> None:
-        """The top of the book as the REST API and WebSocket snapshots read it."""
+    def _queue_depth(
+        self, pipe: redis.client.Pipeline, symbol: str, changes: dict[tuple[int, int], int] | None
+    ) -> None:
+        """The top of the book for REST and WebSocket snapshots, and the batch's level changes.
+
+        The sequence grows by one per batch that changed the market, so a
+        reader that sees a gap knows to take the snapshot again.
+        """
         assert self._stage is not None
         rules = self._stage.markets[symbol]
         bids, asks = self._stage.books[symbol].depth(settings.DEPTH_LEVELS)
@@ -108,11 +122,23 @@ class MatchingWorker(StageWorker):
             ]
 
         snapshot = {"symbol": symbol, "seq": sequence, "bids": levels(bids), "asks": levels(asks)}
-        body = json.dumps(snapshot, separators=(",", ":"))
-        pipe.set(f"{self.keys.prefix}:{{{self.keys.tag}}}:depth:{symbol}", body)
+        pipe.set(depth_key(self.keys, symbol), json.dumps(snapshot, separators=(",", ":")))
+        event: dict[str, Any]
+        if changes is None:
+            event = {"type": "depth_snapshot", **snapshot}
+        else:
+            event = {
+                "type": "depth_update",
+                "symbol": symbol,
+                "seq": sequence,
+                "bids": levels(
+                    sorted(((p, q) for (s, p), q in changes.items() if s == Side.BUY), reverse=True)
+                ),
+                "asks": levels(sorted((p, q) for (s, p), q in changes.items() if s == Side.SELL)),
+            }
         pipe.xadd(
             self.keys.events,
-            {"d": json.dumps({"type": "depth", **snapshot}, separators=(",", ":"))},
+            {"d": json.dumps(event, separators=(",", ":"))},
             maxlen=settings.EVENTS_STREAM_MAXLEN,
             approximate=True,
         )

@@ -31,3 +31,42 @@ def test_a_limit_order_holds_funds_matches_settles_and_is_persisted(pipeline, al
     assert balance(bob, "BTC") == (Decimal("0.5"), Decimal("0.3"))
     assert balance(fee_account, "USDT") == (Decimal("0.04"), Decimal(0))
     assert LedgerEntry.objects.filter(trade_id=trade.id).count() >= 5
+
+
+def test_traders_and_market_data_get_their_updates(pipeline, alice, bob, redis_conn, settings):
+    import json
+
+    pipeline.deposit(alice, "USDT", "1000")
+    pipeline.deposit(bob, "BTC", "1")
+    pipeline.run()
+    pipeline.place(bob, "BTC/USDT", "SELL", price="100.00", quantity="0.5")
+    pipeline.run()
+    buy = pipeline.place(alice, "BTC/USDT", "BUY", price="100.00", quantity="0.2")
+    pipeline.run()
+
+    feed = [
+        json.loads(fields[b"d"])
+        for _, fields in redis_conn.xrange(f"{settings.REDIS_KEY_PREFIX}:user:{alice.pk}:events")
+    ]
+    mine = [update for update in feed if update.get("order_id") == buy]
+    assert [u["status"] for u in mine if u["type"] == "order"] == ["NEW", "PARTIALLY_FILLED", "FILLED"]
+    [fill] = [u for u in mine if u["type"] == "fill"]
+    assert [Decimal(fill[k]) for k in ("price", "quantity", "fee")] == [
+        Decimal("100"),
+        Decimal("0.2"),
+        Decimal("0.02"),
+    ]
+    assert fill["role"] == "taker"
+    assert any(u["type"] == "balance" and u["asset"] == "BTC" for u in feed)
+
+    events = [json.loads(f[b"d"]) for _, f in redis_conn.xrange(f"{settings.REDIS_KEY_PREFIX}:{{m1}}:events")]
+    trades = [e for e in events if e["type"] == "trade"]
+    assert [(Decimal(t["price"]), Decimal(t["quantity"]), t["taker_side"]) for t in trades] == [
+        (Decimal("100"), Decimal("0.2"), "BUY")
+    ]
+    updates = [e for e in events if e["type"] == "depth_update"]
+    assert [u["seq"] for u in updates] == list(range(updates[0]["seq"], updates[0]["seq"] + len(updates)))
+    assert [[Decimal(p), Decimal(q)] for p, q in updates[-1]["asks"]] == [[Decimal("100"), Decimal("0.3")]]
+    snapshot = json.loads(redis_conn.get(f"{settings.REDIS_KEY_PREFIX}:{{m1}}:depth:BTC/USDT"))
+    assert snapshot["seq"] == updates[-1]["seq"]
+    assert [[Decimal(p), Decimal(q)] for p, q in snapshot["asks"]] == [[Decimal("100"), Decimal("0.3")]]
