@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from exchange.admin.readonly import ReadOnlyAdmin
-from exchange.models import LedgerEntry, Order, Trade
+from exchange.models import LedgerEntry, Order, OrderHold, Trade
 
 
 @admin.register(Order)
@@ -77,3 +77,22 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
     search_fields = ["=id", "=order_id", "=trade_id", "user__username", "reference"]
     date_hierarchy = "created_at"
     ordering = ["-id"]
+
+
+@admin.register(OrderHold)
+class OrderHoldAdmin(ReadOnlyAdmin):
+    list_display = [
+        "order_id",
+        "user",
+        "market_symbol",
+        "asset",
+        "remaining",
+        "price",
+        "quantity",
+        "is_open",
+        "updated_at",
+    ]
+    list_filter = ["is_open", "market_symbol", "asset"]
+    list_select_related = ["user", "asset"]
+    search_fields = ["=order_id", "=client_order_id", "user__username"]
+    ordering = ["-order_id"]

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from exchange.models import ApiKey, Asset, Balance, LedgerEntry, LedgerKind, Order, Trade
+from exchange.models import ApiKey, Asset, Balance, LedgerEntry, LedgerKind, Order, OrderHold, Trade
 from exchange.pipeline.keys import accounts_keys
 from exchange.pipeline.messages import decode
 from exchange.pipeline.workers import AccountsWorker
@@ -83,6 +83,10 @@ def populated(alice, bob, operator, btc_usdt):
     )
     StreamOffset.objects.create(consumer="matching-1", stream="spot:{m1}:in", last_entry_id="1-0")
     Group.objects.create(name="support")
+    OrderHold.objects.create(
+        order_id=12, user=alice, asset=btc_usdt.quote, market_symbol="BTC/USDT", client_order_id="a1",
+        remaining=Decimal("100.1"), price=Decimal("100"), quantity=Decimal("1"), updated_at=timezone.now(),
+    )
     return btc_usdt
 
 
