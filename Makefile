@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck contracts pytest migrate seed install clean
+.PHONY: run test lint typecheck contracts pytest install clean
 
 $(STAMP): requirements.txt requirements-dev.txt scripts/ensure-system-packages.sh
 	bash scripts/ensure-system-packages.sh
@@ -20,15 +20,7 @@ install: $(STAMP)
 run: export DEBUG ?= 1
 run: export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 run: $(STAMP)
-	@mkdir -p var
-	$(PY) manage.py migrate --no-input -v0
-	$(PY) manage.py collectstatic --no-input -v0
-	@$(PY) manage.py shell --no-imports -c "from exchange.models import Market; raise SystemExit(0 if Market.objects.exists() else 1)" \
-		|| $(PY) manage.py seed_demo
-	@echo "Spot: admin http://127.0.0.1:$${SPOT_PORT:-8000}/admin/  metrics http://127.0.0.1:$${SPOT_PORT:-8000}/metrics  (Ctrl-C stops everything)"
-	@test ! -f var/demo-credentials.json || echo "Demo logins and API keys: var/demo-credentials.json"
-	@{ cat Procfile; echo; $(PY) manage.py worker_procfile; } > var/Procfile
-	$(PY) -m spot.embedded_redis --data-dir var/redis -- $(VENV)/bin/honcho -f var/Procfile -d . start
+	$(PY) -m spot.embedded_redis --data-dir var/redis -- bash scripts/run.sh
 
 # The type checker and the tests load the settings, which need a secret key.
 TEST_SECRET_KEY := test-only-secret-key-0123456789abcdefghijklmnop

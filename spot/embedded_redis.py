@@ -33,7 +33,7 @@ def free_port() -> int:
 
 
 def start_server(port: int, data_dir: Path | None) -> subprocess.Popen[bytes]:
-    directory = data_dir or Path(tempfile.mkdtemp(prefix="spot-redis-"))
+    directory = (data_dir or Path(tempfile.mkdtemp(prefix="spot-redis-"))).resolve()
     directory.mkdir(parents=True, exist_ok=True)
     persistence = ["--appendonly", "yes", "--appendfsync", "everysec"] if data_dir else ["--appendonly", "no"]
     args = [
