@@ -1,0 +1,82 @@
+"""In-memory matching engine: pure Python, integer ticks and lots, commands in, events out.
+
+Imports nothing outside the standard library and ``sortedcontainers``.
+"""
+
+from __future__ import annotations
+
+from matching.book import OrderBook
+from matching.commands import Amend, Book, Cancel, CancelAll, Command, Place, apply
+from matching.errors import InvariantViolation, MatchingError, SnapshotError
+from matching.events import (
+    Accepted,
+    Amended,
+    Cancelled,
+    Depth,
+    Event,
+    EventView,
+    Filled,
+    Rejected,
+    Trade,
+    view,
+)
+from matching.orders import OpenOrder
+from matching.types import (
+    MAX_VALUE,
+    CancelReason,
+    CommandKind,
+    EventKind,
+    OrderType,
+    RejectReason,
+    SelfTradePrevention,
+    Side,
+    TimeInForce,
+)
+from matching.units import (
+    from_lots,
+    from_quote_units,
+    from_ticks,
+    to_lots,
+    to_quote_units,
+    to_ticks,
+)
+
+__all__ = [
+    "MAX_VALUE",
+    "Accepted",
+    "Amend",
+    "Amended",
+    "Book",
+    "Cancel",
+    "CancelAll",
+    "CancelReason",
+    "Cancelled",
+    "Command",
+    "CommandKind",
+    "Depth",
+    "Event",
+    "EventKind",
+    "EventView",
+    "Filled",
+    "InvariantViolation",
+    "MatchingError",
+    "OpenOrder",
+    "OrderBook",
+    "OrderType",
+    "Place",
+    "RejectReason",
+    "Rejected",
+    "SelfTradePrevention",
+    "Side",
+    "SnapshotError",
+    "TimeInForce",
+    "Trade",
+    "apply",
+    "from_lots",
+    "from_quote_units",
+    "from_ticks",
+    "to_lots",
+    "to_quote_units",
+    "to_ticks",
+    "view",
+]

@@ -1,0 +1,428 @@
+"""The fast order book of one market: commands in, events out, no I/O.
+
+Public commands and queries live here; the state, matching loop and helpers
+in ``matching.matcher``. Rules of the game: ``matching.events`` and
+docs/adr/0002-engine-integers-and-events.md.
+"""
+
+from __future__ import annotations
+
+from itertools import product
+from operator import itemgetter
+from typing import Any
+
+from matching import invariants, snapshot
+from matching.events import Event
+from matching.matcher import (
+    BUY,
+    CANCELLED,
+    DEPTH,
+    GTC,
+    TRADE_SEQUENCE_BITS,
+    MatchingCore,
+)
+from matching.orders import (
+    ORDER_ID,
+    POST_ONLY,
+    PRICE,
+    QTY,
+    REMAINING,
+    SEQ,
+    SIDE,
+    STP,
+    USER_ID,
+    OpenOrders,
+)
+from matching.price_level import PriceLevel
+from matching.types import (
+    MAX_VALUE,
+    CancelReason,
+    CommandKind,
+    EventKind,
+    OrderType,
+    RejectReason,
+    SelfTradePrevention,
+    Side,
+    TimeInForce,
+)
+
+_LIMIT = OrderType.LIMIT
+_MARKET = OrderType.MARKET
+_ACCEPTED = EventKind.ACCEPTED
+_AMENDED = EventKind.AMENDED
+_USER = CancelReason.USER
+_PLACE = CommandKind.PLACE
+
+# Looking a value up both validates it and normalises a plain int to its enum member.
+_SIDES = {int(m): m for m in Side}
+_ORDER_TYPES = {int(m): m for m in OrderType}
+_TIFS = {int(m): m for m in TimeInForce}
+_STPS = {int(m): m for m in SelfTradePrevention}
+# One lookup validates and normalises all four at once: half the cost of four.
+_KINDS: dict[tuple[int, int, int, int], tuple[OrderType, Side, TimeInForce, SelfTradePrevention]] = {
+    kinds: kinds for kinds in product(OrderType, Side, TimeInForce, SelfTradePrevention)
+}
+
+MAX_MARKET_ID = 2 ** (63 - TRADE_SEQUENCE_BITS) - 1
+
+_by_arrival = itemgetter(SEQ)
+
+
+def _kind_error(order_type: object, side: object, tif: object, stp: object) -> RejectReason:
+    """Which of the four enum arguments of a place is invalid, first one first."""
+    for table, value, reason in (
+        (_ORDER_TYPES, order_type, RejectReason.INVALID_ORDER_TYPE),
+        (_SIDES, side, RejectReason.INVALID_SIDE),
+        (_TIFS, tif, RejectReason.INVALID_TIME_IN_FORCE),
+        (_STPS, stp, RejectReason.INVALID_STP),
+    ):
+        try:
+            if value not in table:
+                return reason
+        except TypeError:
+            return reason
+    raise AssertionError("called with four valid kinds")
+
+
+class OrderBook(MatchingCore):
+    """Price-time priority book for one market. See ``matching.events`` for the output."""
+
+    __slots__ = ("open_orders",)
+
+    def __init__(self, market_id: int) -> None:
+        if type(market_id) is not int or not 0 <= market_id <= MAX_MARKET_ID:
+            raise ValueError(f"market_id must be an int in [0, {MAX_MARKET_ID}]")
+        super().__init__(market_id)
+        self.open_orders = OpenOrders(self._index)
+
+    # ------------------------------------------------------------------ commands
+
+    def place(
+        self,
+        order_id: int,
+        user_id: int,
+        side: int,
+        order_type: int,
+        tif: int,
+        price_ticks: int | None,
+        qty_lots: int | None,
+        quote_lots: int | None = None,
+        post_only: bool = False,
+        stp: int = SelfTradePrevention.CANCEL_NEWEST,
+        ts: int = 0,
+    ) -> list[Event]:
+        """Place a limit or market order. A market buy gives qty_lots or quote_lots."""
+        # The order of these checks fixes which reason a command with several faults gets.
+        if type(order_id) is not int or not 0 < order_id <= MAX_VALUE:
+            return self._reject(_PLACE, order_id, user_id, RejectReason.INVALID_ORDER_ID, ts)
+        if type(user_id) is not int or not 0 < user_id <= MAX_VALUE:
+            return self._reject(_PLACE, order_id, user_id, RejectReason.INVALID_USER_ID, ts)
+        try:
+            kinds = _KINDS.get((order_type, side, tif, stp))
+        except TypeError:  # something unhashable, so not a member of its enum
+            kinds = None
+        if kinds is None:
+            return self._reject(_PLACE, order_id, user_id, _kind_error(order_type, side, tif, stp), ts)
+        otype, oside, otif, ostp = kinds
+        if otype is _MARKET:
+            return self._place_market(
+                order_id, user_id, oside, otif, price_ticks, qty_lots, quote_lots, post_only, ostp, ts
+            )
+        if type(price_ticks) is not int or price_ticks <= 0 or price_ticks > MAX_VALUE:
+            return self._reject(_PLACE, order_id, user_id, RejectReason.INVALID_PRICE, ts)
+        if type(qty_lots) is not int or qty_lots <= 0 or qty_lots > MAX_VALUE or quote_lots is not None:
+            return self._reject(_PLACE, order_id, user_id, RejectReason.INVALID_QUANTITY, ts)
+        if post_only and otif is not GTC:
+            return self._reject(_PLACE, order_id, user_id, RejectReason.INVALID_POST_ONLY, ts)
+        index = self._index
+        if order_id in index:
+            return self._reject(_PLACE, order_id, user_id, RejectReason.DUPLICATE_ORDER_ID, ts)
+
+        market = self.market_id
+        post = 1 if post_only else 0
+        events: list[Event] = [
+            (
+                _ACCEPTED,
+                market,
+                order_id,
+                user_id,
+                oside,
+                otype,
+                otif,
+                price_ticks,
+                qty_lots,
+                None,
+                post == 1,
+                ostp,
+                ts,
+            )
+        ]
+        if oside is BUY:
+            best = self._best_ask
+            crosses = best is not None and best.price <= price_ticks
+        else:
+            best = self._best_bid
+            crosses = best is not None and best.price >= price_ticks
+        if crosses or otif is not GTC:
+            self._limit(
+                events, order_id, user_id, oside, otif, price_ticks, qty_lots, qty_lots, ostp, post, ts
+            )
+            return events
+        # Inlined rest of a passive GTC limit, the bulk of any real flow (_rest does the same).
+        level = (self._bids if oside is BUY else self._asks).get(
+            -price_ticks if oside is BUY else price_ticks
+        )
+        if level is None:
+            level = self._add_level(oside, price_ticks)
+        seq = self._order_seq = self._order_seq + 1
+        record = [order_id, user_id, oside, price_ticks, qty_lots, qty_lots, ostp, seq, post]
+        level.orders.append(record)
+        total = level.total = level.total + qty_lots
+        index[order_id] = record
+        events.append((DEPTH, market, oside, price_ticks, total, ts))
+        return events
+
+    def cancel(self, order_id: int, user_id: int, ts: int = 0) -> list[Event]:
+        """Cancel a resting order of ``user_id``."""
+        try:
+            record = self._index.get(order_id)
+        except TypeError:
+            record = None
+        if record is None:
+            return self._reject(CommandKind.CANCEL, order_id, user_id, RejectReason.UNKNOWN_ORDER, ts)
+        if record[USER_ID] != user_id:
+            return self._reject(CommandKind.CANCEL, order_id, user_id, RejectReason.NOT_OWNER, ts)
+        remaining = record[REMAINING]
+        level = self._unrest(record)
+        side = record[SIDE]
+        market = self.market_id
+        price = level.price
+        return [
+            (CANCELLED, market, order_id, user_id, side, price, remaining, None, _USER, ts),
+            (DEPTH, market, side, price, level.total, ts),
+        ]
+
+    def cancel_all(self, user_id: int, ts: int = 0) -> list[Event]:
+        """Cancel every resting order of ``user_id`` in this book, oldest first."""
+        # By arrival, not index order: restore rebuilds the index in price order, and a
+        # replay after recovery must give the same events.
+        records = sorted((r for r in self._index.values() if r[USER_ID] == user_id), key=_by_arrival)
+        events: list[Event] = []
+        market = self.market_id
+        for record in records:
+            remaining = record[REMAINING]
+            level = self._unrest(record)
+            side, price = record[SIDE], level.price
+            events += [
+                (CANCELLED, market, record[ORDER_ID], user_id, side, price, remaining, None, _USER, ts),
+                (DEPTH, market, side, price, level.total, ts),
+            ]
+        return events
+
+    def amend(
+        self,
+        order_id: int,
+        user_id: int,
+        new_qty_lots: int | None = None,
+        new_price_ticks: int | None = None,
+        ts: int = 0,
+    ) -> list[Event]:
+        """Change a resting order's total size (filled + open) and/or its price.
+
+        A smaller size at the same price keeps time priority; a larger size or a
+        new price sends the order to the back of its (new) level, and a new price
+        may trade at once like a new GTC limit order with the same id.
+        """
+        amend = CommandKind.AMEND
+        try:
+            record = self._index.get(order_id)
+        except TypeError:
+            record = None
+        if record is None:
+            return self._reject(amend, order_id, user_id, RejectReason.UNKNOWN_ORDER, ts)
+        if record[USER_ID] != user_id:
+            return self._reject(amend, order_id, user_id, RejectReason.NOT_OWNER, ts)
+        if new_qty_lots is None and new_price_ticks is None:
+            return self._reject(amend, order_id, user_id, RejectReason.INVALID_AMEND, ts)
+        if new_qty_lots is not None and (type(new_qty_lots) is not int or not 0 < new_qty_lots <= MAX_VALUE):
+            return self._reject(amend, order_id, user_id, RejectReason.INVALID_QUANTITY, ts)
+        if new_price_ticks is not None and (
+            type(new_price_ticks) is not int or not 0 < new_price_ticks <= MAX_VALUE
+        ):
+            return self._reject(amend, order_id, user_id, RejectReason.INVALID_PRICE, ts)
+        qty, remaining, price = record[QTY], record[REMAINING], record[PRICE]
+        new_qty = qty if new_qty_lots is None else new_qty_lots
+        new_price = price if new_price_ticks is None else new_price_ticks
+        filled = qty - remaining
+        if new_qty <= filled or (new_qty == qty and new_price == price):
+            return self._reject(amend, order_id, user_id, RejectReason.INVALID_AMEND, ts)
+        side = _SIDES[record[SIDE]]
+        if record[POST_ONLY] and new_price != price and self._crosses(side, new_price):
+            return self._reject(amend, order_id, user_id, RejectReason.POST_ONLY_WOULD_CROSS, ts)
+
+        market = self.market_id
+        new_remaining = new_qty - filled
+        keeps = new_price == price and new_qty < qty
+        events: list[Event] = [
+            (
+                _AMENDED,
+                market,
+                order_id,
+                user_id,
+                side,
+                new_price,
+                new_qty,
+                new_remaining,
+                price,
+                remaining,
+                keeps,
+                ts,
+            )
+        ]
+        if new_price != price:
+            level = self._unrest(record)
+            events.append((DEPTH, market, side, price, level.total, ts))
+            stp, post = record[STP], record[POST_ONLY]
+            self._limit(
+                events, order_id, user_id, side, GTC, new_price, new_qty, new_remaining, stp, post, ts
+            )
+            return events
+        level = (self._bids if side is BUY else self._asks)[-price if side is BUY else price]
+        if keeps:
+            record[QTY] = new_qty
+            record[REMAINING] = new_remaining
+        else:
+            # Bigger at the same price: to the back of the same queue, which never empties here.
+            replacement = record.copy()
+            record[REMAINING] = 0
+            level.unlink(record)
+            self._order_seq += 1
+            replacement[QTY] = new_qty
+            replacement[REMAINING] = new_remaining
+            replacement[SEQ] = self._order_seq
+            level.orders.append(replacement)
+            self._index[order_id] = replacement
+        level.total += new_remaining - remaining
+        events.append((DEPTH, market, side, price, level.total, ts))
+        return events
+
+    # ------------------------------------------------------------------- queries
+
+    def best_bid(self) -> int | None:
+        level = self._best_bid
+        return None if level is None else level.price
+
+    def best_ask(self) -> int | None:
+        level = self._best_ask
+        return None if level is None else level.price
+
+    def depth(self, n: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        """Top ``n`` levels per side, best first, as (price_ticks, total_lots)."""
+        bids = [(level.price, level.total) for level in self._bids.values()[:n]]
+        asks = [(level.price, level.total) for level in self._asks.values()[:n]]
+        return bids, asks
+
+    @property
+    def trade_sequence(self) -> int:
+        """Sequence part of the last trade id issued (0 before the first trade)."""
+        return self._trade_seq
+
+    def check_invariants(self) -> None:
+        """Raise :class:`InvariantViolation` unless the book is internally consistent."""
+        invariants.check_book(
+            self._bids, self._asks, self._best_bid, self._best_ask, self._index, self._order_seq
+        )
+        if not 0 <= self._trade_seq < 1 << TRADE_SEQUENCE_BITS:
+            invariants.fail(f"trade sequence {self._trade_seq} out of range")
+
+    def snapshot(self) -> dict[str, Any]:
+        """JSON-serialisable state from which :meth:`restore` rebuilds an equal book."""
+        return snapshot.make(self.market_id, self._trade_seq, self._order_seq, self._records_in_priority())
+
+    @classmethod
+    def restore(cls, market_id: int, state: dict[str, Any]) -> OrderBook:
+        """Rebuild a book from :meth:`snapshot` output; raises ``SnapshotError`` if malformed."""
+        parsed = snapshot.parse(market_id, state)
+        book = cls(market_id)
+        book._trade_seq = parsed.trade_seq
+        book._order_seq = parsed.order_seq
+        for record in parsed.records:
+            price = record[PRICE]
+            key = -price if record[SIDE] == BUY else price
+            levels = book._bids if record[SIDE] == BUY else book._asks
+            level = levels.get(key)
+            if level is None:
+                level = levels[key] = PriceLevel(key, price)
+            level.orders.append(record)
+            level.total += record[REMAINING]
+            book._index[record[ORDER_ID]] = record
+        book._best_bid = book._bids.peekitem(0)[1] if book._bids else None
+        book._best_ask = book._asks.peekitem(0)[1] if book._asks else None
+        try:
+            book.check_invariants()
+        except AssertionError as exc:
+            raise snapshot.SnapshotError(f"inconsistent snapshot: {exc}") from exc
+        return book
+
+    def state_hash(self) -> str:
+        """Hash of the resting orders in price-time order and the trade sequence."""
+        return snapshot.state_hash(self.market_id, self._trade_seq, self._records_in_priority())
+
+    # ------------------------------------------------------------------- helpers
+
+    def _place_market(
+        self,
+        order_id: int,
+        user_id: int,
+        side: Side,
+        tif: TimeInForce,
+        price_ticks: int | None,
+        qty_lots: int | None,
+        quote_lots: int | None,
+        post_only: bool,
+        stp: SelfTradePrevention,
+        ts: int,
+    ) -> list[Event]:
+        if price_ticks is not None:
+            return self._reject(_PLACE, order_id, user_id, RejectReason.INVALID_PRICE, ts)
+        if quote_lots is None:
+            if type(qty_lots) is not int or not 0 < qty_lots <= MAX_VALUE:
+                return self._reject(_PLACE, order_id, user_id, RejectReason.INVALID_QUANTITY, ts)
+        elif (
+            side is not BUY
+            or qty_lots is not None
+            or type(quote_lots) is not int
+            or not 0 < quote_lots <= MAX_VALUE
+        ):
+            return self._reject(_PLACE, order_id, user_id, RejectReason.INVALID_QUANTITY, ts)
+        if post_only:
+            return self._reject(_PLACE, order_id, user_id, RejectReason.INVALID_POST_ONLY, ts)
+        if quote_lots is not None and tif is TimeInForce.FOK:
+            return self._reject(_PLACE, order_id, user_id, RejectReason.INVALID_TIME_IN_FORCE, ts)
+        if order_id in self._index:
+            return self._reject(_PLACE, order_id, user_id, RejectReason.DUPLICATE_ORDER_ID, ts)
+        best = self._best_ask if side is BUY else self._best_bid
+        if best is None:
+            return self._reject(_PLACE, order_id, user_id, RejectReason.NO_LIQUIDITY, ts)
+        if quote_lots is not None and quote_lots < best.price:
+            return self._reject(_PLACE, order_id, user_id, RejectReason.QUOTE_TOO_SMALL, ts)
+        market = self.market_id
+        events: list[Event] = [
+            (
+                _ACCEPTED,
+                market,
+                order_id,
+                user_id,
+                side,
+                _MARKET,
+                tif,
+                None,
+                qty_lots,
+                quote_lots,
+                False,
+                stp,
+                ts,
+            )
+        ]
+        self._market(events, order_id, user_id, side, tif, qty_lots or 0, quote_lots, stp, ts)
+        return events

@@ -1,0 +1,78 @@
+"""The checks behind ``OrderBook.check_invariants()``: slow, thorough, for tests and recovery."""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+from sortedcontainers import SortedDict
+
+from matching.errors import InvariantViolation
+from matching.orders import ORDER_ID, PRICE, QTY, REMAINING, SEQ, SIDE, OrderRecord
+from matching.price_level import PriceLevel
+from matching.types import Side
+
+
+def fail(message: str) -> NoReturn:
+    raise InvariantViolation(message)
+
+
+def check_book(
+    bids: SortedDict[int, PriceLevel],
+    asks: SortedDict[int, PriceLevel],
+    best_bid: PriceLevel | None,
+    best_ask: PriceLevel | None,
+    index: dict[int, OrderRecord],
+    order_seq: int,
+) -> None:
+    """Not crossed; level totals equal their orders; index equals the levels; FIFO holds."""
+    live = _check_side(bids, Side.BUY, index, order_seq) + _check_side(asks, Side.SELL, index, order_seq)
+    if live != len(index):
+        fail(f"index holds {len(index)} orders, levels hold {live}")
+    if best_bid is not (bids.peekitem(0)[1] if bids else None):
+        fail("cached best bid is not the best bid level")
+    if best_ask is not (asks.peekitem(0)[1] if asks else None):
+        fail("cached best ask is not the best ask level")
+    if best_bid is not None and best_ask is not None and best_bid.price >= best_ask.price:
+        fail(f"book crossed: bid {best_bid.price} >= ask {best_ask.price}")
+
+
+def _check_side(
+    levels: SortedDict[int, PriceLevel],
+    side: Side,
+    index: dict[int, OrderRecord],
+    order_seq: int,
+) -> int:
+    live_count = 0
+    for key, level in levels.items():
+        where = f"{side.name} level {level.price}"
+        expected_key = -level.price if side is Side.BUY else level.price
+        if key != level.key or key != expected_key:
+            fail(f"{where}: keyed {key}, level key {level.key}")
+        if level.total <= 0:
+            fail(f"{where}: empty level kept in the book")
+        total = 0
+        dead = 0
+        last_seq = 0
+        for record in level.orders:
+            if record[SEQ] <= last_seq:
+                fail(f"{where}: FIFO broken at order {record[ORDER_ID]}")
+            if record[SEQ] > order_seq:
+                fail(f"{where}: order {record[ORDER_ID]} arrived after the book's last arrival")
+            last_seq = record[SEQ]
+            remaining = record[REMAINING]
+            if remaining == 0:
+                dead += 1
+                continue
+            if not 0 < remaining <= record[QTY]:
+                fail(f"{where}: order {record[ORDER_ID]} remaining {remaining} of {record[QTY]}")
+            if record[PRICE] != level.price or record[SIDE] != side:
+                fail(f"{where}: holds order {record[ORDER_ID]} of another side or price")
+            if index.get(record[ORDER_ID]) is not record:
+                fail(f"{where}: order {record[ORDER_ID]} missing from the index")
+            total += remaining
+            live_count += 1
+        if total != level.total:
+            fail(f"{where}: total {level.total} but orders sum to {total}")
+        if dead != level.dead:
+            fail(f"{where}: {dead} cancelled records in queue, counted {level.dead}")
+    return live_count

@@ -1,0 +1,408 @@
+"""State and matching loop of the fast book; ``matching.book`` adds the public commands.
+
+Layout: each side is a ``SortedDict`` from key to :class:`PriceLevel`, the key
+being the price for asks and ``-price`` for bids, so "best first" is ascending
+key order on both sides and one matching loop serves both. The best level of
+each side is cached, which keeps the common place and cancel away from the
+sorted map. An index maps order id to its record (``matching.orders``).
+
+The hot paths bind attributes and globals to locals and build events with
+``tuple.__new__``: measured, not guessed (docs/BENCHMARKS-engine.md).
+"""
+
+from __future__ import annotations
+
+from sortedcontainers import SortedDict
+
+from matching.events import Event
+from matching.orders import ORDER_ID, PRICE, REMAINING, SIDE, USER_ID, OrderRecord
+from matching.price_level import PriceLevel
+from matching.types import (
+    MAX_VALUE,
+    CancelReason,
+    CommandKind,
+    EventKind,
+    RejectReason,
+    SelfTradePrevention,
+    Side,
+    TimeInForce,
+)
+
+BUY = Side.BUY
+SELL = Side.SELL
+GTC = TimeInForce.GTC
+IOC = TimeInForce.IOC
+FOK = TimeInForce.FOK
+DEPTH = EventKind.DEPTH
+CANCELLED = EventKind.CANCELLED
+FILLED = EventKind.FILLED
+_TRADE = EventKind.TRADE
+_NEWEST = SelfTradePrevention.CANCEL_NEWEST
+_OLDEST = SelfTradePrevention.CANCEL_OLDEST
+_ALLOW = SelfTradePrevention.ALLOW
+_SELF_TRADE = CancelReason.SELF_TRADE
+
+# A market order's limit: above every key of either side.
+NO_LIMIT = MAX_VALUE + 1
+TRADE_SEQUENCE_BITS = 40
+
+
+class MatchingCore:
+    __slots__ = (
+        "_asks",
+        "_best_ask",
+        "_best_bid",
+        "_bids",
+        "_index",
+        "_order_seq",
+        "_trade_base",
+        "_trade_seq",
+        "market_id",
+    )
+
+    def __init__(self, market_id: int) -> None:
+        self.market_id = market_id
+        self._trade_base = market_id << TRADE_SEQUENCE_BITS
+        self._trade_seq = 0
+        self._order_seq = 0
+        self._index: dict[int, OrderRecord] = {}
+        self._bids: SortedDict[int, PriceLevel] = SortedDict()
+        self._asks: SortedDict[int, PriceLevel] = SortedDict()
+        self._best_bid: PriceLevel | None = None
+        self._best_ask: PriceLevel | None = None
+
+    # ------------------------------------------------------------ matching loop
+
+    def _limit(
+        self,
+        events: list[Event],
+        order_id: int,
+        user_id: int,
+        side: Side,
+        tif: TimeInForce,
+        price: int,
+        qty: int,
+        remaining: int,
+        stp: int,
+        post_only: int,
+        ts: int,
+    ) -> None:
+        """Run an accepted limit order: post-only and FOK checks, matching, then rest or end."""
+        if side is BUY:
+            best = self._best_ask
+            bound = price
+        else:
+            best = self._best_bid
+            bound = -price
+        if best is not None and best.key <= bound:
+            if post_only:
+                reason = CancelReason.POST_ONLY_WOULD_CROSS
+                self._end(events, order_id, user_id, side, price, remaining, reason, ts)
+                return
+            if tif is FOK and not self._fillable(side, bound, remaining, user_id, stp):
+                reason = CancelReason.FOK_UNFILLABLE
+                self._end(events, order_id, user_id, side, price, remaining, reason, ts)
+                return
+            remaining, _, self_traded = self._match(
+                events, order_id, user_id, side, bound, remaining, None, stp, ts
+            )
+            if not remaining:
+                events.append((FILLED, self.market_id, order_id, user_id, side, None, ts))
+                return
+            if self_traded:
+                self._end(events, order_id, user_id, side, price, remaining, _SELF_TRADE, ts)
+                return
+        if tif is GTC:
+            self._rest(events, order_id, user_id, side, price, qty, remaining, stp, post_only, ts)
+            return
+        reason = CancelReason.IOC_REMAINDER if tif is IOC else CancelReason.FOK_UNFILLABLE
+        self._end(events, order_id, user_id, side, price, remaining, reason, ts)
+
+    def _market(
+        self,
+        events: list[Event],
+        order_id: int,
+        user_id: int,
+        side: Side,
+        tif: TimeInForce,
+        qty: int,
+        budget: int | None,
+        stp: int,
+        ts: int,
+    ) -> None:
+        """Run an accepted market order (by lots, or by quote ``budget``) to its end."""
+        if tif is FOK and not self._fillable(side, NO_LIMIT, qty, user_id, stp):
+            self._end(events, order_id, user_id, side, None, qty, CancelReason.FOK_UNFILLABLE, ts)
+            return
+        remaining, budget, self_traded = self._match(
+            events, order_id, user_id, side, NO_LIMIT, qty, budget, stp, ts
+        )
+        if budget is not None:
+            remaining = 0
+            # Left with less than one lot's price at the best ask: done; book ran dry: not.
+            done = not self_traded and not (budget and self._best_ask is None)
+        else:
+            done = not remaining
+        if done:
+            events.append((FILLED, self.market_id, order_id, user_id, side, budget, ts))
+            return
+        reason = _SELF_TRADE if self_traded else CancelReason.MARKET_REMAINDER
+        events.append(
+            (CANCELLED, self.market_id, order_id, user_id, side, None, remaining, budget, reason, ts)
+        )
+
+    def _match(
+        self,
+        events: list[Event],
+        order_id: int,
+        user_id: int,
+        side: Side,
+        bound: int,
+        remaining: int,
+        budget: int | None,
+        stp: int,
+        ts: int,
+    ) -> tuple[int, int | None, bool]:
+        """Trade against the other side while its best level's key is within ``bound``.
+
+        ``budget`` is set for a market buy by quote amount: each level then caps
+        the size at what the budget buys there. Returns the taker's remaining
+        lots, remaining budget and whether self-trade prevention stopped it.
+        """
+        append = events.append
+        index = self._index
+        market = self.market_id
+        trade_base = self._trade_base
+        seq = self._trade_seq
+        if side is BUY:
+            levels = self._asks
+            level = self._best_ask
+            maker_side = SELL
+        else:
+            levels = self._bids
+            level = self._best_bid
+            maker_side = BUY
+        check_self = stp != _ALLOW
+        self_traded = False
+        cap = 0
+        while level is not None and level.key <= bound:
+            price = level.price
+            if budget is not None:
+                remaining = cap = budget // price
+                if not remaining:
+                    break
+            orders = level.orders
+            before = total = level.total
+            while orders:
+                maker = orders[0]
+                maker_left = maker[REMAINING]
+                if not maker_left:
+                    orders.popleft()
+                    level.dead -= 1
+                    continue
+                if check_self and maker[USER_ID] == user_id:
+                    if stp != _NEWEST:
+                        orders.popleft()
+                        del index[maker[ORDER_ID]]
+                        maker[REMAINING] = 0
+                        total -= maker_left
+                        append(
+                            (
+                                CANCELLED,
+                                market,
+                                maker[ORDER_ID],
+                                user_id,
+                                maker_side,
+                                price,
+                                maker_left,
+                                None,
+                                _SELF_TRADE,
+                                ts,
+                            )
+                        )
+                        if stp == _OLDEST:
+                            continue
+                    self_traded = True
+                    break
+                seq += 1
+                if remaining < maker_left:
+                    maker_left -= remaining
+                    maker[REMAINING] = maker_left
+                    total -= remaining
+                    append(
+                        (
+                            _TRADE,
+                            market,
+                            trade_base | seq,
+                            maker[ORDER_ID],
+                            maker[USER_ID],
+                            order_id,
+                            user_id,
+                            side,
+                            price,
+                            remaining,
+                            maker_left,
+                            ts,
+                        )
+                    )
+                    remaining = 0
+                    break
+                remaining -= maker_left
+                maker[REMAINING] = 0
+                orders.popleft()
+                maker_id = maker[ORDER_ID]
+                del index[maker_id]
+                total -= maker_left
+                append(
+                    (
+                        _TRADE,
+                        market,
+                        trade_base | seq,
+                        maker_id,
+                        maker[USER_ID],
+                        order_id,
+                        user_id,
+                        side,
+                        price,
+                        maker_left,
+                        0,
+                        ts,
+                    )
+                )
+                append((FILLED, market, maker_id, maker[USER_ID], maker_side, None, ts))
+                if not remaining:
+                    break
+            level.total = total
+            if budget is not None:
+                budget -= (cap - remaining) * price
+            if total != before:
+                append((DEPTH, market, maker_side, price, total, ts))
+            if not total:
+                del levels[level.key]
+                level = levels.peekitem(0)[1] if levels else None
+            if self_traded or (not remaining and budget is None):
+                break
+        if side is BUY:
+            self._best_ask = level
+        else:
+            self._best_bid = level
+        self._trade_seq = seq
+        return remaining, budget, self_traded
+
+    def _fillable(self, side: Side, bound: int, qty: int, user_id: int, stp: int) -> bool:
+        """Would a FOK taker fill completely? Self-trade prevention counts as in matching."""
+        available = 0
+        for level in (self._asks if side is BUY else self._bids).values():
+            if level.key > bound:
+                return False
+            if stp == _ALLOW:
+                available += level.total
+            else:
+                for maker in level.orders:
+                    maker_left = maker[REMAINING]
+                    if not maker_left:
+                        continue
+                    if maker[USER_ID] == user_id:
+                        if stp == _OLDEST:
+                            continue
+                        # The taker would be cancelled here, before reaching anything deeper.
+                        return False
+                    available += maker_left
+                    if available >= qty:
+                        return True
+            if available >= qty:
+                return True
+        return False
+
+    # ------------------------------------------------------------------- helpers
+
+    def _rest(
+        self,
+        events: list[Event],
+        order_id: int,
+        user_id: int,
+        side: Side,
+        price: int,
+        qty: int,
+        remaining: int,
+        stp: int,
+        post_only: int,
+        ts: int,
+    ) -> None:
+        level = (self._bids if side is BUY else self._asks).get(-price if side is BUY else price)
+        if level is None:
+            level = self._add_level(side, price)
+        self._order_seq += 1
+        record = [order_id, user_id, side, price, qty, remaining, stp, self._order_seq, post_only]
+        level.orders.append(record)
+        level.total += remaining
+        self._index[order_id] = record
+        events.append((DEPTH, self.market_id, side, price, level.total, ts))
+
+    def _add_level(self, side: Side, price: int) -> PriceLevel:
+        if side is BUY:
+            level = PriceLevel(-price, price)
+            self._bids[-price] = level
+            if self._best_bid is None or price > self._best_bid.price:
+                self._best_bid = level
+        else:
+            level = PriceLevel(price, price)
+            self._asks[price] = level
+            if self._best_ask is None or price < self._best_ask.price:
+                self._best_ask = level
+        return level
+
+    def _unrest(self, record: OrderRecord) -> PriceLevel:
+        """Take a resting order out of its level and the index; drop the level if emptied."""
+        del self._index[record[ORDER_ID]]
+        remaining = record[REMAINING]
+        record[REMAINING] = 0
+        if record[SIDE] == BUY:
+            levels = self._bids
+            key = -record[PRICE]
+        else:
+            levels = self._asks
+            key = record[PRICE]
+        level: PriceLevel = levels[key]
+        level.total -= remaining
+        if level.total:
+            level.unlink(record)
+            return level
+        del levels[key]
+        if level is self._best_bid:
+            self._best_bid = levels.peekitem(0)[1] if levels else None
+        elif level is self._best_ask:
+            self._best_ask = levels.peekitem(0)[1] if levels else None
+        return level
+
+    def _crosses(self, side: int, price: int) -> bool:
+        if side == BUY:
+            return self._best_ask is not None and self._best_ask.price <= price
+        return self._best_bid is not None and self._best_bid.price >= price
+
+    def _end(
+        self,
+        events: list[Event],
+        order_id: int,
+        user_id: int,
+        side: Side,
+        price: int | None,
+        remaining: int,
+        reason: CancelReason,
+        ts: int,
+    ) -> None:
+        ended = (CANCELLED, self.market_id, order_id, user_id, side, price, remaining, None, reason, ts)
+        events.append(ended)
+
+    def _reject(
+        self, command: CommandKind, order_id: int, user_id: int, reason: RejectReason, ts: int
+    ) -> list[Event]:
+        rejected = (EventKind.REJECTED, self.market_id, command, order_id, user_id, reason, ts)
+        return [rejected]
+
+    def _records_in_priority(self) -> list[OrderRecord]:
+        records: list[OrderRecord] = []
+        for levels in (self._bids, self._asks):
+            for level in levels.values():
+                records.extend(level.live())
+        return records

@@ -1,0 +1,567 @@
+"""A naive order book: the oracle the fast book is tested against.
+
+One flat list of resting orders, re-sorted and re-summed whenever an answer
+is needed; FOK decided by trial on a copy. Nothing here is clever, so that
+each rule can be read off directly. It follows the same contract and emits
+the same events as :class:`matching.book.OrderBook`, just slowly.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+from matching import snapshot
+from matching.errors import InvariantViolation
+from matching.events import (
+    Accepted,
+    Amended,
+    Cancelled,
+    Depth,
+    Event,
+    Filled,
+    Rejected,
+    Trade,
+)
+from matching.orders import OpenOrder
+from matching.types import (
+    MAX_VALUE,
+    CancelReason,
+    CommandKind,
+    EventKind,
+    OrderType,
+    RejectReason,
+    SelfTradePrevention,
+    Side,
+    TimeInForce,
+)
+
+BUY, SELL = Side.BUY, Side.SELL
+NEWEST = SelfTradePrevention.CANCEL_NEWEST
+OLDEST = SelfTradePrevention.CANCEL_OLDEST
+BOTH = SelfTradePrevention.CANCEL_BOTH
+ALLOW = SelfTradePrevention.ALLOW
+
+
+@dataclass
+class _Order:
+    order_id: int
+    user_id: int
+    side: Side
+    price: int
+    qty: int
+    remaining: int
+    stp: SelfTradePrevention
+    post_only: bool
+    seq: int
+
+
+def _valid_amount(value: object) -> bool:
+    return type(value) is int and 1 <= value <= MAX_VALUE
+
+
+class ReferenceBook:
+    def __init__(self, market_id: int) -> None:
+        self.market_id = market_id
+        self.resting: list[_Order] = []
+        self.trade_seq = 0
+        self.order_seq = 0
+
+    # ------------------------------------------------------------------ commands
+
+    def place(
+        self,
+        order_id: int,
+        user_id: int,
+        side: int,
+        order_type: int,
+        tif: int,
+        price_ticks: int | None,
+        qty_lots: int | None,
+        quote_lots: int | None = None,
+        post_only: bool = False,
+        stp: int = SelfTradePrevention.CANCEL_NEWEST,
+        ts: int = 0,
+    ) -> list[Event]:
+        reason = self._place_error(
+            order_id, user_id, side, order_type, tif, price_ticks, qty_lots, quote_lots, post_only, stp
+        )
+        if reason is not None:
+            return [self._rejected(CommandKind.PLACE, order_id, user_id, reason, ts)]
+        side, tif, stp = Side(side), TimeInForce(tif), SelfTradePrevention(stp)
+        accepted = Accepted(
+            EventKind.ACCEPTED,
+            self.market_id,
+            order_id,
+            user_id,
+            side,
+            OrderType(order_type),
+            tif,
+            price_ticks,
+            qty_lots,
+            quote_lots,
+            bool(post_only),
+            stp,
+            ts,
+        )
+        events: list[Event] = [accepted]
+        if order_type == OrderType.MARKET:
+            self._market(events, order_id, user_id, side, tif, qty_lots, quote_lots, stp, ts)
+        else:
+            assert price_ticks is not None and qty_lots is not None
+            self._limit(
+                events,
+                order_id,
+                user_id,
+                side,
+                tif,
+                price_ticks,
+                qty_lots,
+                qty_lots,
+                stp,
+                bool(post_only),
+                ts,
+            )
+        return events
+
+    def cancel(self, order_id: int, user_id: int, ts: int = 0) -> list[Event]:
+        order = self._find(order_id)
+        if order is None:
+            return [self._rejected(CommandKind.CANCEL, order_id, user_id, RejectReason.UNKNOWN_ORDER, ts)]
+        if order.user_id != user_id:
+            return [self._rejected(CommandKind.CANCEL, order_id, user_id, RejectReason.NOT_OWNER, ts)]
+        return self._cancel_resting(order, ts)
+
+    def cancel_all(self, user_id: int, ts: int = 0) -> list[Event]:
+        events: list[Event] = []
+        for order in sorted((o for o in self.resting if o.user_id == user_id), key=lambda o: o.seq):
+            events += self._cancel_resting(order, ts)
+        return events
+
+    def amend(
+        self,
+        order_id: int,
+        user_id: int,
+        new_qty_lots: int | None = None,
+        new_price_ticks: int | None = None,
+        ts: int = 0,
+    ) -> list[Event]:
+        def reject(reason: RejectReason) -> list[Event]:
+            return [self._rejected(CommandKind.AMEND, order_id, user_id, reason, ts)]
+
+        order = self._find(order_id)
+        if order is None:
+            return reject(RejectReason.UNKNOWN_ORDER)
+        if order.user_id != user_id:
+            return reject(RejectReason.NOT_OWNER)
+        if new_qty_lots is None and new_price_ticks is None:
+            return reject(RejectReason.INVALID_AMEND)
+        if new_qty_lots is not None and not _valid_amount(new_qty_lots):
+            return reject(RejectReason.INVALID_QUANTITY)
+        if new_price_ticks is not None and not _valid_amount(new_price_ticks):
+            return reject(RejectReason.INVALID_PRICE)
+        new_qty = order.qty if new_qty_lots is None else new_qty_lots
+        new_price = order.price if new_price_ticks is None else new_price_ticks
+        filled = order.qty - order.remaining
+        if new_qty <= filled:
+            return reject(RejectReason.INVALID_AMEND)
+        if new_qty == order.qty and new_price == order.price:
+            return reject(RejectReason.INVALID_AMEND)
+        if order.post_only and new_price != order.price and self._crosses(order.side, new_price):
+            return reject(RejectReason.POST_ONLY_WOULD_CROSS)
+
+        old_price, old_remaining = order.price, order.remaining
+        new_remaining = new_qty - filled
+        keeps_priority = new_price == order.price and new_qty < order.qty
+        events: list[Event] = [
+            Amended(
+                EventKind.AMENDED,
+                self.market_id,
+                order_id,
+                user_id,
+                order.side,
+                new_price,
+                new_qty,
+                new_remaining,
+                old_price,
+                old_remaining,
+                keeps_priority,
+                ts,
+            )
+        ]
+        if keeps_priority:
+            order.qty, order.remaining = new_qty, new_remaining
+            events.append(self._depth(order.side, old_price, ts))
+        elif new_price == old_price:
+            order.qty, order.remaining = new_qty, new_remaining
+            self.order_seq += 1
+            order.seq = self.order_seq
+            events.append(self._depth(order.side, old_price, ts))
+        else:
+            self.resting.remove(order)
+            events.append(self._depth(order.side, old_price, ts))
+            self._limit(
+                events,
+                order_id,
+                user_id,
+                order.side,
+                TimeInForce.GTC,
+                new_price,
+                new_qty,
+                new_remaining,
+                order.stp,
+                order.post_only,
+                ts,
+            )
+        return events
+
+    # ------------------------------------------------------------------- queries
+
+    @property
+    def open_orders(self) -> dict[int, OpenOrder]:
+        return {
+            o.order_id: OpenOrder(
+                o.order_id, o.user_id, o.side, o.price, o.qty, o.remaining, o.stp, o.post_only
+            )
+            for o in self.resting
+        }
+
+    def best_bid(self) -> int | None:
+        return max((o.price for o in self.resting if o.side == BUY), default=None)
+
+    def best_ask(self) -> int | None:
+        return min((o.price for o in self.resting if o.side == SELL), default=None)
+
+    def depth(self, n: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        def levels(side: Side) -> list[tuple[int, int]]:
+            prices = sorted({o.price for o in self.resting if o.side == side}, reverse=side == BUY)
+            return [(p, self._total(side, p)) for p in prices[:n]]
+
+        return levels(BUY), levels(SELL)
+
+    def state_hash(self) -> str:
+        rows = [
+            [o.order_id, o.user_id, o.side, o.price, o.qty, o.remaining, o.stp, o.seq, int(o.post_only)]
+            for o in self._in_priority(BUY) + self._in_priority(SELL)
+        ]
+        return snapshot.state_hash(self.market_id, self.trade_seq, rows)
+
+    def check_invariants(self) -> None:
+        ids = [o.order_id for o in self.resting]
+        if len(ids) != len(set(ids)):
+            raise InvariantViolation("an order id rests twice")
+        for o in self.resting:
+            if not 0 < o.remaining <= o.qty:
+                raise InvariantViolation(f"order {o.order_id} remaining {o.remaining} of {o.qty}")
+        bid, ask = self.best_bid(), self.best_ask()
+        if bid is not None and ask is not None and bid >= ask:
+            raise InvariantViolation(f"book crossed: bid {bid} >= ask {ask}")
+
+    # ------------------------------------------------------------------ matching
+
+    def _limit(
+        self,
+        events: list[Event],
+        order_id: int,
+        user_id: int,
+        side: Side,
+        tif: TimeInForce,
+        price: int,
+        qty: int,
+        remaining: int,
+        stp: SelfTradePrevention,
+        post_only: bool,
+        ts: int,
+    ) -> None:
+        if self._crosses(side, price):
+            if post_only:
+                events.append(
+                    self._cancelled(
+                        order_id, user_id, side, price, remaining, CancelReason.POST_ONLY_WOULD_CROSS, ts
+                    )
+                )
+                return
+            if tif == TimeInForce.FOK and not self._would_fill(user_id, side, price, remaining, stp):
+                events.append(
+                    self._cancelled(
+                        order_id, user_id, side, price, remaining, CancelReason.FOK_UNFILLABLE, ts
+                    )
+                )
+                return
+            remaining, _, self_traded = self._sweep(
+                events, order_id, user_id, side, price, remaining, None, stp, ts
+            )
+            if remaining == 0:
+                events.append(self._filled(order_id, user_id, side, None, ts))
+                return
+            if self_traded:
+                events.append(
+                    self._cancelled(order_id, user_id, side, price, remaining, CancelReason.SELF_TRADE, ts)
+                )
+                return
+        if tif == TimeInForce.IOC:
+            events.append(
+                self._cancelled(order_id, user_id, side, price, remaining, CancelReason.IOC_REMAINDER, ts)
+            )
+            return
+        if tif == TimeInForce.FOK:
+            events.append(
+                self._cancelled(order_id, user_id, side, price, remaining, CancelReason.FOK_UNFILLABLE, ts)
+            )
+            return
+        self.order_seq += 1
+        self.resting.append(
+            _Order(order_id, user_id, side, price, qty, remaining, stp, post_only, self.order_seq)
+        )
+        events.append(self._depth(side, price, ts))
+
+    def _market(
+        self,
+        events: list[Event],
+        order_id: int,
+        user_id: int,
+        side: Side,
+        tif: TimeInForce,
+        qty: int | None,
+        budget: int | None,
+        stp: SelfTradePrevention,
+        ts: int,
+    ) -> None:
+        if tif == TimeInForce.FOK and not self._would_fill(user_id, side, None, qty or 0, stp):
+            events.append(
+                self._cancelled(order_id, user_id, side, None, qty or 0, CancelReason.FOK_UNFILLABLE, ts)
+            )
+            return
+        remaining, budget, self_traded = self._sweep(
+            events, order_id, user_id, side, None, qty or 0, budget, stp, ts
+        )
+        if self_traded:
+            events.append(
+                self._cancelled(order_id, user_id, side, None, remaining, CancelReason.SELF_TRADE, ts, budget)
+            )
+        elif budget is not None and budget > 0 and not self._side(SELL):
+            events.append(
+                self._cancelled(order_id, user_id, side, None, 0, CancelReason.MARKET_REMAINDER, ts, budget)
+            )
+        elif remaining > 0:
+            events.append(
+                self._cancelled(order_id, user_id, side, None, remaining, CancelReason.MARKET_REMAINDER, ts)
+            )
+        else:
+            events.append(self._filled(order_id, user_id, side, budget, ts))
+
+    def _sweep(
+        self,
+        events: list[Event],
+        order_id: int,
+        user_id: int,
+        side: Side,
+        limit: int | None,
+        remaining: int,
+        budget: int | None,
+        stp: SelfTradePrevention,
+        ts: int,
+    ) -> tuple[int, int | None, bool]:
+        """Take liquidity maker by maker; a Depth event each time the taker leaves a level."""
+        maker_side = SELL if side == BUY else BUY
+        level_price: int | None = None
+        level_total_before = 0
+        self_traded = False
+
+        def leave_level() -> None:
+            if level_price is not None and self._total(maker_side, level_price) != level_total_before:
+                events.append(self._depth(maker_side, level_price, ts))
+
+        while budget is not None or remaining > 0:
+            makers = [
+                o
+                for o in self._in_priority(maker_side)
+                if limit is None or (o.price <= limit if side == BUY else o.price >= limit)
+            ]
+            if not makers:
+                break
+            maker = makers[0]
+            if budget is not None and budget // maker.price == 0:
+                break
+            if maker.price != level_price:
+                leave_level()
+                level_price, level_total_before = maker.price, self._total(maker_side, maker.price)
+            if maker.user_id == user_id and stp != ALLOW:
+                if stp in (OLDEST, BOTH):
+                    self.resting.remove(maker)
+                    events.append(
+                        self._cancelled(
+                            maker.order_id,
+                            maker.user_id,
+                            maker_side,
+                            maker.price,
+                            maker.remaining,
+                            CancelReason.SELF_TRADE,
+                            ts,
+                        )
+                    )
+                if stp in (NEWEST, BOTH):
+                    self_traded = True
+                    break
+                continue
+            wanted = remaining if budget is None else budget // maker.price
+            fill = min(wanted, maker.remaining)
+            maker.remaining -= fill
+            if budget is None:
+                remaining -= fill
+            else:
+                budget -= fill * maker.price
+            self.trade_seq += 1
+            events.append(
+                Trade(
+                    EventKind.TRADE,
+                    self.market_id,
+                    (self.market_id << 40) | self.trade_seq,
+                    maker.order_id,
+                    maker.user_id,
+                    order_id,
+                    user_id,
+                    side,
+                    maker.price,
+                    fill,
+                    maker.remaining,
+                    ts,
+                )
+            )
+            if maker.remaining == 0:
+                self.resting.remove(maker)
+                events.append(self._filled(maker.order_id, maker.user_id, maker_side, None, ts))
+        leave_level()
+        return remaining, budget, self_traded
+
+    def _would_fill(
+        self, user_id: int, side: Side, limit: int | None, qty: int, stp: SelfTradePrevention
+    ) -> bool:
+        """FOK by trial: does an IOC of the same order fill completely on a copy of the book?"""
+        trial = copy.deepcopy(self)
+        remaining, _, _ = trial._sweep([], -1, user_id, side, limit, qty, None, stp, 0)
+        return remaining == 0
+
+    # ------------------------------------------------------------------- helpers
+
+    def _place_error(
+        self,
+        order_id: int,
+        user_id: int,
+        side: int,
+        order_type: int,
+        tif: int,
+        price: int | None,
+        qty: int | None,
+        quote: int | None,
+        post_only: bool,
+        stp: int,
+    ) -> RejectReason | None:
+        if not _valid_amount(order_id):
+            return RejectReason.INVALID_ORDER_ID
+        if not _valid_amount(user_id):
+            return RejectReason.INVALID_USER_ID
+        if order_type not in (OrderType.LIMIT, OrderType.MARKET):
+            return RejectReason.INVALID_ORDER_TYPE
+        if side not in (BUY, SELL):
+            return RejectReason.INVALID_SIDE
+        if tif not in (TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK):
+            return RejectReason.INVALID_TIME_IN_FORCE
+        if stp not in (NEWEST, OLDEST, BOTH, ALLOW):
+            return RejectReason.INVALID_STP
+        if order_type == OrderType.LIMIT:
+            if not _valid_amount(price):
+                return RejectReason.INVALID_PRICE
+            if not _valid_amount(qty) or quote is not None:
+                return RejectReason.INVALID_QUANTITY
+            if post_only and tif != TimeInForce.GTC:
+                return RejectReason.INVALID_POST_ONLY
+        else:
+            if price is not None:
+                return RejectReason.INVALID_PRICE
+            by_quote = quote is not None
+            if by_quote and (side != BUY or qty is not None or not _valid_amount(quote)):
+                return RejectReason.INVALID_QUANTITY
+            if not by_quote and not _valid_amount(qty):
+                return RejectReason.INVALID_QUANTITY
+            if post_only:
+                return RejectReason.INVALID_POST_ONLY
+            if by_quote and tif == TimeInForce.FOK:
+                return RejectReason.INVALID_TIME_IN_FORCE
+        if self._find(order_id) is not None:
+            return RejectReason.DUPLICATE_ORDER_ID
+        if order_type == OrderType.MARKET:
+            other = self._in_priority(SELL if side == BUY else BUY)
+            if not other:
+                return RejectReason.NO_LIQUIDITY
+            if quote is not None and quote < other[0].price:
+                return RejectReason.QUOTE_TOO_SMALL
+        return None
+
+    def _cancel_resting(self, order: _Order, ts: int) -> list[Event]:
+        self.resting.remove(order)
+        return [
+            self._cancelled(
+                order.order_id, order.user_id, order.side, order.price, order.remaining, CancelReason.USER, ts
+            ),
+            self._depth(order.side, order.price, ts),
+        ]
+
+    def _find(self, order_id: int) -> _Order | None:
+        return next((o for o in self.resting if o.order_id == order_id), None)
+
+    def _side(self, side: Side) -> list[_Order]:
+        return [o for o in self.resting if o.side == side]
+
+    def _in_priority(self, side: Side) -> list[_Order]:
+        def priority(o: _Order) -> tuple[int, int]:
+            return (-o.price if side == BUY else o.price, o.seq)
+
+        return sorted(self._side(side), key=priority)
+
+    def _total(self, side: Side, price: int) -> int:
+        return sum(o.remaining for o in self.resting if o.side == side and o.price == price)
+
+    def _crosses(self, side: Side, price: int) -> bool:
+        if side == BUY:
+            ask = self.best_ask()
+            return ask is not None and ask <= price
+        bid = self.best_bid()
+        return bid is not None and bid >= price
+
+    def _depth(self, side: Side, price: int, ts: int) -> Depth:
+        return Depth(EventKind.DEPTH, self.market_id, side, price, self._total(side, price), ts)
+
+    def _filled(
+        self, order_id: int, user_id: int, side: Side, quote_remaining: int | None, ts: int
+    ) -> Filled:
+        return Filled(EventKind.FILLED, self.market_id, order_id, user_id, side, quote_remaining, ts)
+
+    def _cancelled(
+        self,
+        order_id: int,
+        user_id: int,
+        side: Side,
+        price: int | None,
+        remaining: int,
+        reason: CancelReason,
+        ts: int,
+        quote_remaining: int | None = None,
+    ) -> Cancelled:
+        return Cancelled(
+            EventKind.CANCELLED,
+            self.market_id,
+            order_id,
+            user_id,
+            side,
+            price,
+            remaining,
+            quote_remaining,
+            reason,
+            ts,
+        )
+
+    def _rejected(
+        self, command: CommandKind, order_id: int, user_id: int, reason: RejectReason, ts: int
+    ) -> Rejected:
+        return Rejected(EventKind.REJECTED, self.market_id, command, order_id, user_id, reason, ts)
