@@ -148,7 +148,7 @@ class WriteBuffer:
             for shape, rows in by_shape.items():
                 statement, prepare = _statement(table, shape)
                 if connection.vendor == "mysql":
-                    _execute_mysql(cursor, statement, [prepare(row) for row in rows])
+                    _execute_mysql(cursor, statement, shape, rows)
                 else:
                     cursor.executemany(statement, [prepare(row) for row in rows])
 
@@ -223,7 +223,7 @@ def _naive_utc(value: datetime | None) -> datetime | None:
 _MYSQL_CHUNK = 1000
 
 
-def _execute_mysql(cursor: Any, statement: str, rows: list[list[Any]]) -> None:
+def _execute_mysql(cursor: Any, statement: str, shape: tuple[str, ...], rows: list[Row]) -> None:
     """One multi-row statement per chunk, its literals rendered here.
 
     mysqlclient's executemany escapes every value through a generic path
@@ -231,31 +231,37 @@ def _execute_mysql(cursor: Any, statement: str, rows: list[list[Any]]) -> None:
     and NULLs need no escaping, and strings go through the driver's escaper.
     """
     escape = connection.connection.string_literal
+    literals: dict[type, Callable[[Any], str]] = {
+        **_LITERALS,
+        str: lambda value: escape(value.encode()).decode(),
+    }
     head, _, tail = statement.partition(" VALUES (")
     tail = tail.partition(")")[2]  # what follows the placeholders: ON DUPLICATE KEY UPDATE ...
     for start in range(0, len(rows), _MYSQL_CHUNK):
-        chunk = rows[start : start + _MYSQL_CHUNK]
         values = ",".join(
-            "(" + ",".join([_mysql_literal(value, escape) for value in row]) + ")" for row in chunk
+            "(" + ",".join([literals[type(row[name])](row[name]) for name in shape]) + ")"
+            for row in rows[start : start + _MYSQL_CHUNK]
         )
         # Every literal above is a number, a date, NULL or escaped by the driver.
         cursor.execute(f"{head} VALUES {values}{tail}")
 
 
-def _mysql_literal(value: Any, escape: Callable[[bytes], bytes]) -> str:
-    if value is None:
-        return "NULL"
-    kind = type(value)
-    if kind is str:
-        return escape(value.encode()).decode()
-    if kind is bool:
-        return "1" if value else "0"
-    if kind is int:
-        return str(value)
-    if kind is Decimal:
-        if not value.is_finite():
-            raise ValueError(f"cannot store {value}")
-        return format(value, "f")
-    if kind is datetime:
-        return f"'{value.isoformat(' ')}'"
-    raise TypeError(f"no SQL literal for {kind.__name__}")
+def _decimal_literal(value: Decimal) -> str:
+    if not value.is_finite():
+        raise ValueError(f"cannot store {value}")
+    return format(value, "f")
+
+
+def _datetime_literal(value: datetime) -> str:
+    naive = _naive_utc(value)
+    assert naive is not None
+    return f"'{naive.isoformat(' ')}'"
+
+
+_LITERALS: dict[type, Callable[[Any], str]] = {
+    type(None): lambda value: "NULL",
+    bool: lambda value: "1" if value else "0",
+    int: str,
+    Decimal: _decimal_literal,
+    datetime: _datetime_literal,
+}
