@@ -84,8 +84,15 @@ def populated(alice, bob, operator, btc_usdt):
     StreamOffset.objects.create(consumer="matching-1", stream="spot:{m1}:in", last_entry_id="1-0")
     Group.objects.create(name="support")
     OrderHold.objects.create(
-        order_id=12, user=alice, asset=btc_usdt.quote, market_symbol="BTC/USDT", client_order_id="a1",
-        remaining=Decimal("100.1"), price=Decimal("100"), quantity=Decimal("1"), updated_at=timezone.now(),
+        order_id=12,
+        user=alice,
+        asset=btc_usdt.quote,
+        market_symbol="BTC/USDT",
+        client_order_id="a1",
+        remaining=Decimal("100.1"),
+        price=Decimal("100"),
+        quantity=Decimal("1"),
+        updated_at=timezone.now(),
     )
     return btc_usdt
 
