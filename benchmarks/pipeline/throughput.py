@@ -37,8 +37,9 @@ PREFIX = f"spot-bench-{os.getpid()}"
 USERS = 20
 
 
-def setup_django(symbol_shards: str) -> None:
+def setup_django(symbol_shards: str, account_shards: int) -> None:
     os.environ.setdefault("SECRET_KEY", "benchmark-secret-key-0123456789abcdefghij")
+    os.environ["ACCOUNT_SHARDS"] = str(account_shards)
     os.environ["REDIS_KEY_PREFIX"] = PREFIX
     os.environ["SYMBOL_SHARDS"] = symbol_shards
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spot.settings")
@@ -135,7 +136,10 @@ def preload(batch: list[dict[str, Any]]) -> None:
 def start_workers(matching_shards: list[int], log_dir: Path) -> list[subprocess.Popen[bytes]]:
     env = {**os.environ, "STREAM_TRIM_COMMITTED": "1", "LOG_LEVEL": "WARNING"}
     processes = []
-    specs = [("accounts", 0, 9190)] + [("matching", shard, 9190 + shard) for shard in matching_shards]
+    from django.conf import settings
+
+    specs = [("accounts", shard, 9180 + shard) for shard in range(settings.ACCOUNT_SHARDS)]
+    specs += [("matching", shard, 9190 + shard) for shard in matching_shards]
     for kind, shard, port in specs:
         log = open(log_dir / f"{kind}-{shard}.log", "wb")  # noqa: SIM115  (closed with the process)
         processes.append(
@@ -210,11 +214,12 @@ def histogram_mean(port: int, name: str) -> float:
 
 
 def consumers_for(shards: list[int]) -> dict[str, str]:
+    from django.conf import settings
+
     from exchange.pipeline.keys import accounts_keys, matching_keys
 
-    return {"accounts-0": accounts_keys(0).stream} | {
-        f"matching-{s}": matching_keys(s).stream for s in shards
-    }
+    accounts = {f"accounts-{a}": accounts_keys(a).stream for a in range(settings.ACCOUNT_SHARDS)}
+    return accounts | {f"matching-{s}": matching_keys(s).stream for s in shards}
 
 
 def run_throughput(
@@ -244,7 +249,7 @@ def run_throughput(
         elapsed = finished - started
         flush_ms = histogram_mean(9191, "spot_worker_flush_seconds") * 1000
         flush_rows = histogram_mean(9191, "spot_worker_flush_rows")
-        read_batch = histogram_mean(9190, "spot_worker_read_batch_entries")
+        read_batch = histogram_mean(9180, "spot_worker_read_batch_entries")
     finally:
         stop_workers(processes)
     return {
@@ -354,6 +359,7 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=2_000)
     parser.add_argument("--latency-seconds", type=float, default=10)
     parser.add_argument("--baseline-orders", type=int, default=2_000)
+    parser.add_argument("--account-shards", type=int, default=1)
     parser.add_argument("--skip", nargs="*", default=[], choices=["two-shards", "latency", "baseline"])
     options = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "")
@@ -373,15 +379,16 @@ def main() -> None:
     )
     log_dir = Path(os.environ.get("BENCH_LOG_DIR", ROOT / "var" / "bench-logs"))
     log_dir.mkdir(parents=True, exist_ok=True)
-    setup_django("btc=1,eth=2,*=2")
+    setup_django("btc=1,eth=2,*=2", options.account_shards)
     users: list[int] = []
 
     print(f"# pipeline benchmark, {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores\n")
     one = run_throughput(options.orders, users, ["BTC/USDT", "ETH/USDT"], [1, 2], log_dir)
-    rows = [("2 matching shards (BTC, ETH)", one)]
+    accounts = f"{options.account_shards} accounts shard{'s' if options.account_shards > 1 else ''}"
+    rows = [(f"{accounts}, 2 matching shards (BTC, ETH)", one)]
     if "two-shards" not in options.skip:
         one_shard = run_throughput(options.orders, users, ["BTC/USDT"], [1], log_dir)
-        rows.insert(0, ("1 matching shard (BTC)", one_shard))
+        rows.insert(0, (f"{accounts}, 1 matching shard (BTC)", one_shard))
     print(
         "| setup | orders | seconds | orders/s | trades | ledger rows | matching flush ms | rows/flush | accounts batch |"
     )
