@@ -39,6 +39,31 @@ class _Table:
         self.rows: dict[tuple[Any, ...], Row] = {}
 
 
+class Batch:
+    """Rows and the stream position they bring the database to, committed together.
+
+    On any error nothing is written and the batch keeps its rows, so the
+    same batch can be committed again.
+    """
+
+    def __init__(
+        self, consumer: str, stream: str, tables: list[_Table], position: CommittedPosition, items: int
+    ) -> None:
+        self.consumer = consumer
+        self.stream = stream
+        self.tables = tables
+        self.position = position
+        self.items = items
+
+    def commit(self, epoch: int) -> FlushResult:
+        started = time.perf_counter()
+        with transaction.atomic():
+            for table in self.tables:
+                _write(table)
+            commit_position(self.consumer, self.stream, self.position, epoch)
+        return FlushResult(self.items, time.perf_counter() - started)
+
+
 class WriteBuffer:
     def __init__(
         self,
@@ -99,24 +124,31 @@ class WriteBuffer:
             return False
         return self._items >= self.max_items or self._clock() - self._dirty_since >= self.max_delay_s
 
-    def flush(self, epoch: int) -> FlushResult:
-        """Write everything and the position in one transaction; raises Fenced if outvoted.
-
-        On any error nothing is written and the buffer keeps its rows, so the
-        caller can retry the same flush.
-        """
-        started = time.perf_counter()
-        rows = self._items
-        with transaction.atomic():
-            for table in self._tables.values():
-                if table.rows:
-                    self._write(table)
-            commit_position(self.consumer, self.stream, self.position, epoch)
-        for table in self._tables.values():
-            table.rows.clear()
+    def detach(self) -> Batch:
+        """Hand over everything collected, with the position it covers, and start afresh."""
+        position = self.position
+        batch = Batch(
+            self.consumer,
+            self.stream,
+            [table for table in self._tables.values() if table.rows],
+            CommittedPosition(
+                position.last_entry_id,
+                position.lease_epoch,
+                dict(position.producer_sequences),
+                dict(position.counters),
+            ),
+            self._items,
+        )
+        self._tables = {
+            model: _Table(model, table.key_fields, table.upsert) for model, table in self._tables.items()
+        }
         self._items = 0
         self._dirty_since = None
-        return FlushResult(rows, time.perf_counter() - started)
+        return batch
+
+    def flush(self, epoch: int) -> FlushResult:
+        """Write everything and the position in one transaction; raises Fenced if outvoted."""
+        return self.detach().commit(epoch)
 
     # --------------------------------------------------------------- helpers
 
@@ -133,24 +165,24 @@ class WriteBuffer:
         if self._dirty_since is None:
             self._dirty_since = self._clock()
 
-    @staticmethod
-    def _write(table: _Table) -> None:
-        """One executemany per row shape, with SQL built from the model's metadata.
 
-        Measured on MariaDB: Django's bulk_create spends more time compiling
-        the statement (about 80 us a row) than the database spends writing it;
-        a prepared multi-row statement keeps the same rows at about a quarter.
-        """
-        by_shape: dict[tuple[str, ...], list[Row]] = {}
-        for row in table.rows.values():
-            by_shape.setdefault(tuple(row), []).append(row)
-        with connection.cursor() as cursor:
-            for shape, rows in by_shape.items():
-                statement, prepare = _statement(table, shape)
-                if connection.vendor == "mysql":
-                    _execute_mysql(cursor, statement, shape, rows)
-                else:
-                    cursor.executemany(statement, [prepare(row) for row in rows])
+def _write(table: _Table) -> None:
+    """One executemany per row shape, with SQL built from the model's metadata.
+
+    Measured on MariaDB: Django's bulk_create spends more time compiling
+    the statement (about 80 us a row) than the database spends writing it;
+    a prepared multi-row statement keeps the same rows at about a quarter.
+    """
+    by_shape: dict[tuple[str, ...], list[Row]] = {}
+    for row in table.rows.values():
+        by_shape.setdefault(tuple(row), []).append(row)
+    with connection.cursor() as cursor:
+        for shape, rows in by_shape.items():
+            statement, prepare = _statement(table, shape)
+            if connection.vendor == "mysql":
+                _execute_mysql(cursor, statement, shape, rows)
+            else:
+                cursor.executemany(statement, [prepare(row) for row in rows])
 
 
 _STATEMENTS: dict[tuple[str, type[models.Model], tuple[str, ...], tuple[str, ...], bool], Any] = {}

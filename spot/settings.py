@@ -141,6 +141,9 @@ LOGGING = {
 # --- Workers (docs/adr/0003-order-pipeline.md) ---
 WRITE_BUFFER_MAX_ITEMS = env_int("WRITE_BUFFER_MAX_ITEMS", 100, minimum=1)
 WRITE_BUFFER_MAX_DELAY_MS = env_int("WRITE_BUFFER_MAX_DELAY_MS", 10, minimum=1)
+# While a batch is being written the next one grows; past this many times
+# WRITE_BUFFER_MAX_ITEMS the worker stops reading until the database catches up.
+WRITE_BUFFER_BACKLOG_FACTOR = env_int("WRITE_BUFFER_BACKLOG_FACTOR", 50, minimum=1)
 WORKER_BLOCK_MS = env_int("WORKER_BLOCK_MS", 100, minimum=1)
 WORKER_READ_COUNT = env_int("WORKER_READ_COUNT", 500, minimum=1)
 WORKER_LEASE_TTL_MS = env_int("WORKER_LEASE_TTL_MS", 5000, minimum=500)
@@ -167,5 +170,25 @@ API_MARKET_CACHE_MS = env_int("API_MARKET_CACHE_MS", 1000, minimum=0)
 API_RESULT_WAIT_MS = env_int("API_RESULT_WAIT_MS", 1000, minimum=1)
 # Refuse orders the persisted balance cannot fund (one DB read per order).
 API_FUNDS_PRECHECK = env_bool("API_FUNDS_PRECHECK", False)
+# Look a client order id up in the database before placing (one DB read per order
+# that has one), so a retry finds its order even if Redis lost the claim. Needed
+# only while the claim is not durable (STREAM_DURABILITY=NONE): docs/adr/0004.
+API_CLIENT_ID_DB_CHECK = env_bool("API_CLIENT_ID_DB_CHECK", STREAM_DURABILITY == "NONE")
 # The docs page serves Swagger UI from ninja's static files, not a CDN.
 INSTALLED_APPS += ["ninja"]
+
+# --- WebSockets (docs/adr/0005-websocket-fan-out.md) ---
+# What may wait for one connection before it is closed as a slow consumer (bytes of JSON).
+WS_SEND_BUFFER_BYTES = env_int("WS_SEND_BUFFER_BYTES", 1_048_576, minimum=4096)
+# Under daphne, write prebuilt frames straight to the socket (0: through ASGI send, for comparison).
+WS_DIRECT_WRITE = env_bool("WS_DIRECT_WRITE", True)
+# The shard readers' XREAD: entries per read, and how long one read blocks.
+WS_READ_COUNT = env_int("WS_READ_COUNT", 1000, minimum=1)
+WS_READ_BLOCK_MS = env_int("WS_READ_BLOCK_MS", 1000, minimum=10)
+# A ticker frame goes out at most this often per market; its 24h window is reloaded this often.
+WS_TICKER_INTERVAL_MS = env_int("WS_TICKER_INTERVAL_MS", 1000, minimum=10)
+WS_TICKER_REFRESH_S = env_int("WS_TICKER_REFRESH_S", 60, minimum=1)
+WS_MAX_SUBSCRIPTIONS = env_int("WS_MAX_SUBSCRIPTIONS", 50, minimum=1)
+WS_MAX_CLIENT_FRAME_CHARS = env_int("WS_MAX_CLIENT_FRAME_CHARS", 4096, minimum=256)
+# How long a process trusts what it read of a market's shard.
+WS_MARKET_CACHE_MS = env_int("WS_MARKET_CACHE_MS", 10_000, minimum=0)

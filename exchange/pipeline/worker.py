@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections
 
 from exchange.pipeline import metrics
+from exchange.pipeline.flusher import Flusher
 from exchange.pipeline.ids import entry_id_less_or_equal
 from exchange.pipeline.keys import CONSUMER_GROUP, ShardKeys
 from exchange.pipeline.lease import Lease
@@ -51,6 +52,7 @@ class StageWorker(ABC):
         self.stopping = False
         self.stage: Stage | None = None
         self.buffer: WriteBuffer | None = None
+        self.flusher: Flusher | None = None
         self.outbox = Outbox(keys.tag)
         self._unacked: list[bytes] = []
         self._lease_renewed_at = 0.0
@@ -104,6 +106,7 @@ class StageWorker(ABC):
             )
             self.stage = self.build_stage(position, self.buffer)
             self._rewind_group(position.last_entry_id)
+            self.flusher = Flusher(self.name, self.redis, self.keys.stream, self.lease.epoch)
         except (redis.RedisError, DatabaseError) as exc:
             self._fault("becoming leader", exc)
             self.stage = None
@@ -119,6 +122,8 @@ class StageWorker(ABC):
         try:
             if not self._keep_lease():
                 return False
+            if self.flusher is not None and self.flusher.error is not None:
+                raise self.flusher.error
             # Outputs left over from a failed send go first: a commit must
             # never cover entries whose outputs were not sent.
             self._send()
@@ -127,7 +132,7 @@ class StageWorker(ABC):
                 self._apply(entries)
                 self._send()
             if self.buffer.due():
-                self._commit()
+                self._hand_over()
             self._backoff = 0.0
             self._report_lag()
             return bool(entries)
@@ -192,17 +197,26 @@ class StageWorker(ABC):
         pipe.execute()
         self.outbox.drain()
 
+    def _hand_over(self) -> None:
+        """Give the batch to the flusher when it is free; while it writes, the next batch grows."""
+        assert self.buffer is not None and self.flusher is not None
+        if self.flusher.error is not None:
+            raise self.flusher.error
+        if not self.flusher.idle:
+            if self.buffer.pending_items < self.buffer.max_items * settings.WRITE_BUFFER_BACKLOG_FACTOR:
+                return
+            self.flusher.wait()  # the database is this far behind: stop reading until it catches up
+        self.flusher.submit(self.buffer.detach(), self._unacked)
+        self._unacked = []
+
     def _commit(self) -> None:
-        assert self.buffer is not None
-        result = self.buffer.flush(self.lease.epoch)
-        metrics.FLUSH_SECONDS.labels(**self._labels).observe(result.seconds)
-        metrics.FLUSH_ROWS.labels(**self._labels).observe(result.rows)
-        if self._unacked:
-            self.redis.xack(self.keys.stream, CONSUMER_GROUP, *self._unacked)
-            self._unacked.clear()
-        if settings.STREAM_TRIM_COMMITTED:
-            # Only what is committed may go: a restart resumes after it.
-            self.redis.xtrim(self.keys.stream, minid=self.buffer.position.last_entry_id, approximate=True)
+        """Commit everything read so far and wait for it (stopping, tests)."""
+        assert self.buffer is not None and self.flusher is not None
+        self.flusher.wait()
+        if self.buffer.has_pending:
+            self.flusher.submit(self.buffer.detach(), self._unacked)
+            self._unacked = []
+        self.flusher.wait()
 
     def _keep_lease(self) -> bool:
         now = time.monotonic()
@@ -283,6 +297,9 @@ class StageWorker(ABC):
         time.sleep(self._backoff)
 
     def _drop_state(self) -> None:
+        if self.flusher is not None:
+            self.flusher.stop()
+            self.flusher = None
         self.stage = None
         self.buffer = None
         self._unacked.clear()
@@ -308,8 +325,7 @@ class StageWorker(ABC):
         for attempt in range(3):
             try:
                 self._send()
-                if self.buffer.has_pending:
-                    self._commit()
+                self._commit()
                 break
             except Fenced:
                 logger.error("%s: fenced while stopping; a newer leader owns the shard", self.name)

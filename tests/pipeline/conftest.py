@@ -39,9 +39,7 @@ class Pipeline:
         else:
             raise AssertionError("the pipeline did not settle")
         for worker in self.workers:
-            assert worker.buffer is not None
-            if worker.buffer.has_pending:
-                worker._commit()
+            worker._commit()
 
     def place(self, user: Any, symbol: str, side: str, type: str = "LIMIT", **fields: Any) -> int:
         request = PlaceRequest(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
@@ -29,6 +30,9 @@ class WorkerCommand(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["metrics_port"]:
             start_http_server(options["metrics_port"], addr="0.0.0.0")  # noqa: S104  (scraped from other pods)
+        # The flusher thread renders SQL while the loop matches: hand the GIL over
+        # every 0.5 ms instead of CPython's 5 ms, or each entry can wait that long.
+        sys.setswitchinterval(0.0005)
         worker = self.make_worker(options["shard"], options["standby"])
         logger.info("%s starting%s", worker.name, " as standby" if options["standby"] else "")
         worker.run()

@@ -1,0 +1,107 @@
+"""Commits a worker's batches on a thread of their own, in order.
+
+The worker keeps reading and matching while a batch is written: its state
+is already ahead of the database, and a crash replays from what is
+committed, so the only thing the wait would buy is latency lost. One batch
+is written at a time; while one is being written the next keeps growing.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+
+import redis
+from django.conf import settings
+from django.db import DatabaseError, close_old_connections, connection
+
+from exchange.pipeline import metrics
+from exchange.pipeline.keys import CONSUMER_GROUP
+from persistence.offsets import Fenced
+from persistence.write_buffer import Batch
+
+logger = logging.getLogger("spot.worker")
+
+_STOP = None
+
+
+class Flusher:
+    def __init__(self, name: str, client: redis.Redis, stream: str, epoch: int) -> None:
+        self.name = name
+        self.redis = client
+        self.stream = stream
+        self.epoch = epoch
+        self.error: Fenced | None = None
+        self._queue: queue.Queue[tuple[Batch, list[bytes]] | None] = queue.Queue(maxsize=1)
+        self._idle = threading.Event()
+        self._idle.set()
+        self._stopping = False
+        self._labels = {"worker": name}
+        self._thread = threading.Thread(target=self._run, name=f"{name}-flusher", daemon=True)
+        self._thread.start()
+
+    @property
+    def idle(self) -> bool:
+        return self._idle.is_set()
+
+    def submit(self, batch: Batch, acks: list[bytes]) -> None:
+        self._idle.clear()
+        self._queue.put((batch, acks))
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until every submitted batch is committed; raises Fenced if one was refused."""
+        done = self._idle.wait(timeout)
+        if self.error is not None:
+            raise self.error
+        return done
+
+    def stop(self, timeout: float = 30) -> None:
+        self._stopping = True
+        self._queue.put(_STOP)
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        try:
+            while (item := self._queue.get()) is not _STOP:
+                batch, acks = item
+                self._commit(batch, acks)
+                if self._queue.empty():
+                    self._idle.set()
+        finally:
+            self._idle.set()
+            connection.close()
+
+    def _commit(self, batch: Batch, acks: list[bytes]) -> None:
+        backoff = 0.1
+        while self.error is None:
+            try:
+                result = batch.commit(self.epoch)
+            except Fenced as exc:
+                self.error = exc
+                return
+            except DatabaseError as exc:
+                if self._stopping:
+                    logger.warning("%s: giving up a commit while stopping: %s", self.name, exc)
+                    return
+                logger.warning("%s: commit failed (%s); retrying in %.1fs", self.name, exc, backoff)
+                metrics.FAULTS.labels(**self._labels).inc()
+                close_old_connections()
+                time.sleep(backoff)
+                backoff = min(5.0, backoff * 2)
+                continue
+            metrics.FLUSH_SECONDS.labels(**self._labels).observe(result.seconds)
+            metrics.FLUSH_ROWS.labels(**self._labels).observe(result.rows)
+            self._after_commit(batch, acks)
+            return
+
+    def _after_commit(self, batch: Batch, acks: list[bytes]) -> None:
+        """Ack and trim only what is committed; a Redis error here costs a re-delivery, never data."""
+        try:
+            if acks:
+                self.redis.xack(self.stream, CONSUMER_GROUP, *acks)
+            if settings.STREAM_TRIM_COMMITTED:
+                self.redis.xtrim(self.stream, minid=batch.position.last_entry_id, approximate=True)
+        except redis.RedisError as exc:
+            logger.warning("%s: ack after commit failed: %s", self.name, exc)
