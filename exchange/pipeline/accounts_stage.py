@@ -85,6 +85,7 @@ class AccountsStage:
         self.matching_keys = matching_keys
         self.channel_prefix = channel_prefix
         self.replays = ReplayFilter(buffer.position.producer_sequences)
+        self._touched: set[tuple[int, str]] = set()
         self._entry_id = "0-0"
         self._now = datetime.fromtimestamp(0, UTC)
 
@@ -111,6 +112,7 @@ class AccountsStage:
             self._reload_markets()
         else:
             raise MalformedEntry(f"unknown command type {kind!r}")
+        self._publish_balances()
 
     # ------------------------------------------------------------- commands
 
@@ -439,10 +441,17 @@ class AccountsStage:
                 "created_at": self._now,
             },
         )
-        self._publish(
-            user_id,
-            {"type": "balance", "asset": asset, "available": str(balance[0]), "locked": str(balance[1])},
-        )
+        self._touched.add((user_id, asset))
+
+    def _publish_balances(self) -> None:
+        """One balance update per user and asset an entry changed, in its final state."""
+        for user_id, asset in sorted(self._touched):
+            available, locked = self.state.balances[(user_id, asset)]
+            self._publish(
+                user_id,
+                {"type": "balance", "asset": asset, "available": str(available), "locked": str(locked)},
+            )
+        self._touched.clear()
 
     def _next_ledger_id(self) -> int:
         counters = self.buffer.position.counters
