@@ -29,7 +29,7 @@ def user_channel(user_id: int) -> str:
 
 class ResultWaiter:
     def __init__(self, client: redis.Redis, user_id: int) -> None:
-        self._pubsub = client.pubsub()
+        self._pubsub = client.pubsub()  # type: ignore[no-untyped-call]
         self._channel = user_channel(user_id)
 
     def subscribe(self) -> None:

@@ -8,12 +8,16 @@ handler turns it (and ninja's own validation and auth errors) into
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+logger = logging.getLogger(__name__)
 
 
 class ErrorOut(Schema):
@@ -144,21 +148,26 @@ def from_validation_errors(errors: Iterable[Mapping[str, Any]]) -> BadRequest:
 
 
 def install_handlers(api: NinjaAPI) -> None:
-    def respond(request: HttpRequest, exc: ApiError) -> HttpResponse:
+    # ninja types a handler's exception loosely (instance or class); each handler
+    # is registered for one class and checks what it got.
+    def respond(request: HttpRequest, exc: object) -> HttpResponse:
+        assert isinstance(exc, ApiError)
         response = api.create_response(request, error_payload(exc), status=exc.status)
         for name, value in exc.headers().items():
             response[name] = value
         return response
 
-    def validation(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    def validation(request: HttpRequest, exc: object) -> HttpResponse:
+        assert isinstance(exc, ValidationError)
         return respond(request, from_validation_errors(exc.errors))
 
-    def unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    def unauthenticated(request: HttpRequest, exc: object) -> HttpResponse:
         return respond(
             request, Unauthenticated("sign the request (X-Spot-Key, X-Spot-Timestamp, X-Spot-Signature)")
         )
 
-    def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    def http_error(request: HttpRequest, exc: object) -> HttpResponse:
+        assert isinstance(exc, HttpError)
         code = {403: "FORBIDDEN", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(
             exc.status_code, "INVALID_REQUEST"
         )
@@ -166,7 +175,12 @@ def install_handlers(api: NinjaAPI) -> None:
         error.status = exc.status_code if exc.status_code in ERROR_STATUSES else 400
         return respond(request, error)
 
+    def database_down(request: HttpRequest, exc: object) -> HttpResponse:
+        logger.warning("database error answered as 503: %s", exc)
+        return respond(request, Unavailable("the exchange is briefly unavailable; retry", retry_after_s=1))
+
     api.add_exception_handler(ApiError, respond)
+    api.add_exception_handler(DatabaseError, database_down)
     api.add_exception_handler(ValidationError, validation)
     api.add_exception_handler(AuthenticationError, unauthenticated)
     api.add_exception_handler(HttpError, http_error)

@@ -17,11 +17,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import DatabaseError
 from django.db.models.signals import post_delete, post_save
+from nacl.signing import VerifyKey
 
+from exchange.api.errors import Unavailable
+from exchange.api.signing import verifier
 from exchange.models import ApiKey
 from exchange.services.api_keys import load_public_key
 from spot.redis_connection import redis_client
@@ -37,7 +40,7 @@ _MAX_ENTRIES = 100_000
 class KeyRecord:
     key_id: str
     user_id: int
-    public_key: Ed25519PublicKey
+    public_key: VerifyKey
     scopes: frozenset[str]
     active: bool
 
@@ -51,7 +54,14 @@ class KeyCache:
         hit = self._entries.get(key_id)
         if hit is not None and hit[0] > now:
             return hit[1]
-        record = _load(key_id)
+        try:
+            record = _load(key_id)
+        except DatabaseError as exc:
+            if hit is None:
+                raise Unavailable("the exchange is briefly unavailable; retry", retry_after_s=1) from exc
+            # What was read last still holds; revocations still arrive through Redis.
+            logger.warning("API key %s not reloaded: %s", key_id, exc)
+            record = hit[1]
         ttl = settings.API_KEY_CACHE_MS / 1000 if record is not None else _UNKNOWN_TTL_S
         if len(self._entries) >= _MAX_ENTRIES:
             self._entries.clear()
@@ -84,7 +94,7 @@ def _load(key_id: str) -> KeyRecord | None:
         return None
     user_id, public_text, can_read, can_trade, revoked_at, user_active = row
     try:
-        public_key = load_public_key(public_text)
+        public_key = verifier(load_public_key(public_text))
     except ValueError:
         logger.warning("API key %s has an unusable public key", key_id)
         return None

@@ -24,9 +24,9 @@ from django.db.models.functions import TruncDay, TruncHour, TruncMinute
 from exchange.api.decimals import amount_text
 from exchange.api.errors import Unavailable
 from exchange.api.order_lookup import millis
+from exchange.api.redis_clients import api_redis
 from exchange.models import Market, Trade
 from exchange.routing import SymbolRouter
-from spot.redis_connection import redis_client
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ def depth_key(market: Market) -> str:
 
 def depth(market: Market, limit: int) -> dict[str, Any]:
     try:
-        raw = redis_client().get(depth_key(market))
+        raw = api_redis().get(depth_key(market))
     except redis.RedisError as exc:
         raise Unavailable("the order book is briefly unavailable; retry", retry_after_s=1) from exc
     book: dict[str, Any] = {}
@@ -168,12 +168,13 @@ def candles(market: Market, interval_name: str, limit: int, end_ms: int) -> list
         .order_by("bucket")
     )
     buckets: dict[int, dict[str, Any]] = {}
-    for row in rows:
+    for values in rows:
+        row: dict[str, Any] = dict(values)
         opened = millis(row["bucket"])
         opened -= opened % interval.millis
         candle = buckets.get(opened)
         if candle is None:
-            buckets[opened] = dict(row)
+            buckets[opened] = row
             continue
         candle["high"] = max(candle["high"], row["high"])
         candle["low"] = min(candle["low"], row["low"])

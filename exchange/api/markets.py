@@ -46,7 +46,11 @@ def _market_payload(market: Market) -> dict[str, Any]:
     }
 
 
-@router.get("/markets", response=list[MarketOut], summary="Markets and their trading rules")
+@router.get(
+    "/markets",
+    response={200: list[MarketOut], **error_responses(503)},
+    summary="Markets and their trading rules",
+)
 def list_markets(request: HttpRequest) -> list[dict[str, Any]]:
     return [_market_payload(market) for market in Market.objects.select_related("base", "quote")]
 

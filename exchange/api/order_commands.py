@@ -17,15 +17,15 @@ from exchange.api.market_rules import market_rules
 from exchange.api.order_lookup import FoundOrder
 from exchange.api.order_schemas import AmendOrderIn
 from exchange.api.placing import MAX_NOTIONAL, optional_amount, parse_body
+from exchange.api.redis_clients import api_redis
 from exchange.api.rule_messages import refusal
 from exchange.pipeline.order_entry import OrderEntry
 from exchange.pipeline.validation import place_problem
-from spot.redis_connection import redis_client
 
 
 def _send(command: Callable[[OrderEntry], object]) -> None:
     try:
-        command(OrderEntry(redis_client()))
+        command(OrderEntry(api_redis()))
     except redis.RedisError as exc:
         raise Unavailable("the exchange is briefly unavailable; retry", retry_after_s=1) from exc
 

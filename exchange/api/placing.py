@@ -27,15 +27,15 @@ from exchange.api.order_lookup import (
     command_payload,
     pending_order,
     persisted_order,
-    persisted_order_by_client_id,
+    persisted_order_id,
     persisted_payload,
 )
 from exchange.api.order_schemas import PlaceOrderIn
+from exchange.api.redis_clients import api_redis
 from exchange.api.rule_messages import refusal
 from exchange.pipeline.markets import MarketRules
 from exchange.pipeline.order_entry import OrderEntry, Placed, PlaceRequest, StreamBusy
 from exchange.pipeline.validation import place_problem
-from spot.redis_connection import redis_client
 
 Body = TypeVar("Body", bound=pydantic.BaseModel)
 
@@ -69,14 +69,16 @@ def optional_amount(text: str | None) -> Decimal | None:
 def place_order(principal: Principal, body: bytes) -> Answer:
     order = parse_body(PlaceOrderIn, body)
     request = _checked_request(principal.user_id, order)
-    if order.client_order_id is not None:
-        # A retry after the Redis record of the first attempt is gone (a week
-        # later, or a Redis that lost its last second) must still not create a
-        # second order; the database has the first one if a worker persisted it.
-        existing = persisted_order_by_client_id(principal.user_id, order.client_order_id)
+    if order.client_order_id is not None and settings.API_CLIENT_ID_DB_CHECK:
+        # A retry whose Redis claim is gone (a week later, or lost with Redis's
+        # last second) would be placed anew and rejected by the accounts stage
+        # as DUPLICATE_CLIENT_ORDER_ID; answer with the first attempt's order
+        # instead, which the database has if a worker persisted it.
+        existing_id = persisted_order_id(principal.user_id, order.client_order_id)
+        existing = None if existing_id is None else persisted_order(principal.user_id, existing_id)
         if existing is not None:
             return Answer(200, {**persisted_payload(existing), "duplicate": True})
-    client = redis_client()
+    client = api_redis()
     if order.response_type == "RESULT":
         return _place_and_wait(client, principal.user_id, request)
     placed = _place(client, request)

@@ -16,7 +16,7 @@ import redis
 from django.conf import settings
 
 from exchange.api.errors import RateLimited, Unauthenticated, Unavailable
-from spot.redis_connection import redis_client
+from exchange.api.redis_clients import api_redis
 
 # KEYS: bucket, revoked marker, replay marker (all under one hash tag)
 # ARGV: refill per second, burst, cost, replay marker lifetime in ms (0: no replay check)
@@ -48,15 +48,6 @@ redis.call('PEXPIRE', KEYS[1], math.ceil(burst * 1000 / rate) + 1000)
 return {1, 0}
 """
 
-_scripts: dict[int, redis.commands.core.Script] = {}
-
-
-def _gate_script(client: redis.Redis) -> redis.commands.core.Script:
-    script = _scripts.get(id(client))
-    if script is None:
-        script = _scripts[id(client)] = client.register_script(_GATE)
-    return script
-
 
 def admit(tag: str, signature: str | None = None, cost: int = 1) -> None:
     """Let one request of `tag` ("k:<key id>" or "u:<user id>") through, or raise."""
@@ -67,9 +58,9 @@ def admit(tag: str, signature: str | None = None, cost: int = 1) -> None:
         # Markers live as long as a timestamp can be accepted: the window on both sides.
         replay_ms = 2 * settings.API_RECV_WINDOW_MS
         replay_key = f"{base}:sig:{hashlib.blake2b(signature.encode(), digest_size=16).hexdigest()}"
-    client = redis_client()
+    client = api_redis()
     try:
-        verdict, wait_ms = _gate_script(client)(
+        verdict, wait_ms = client.register_script(_GATE)(
             keys=[f"{base}:bucket", f"{base}:revoked", replay_key],
             args=[settings.API_RATE_LIMIT_PER_S, settings.API_RATE_LIMIT_BURST, cost, replay_ms],
         )

@@ -1,0 +1,110 @@
+"""API fixtures: keys for the personas, signed clients on both serving paths, a fake engine."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from exchange.api.keys import key_cache
+from exchange.api.market_rules import market_rules
+from exchange.models import Asset, Market, MarketStatus
+from exchange.services.api_keys import IssuedKey, issue_api_key
+from tests.api.support import (
+    FakeEngine,
+    SignedClient,
+    Transport,
+    django_transport,
+    fast_path_app,
+    wsgi_transport,
+)
+
+
+@pytest.fixture(autouse=True)
+def api_settings(settings: Any, redis_prefix: str) -> Iterator[None]:
+    """Every API test gets its own Redis prefix, a generous rate limit and cold caches."""
+    settings.API_RATE_LIMIT_PER_S = 10_000
+    settings.API_RATE_LIMIT_BURST = 10_000
+    settings.API_RESULT_WAIT_MS = 1000
+    # The personas' passwords would otherwise take a quarter second each to hash.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    key_cache.clear()
+    market_rules.clear()
+    yield
+    key_cache.clear()
+    market_rules.clear()
+
+
+@pytest.fixture
+def alice_key(alice: User) -> IssuedKey:
+    return issue_api_key(alice, "alice bot", can_read=True, can_trade=True)
+
+
+@pytest.fixture
+def bob_key(bob: User) -> IssuedKey:
+    return issue_api_key(bob, "bob bot", can_read=True, can_trade=True)
+
+
+@pytest.fixture
+def alice_read_only_key(alice: User) -> IssuedKey:
+    return issue_api_key(alice, "alice dashboard", can_read=True, can_trade=False)
+
+
+@pytest.fixture(params=["django", "fast-path"])
+def transport(request: pytest.FixtureRequest, client: Client) -> Transport:
+    """Both ways an API process serves POST /orders: ninja under Django, and the lean WSGI path."""
+    if request.param == "django":
+        return django_transport(client)
+    return wsgi_transport(fast_path_app())
+
+
+@pytest.fixture
+def alice_api(client: Client, alice_key: IssuedKey) -> SignedClient:
+    return SignedClient(django_transport(client), alice_key)
+
+
+@pytest.fixture
+def alice_any_path(transport: Transport, alice_key: IssuedKey) -> SignedClient:
+    return SignedClient(transport, alice_key)
+
+
+@pytest.fixture
+def bob_api(bob_key: IssuedKey) -> SignedClient:
+    return SignedClient(django_transport(Client()), bob_key)
+
+
+@pytest.fixture
+def eth(db: Any) -> Asset:
+    return Asset.objects.create(code="ETH", name="Ether", display_precision=8)
+
+
+@pytest.fixture
+def eth_usdt_halted(eth: Asset, usdt: Asset) -> Market:
+    return Market.objects.create(
+        symbol="ETH/USDT",
+        base=eth,
+        quote=usdt,
+        tick_size=Decimal("0.01"),
+        lot_size=Decimal("0.0001"),
+        min_quantity=Decimal("0.0001"),
+        min_notional=Decimal("5"),
+        status=MarketStatus.HALTED,
+    )
+
+
+@pytest.fixture
+def fake_engine() -> Iterator[Callable[[Callable[[dict[str, Any]], dict[str, Any] | None]], FakeEngine]]:
+    engines: list[FakeEngine] = []
+
+    def start(verdict: Callable[[dict[str, Any]], dict[str, Any] | None]) -> FakeEngine:
+        engine = FakeEngine(verdict).start()
+        engines.append(engine)
+        return engine
+
+    yield start
+    for engine in engines:
+        engine.stop()

@@ -1,0 +1,193 @@
+"""A retry with the same client order id returns the original order and never makes a second."""
+
+from __future__ import annotations
+
+import threading
+import time
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from exchange.api.keys import key_cache
+from exchange.api.market_rules import market_rules
+from exchange.pipeline.keys import accounts_keys
+from tests.api.support import (
+    SignedClient,
+    django_transport,
+    fast_path_app,
+    limit_buy,
+    persist_order,
+    stream_commands,
+    wsgi_transport,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_retry_before_the_order_is_persisted_returns_the_pending_original(alice_any_path, alice, btc_usdt):
+    first = alice_any_path.post("/api/v1/orders", limit_buy(client_order_id="once"))
+    retry = alice_any_path.post("/api/v1/orders", limit_buy(client_order_id="once"))
+
+    assert first.status_code == retry.status_code == 202
+    assert retry.json()["order_id"] == first.json()["order_id"]
+    assert retry.json()["status"] == "PENDING_NEW"
+    assert (first.json()["duplicate"], retry.json()["duplicate"]) == (False, True)
+    assert len(stream_commands(alice.pk)) == 1
+
+
+def test_a_retry_with_other_parameters_still_returns_the_original(alice_any_path, alice, btc_usdt):
+    first = alice_any_path.post("/api/v1/orders", limit_buy(client_order_id="once"))
+    retry = alice_any_path.post("/api/v1/orders", limit_buy(client_order_id="once", price="31000"))
+
+    assert retry.json()["order_id"] == first.json()["order_id"]
+    assert retry.json()["price"] == "30000.00"
+    assert len(stream_commands(alice.pk)) == 1
+
+
+def test_a_retry_after_the_order_is_persisted_returns_its_current_state(alice_any_path, alice, btc_usdt):
+    order_id = alice_any_path.post("/api/v1/orders", limit_buy(client_order_id="once")).json()["order_id"]
+    persist_order(
+        alice,
+        btc_usdt,
+        order_id,
+        client_order_id="once",
+        status="PARTIALLY_FILLED",
+        executed_quantity=Decimal("0.0004"),
+        executed_quote=Decimal("12"),
+    )
+
+    retry = alice_any_path.post("/api/v1/orders", limit_buy(client_order_id="once"))
+
+    assert retry.status_code == 200
+    assert retry.json()["order_id"] == order_id
+    assert (retry.json()["status"], retry.json()["executed_quantity"]) == ("PARTIALLY_FILLED", "0.0004")
+    assert retry.json()["duplicate"] is True
+    assert len(stream_commands(alice.pk)) == 1
+
+
+def test_a_retry_after_an_api_restart_returns_the_original(alice_any_path, alice, btc_usdt):
+    first = alice_any_path.post("/api/v1/orders", limit_buy(client_order_id="once"))
+    # A new process: nothing in memory survives, only Redis and the database.
+    key_cache.clear()
+    market_rules.clear()
+    retry = SignedClient(wsgi_transport(fast_path_app()), alice_any_path.key).post(
+        "/api/v1/orders", limit_buy(client_order_id="once")
+    )
+
+    assert retry.json()["order_id"] == first.json()["order_id"]
+    assert len(stream_commands(alice.pk)) == 1
+
+
+def test_a_retry_after_redis_lost_its_record_finds_the_persisted_order(
+    alice_any_path, alice, btc_usdt, redis_conn, settings
+):
+    settings.API_CLIENT_ID_DB_CHECK = True
+    order_id = alice_any_path.post("/api/v1/orders", limit_buy(client_order_id="once")).json()["order_id"]
+    persist_order(alice, btc_usdt, order_id, client_order_id="once")
+    redis_conn.delete(accounts_keys(0).client_order_id(alice.pk, "once"))
+
+    retry = alice_any_path.post("/api/v1/orders", limit_buy(client_order_id="once"))
+
+    assert (retry.status_code, retry.json()["order_id"], retry.json()["duplicate"]) == (200, order_id, True)
+    assert len(stream_commands(alice.pk)) == 1
+
+
+# Committed data: the threads' own database connections must see the key and the market.
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("path", ["django", "fast-path"])
+def test_concurrent_retries_create_one_order(alice_key, alice, btc_usdt, path):
+    attempts = 8
+    transport_for = {
+        "django": lambda: django_transport(Client()),
+        "fast-path": lambda: wsgi_transport(fast_path_app()),
+    }[path]
+    clients = [SignedClient(transport_for(), alice_key) for _ in range(attempts)]
+    clients[0].get("/api/v1/orders")  # the key and market caches are warm; threads only touch Redis
+    market_rules.get("BTC/USDT")
+    start = threading.Barrier(attempts)
+    answers: list[dict[str, Any]] = []
+
+    now_ms = int(time.time() * 1000)
+
+    def attempt(client: SignedClient, n: int) -> None:
+        start.wait()
+        # Each retry is signed anew (its own timestamp), as a client retrying after a timeout does.
+        answers.append(
+            client.post("/api/v1/orders", limit_buy(client_order_id="race"), timestamp_ms=now_ms - n).json()
+        )
+
+    threads = [threading.Thread(target=attempt, args=(client, n)) for n, client in enumerate(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len({answer["order_id"] for answer in answers}) == 1
+    assert sorted(answer["duplicate"] for answer in answers) == [False] + [True] * (attempts - 1)
+    assert len(stream_commands(alice.pk)) == 1
+
+
+def test_the_same_client_order_id_of_two_users_makes_two_orders(alice_api, bob_api, alice, bob, btc_usdt):
+    a = alice_api.post("/api/v1/orders", limit_buy(client_order_id="shared")).json()
+    b = bob_api.post("/api/v1/orders", limit_buy(client_order_id="shared")).json()
+
+    assert a["order_id"] != b["order_id"]
+    assert (a["duplicate"], b["duplicate"]) == (False, False)
+
+
+def test_without_the_database_check_placing_reads_no_row(
+    alice_key, alice, btc_usdt, settings, django_assert_num_queries
+):
+    settings.API_CLIENT_ID_DB_CHECK = False
+    lean = SignedClient(wsgi_transport(fast_path_app()), alice_key)
+    lean.post("/api/v1/orders", limit_buy(client_order_id="warm"))  # loads the key and the markets
+
+    with django_assert_num_queries(0):
+        response = lean.post("/api/v1/orders", limit_buy(client_order_id="cold"))
+
+    assert response.status_code == 202
+
+
+def test_the_database_check_is_on_while_the_claim_is_not_durable():
+    from django.conf import settings
+
+    assert settings.STREAM_DURABILITY == "NONE"
+    assert settings.API_CLIENT_ID_DB_CHECK is True
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dropped_database_connection_is_reopened_once(alice, btc_usdt, monkeypatch):
+    from django.db import OperationalError, connection
+
+    from exchange.api import order_lookup
+
+    real_cursor = connection.cursor
+    failures = [OperationalError("server has gone away")]
+
+    def cursor():
+        if failures:
+            raise failures.pop()
+        return real_cursor()
+
+    monkeypatch.setattr(connection, "cursor", cursor)
+
+    assert order_lookup.persisted_order_id(alice.pk, "nothing") is None
+    assert failures == []
+
+
+def test_a_database_that_stays_down_answers_503(alice_any_path, alice, btc_usdt, monkeypatch, settings):
+    from django.db import OperationalError, connection
+
+    settings.API_CLIENT_ID_DB_CHECK = True
+    alice_any_path.post("/api/v1/orders", limit_buy(client_order_id="warm"))  # the key and markets are cached
+
+    def down():
+        raise OperationalError("server has gone away")
+
+    monkeypatch.setattr(connection, "cursor", down)
+    response = alice_any_path.post("/api/v1/orders", limit_buy(client_order_id="db-down"))
+
+    assert (response.status_code, response.json()["code"]) == (503, "UNAVAILABLE")
+    assert [command["cid"] for command in stream_commands(alice.pk)] == ["warm"]

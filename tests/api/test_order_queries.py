@@ -1,0 +1,142 @@
+"""GET /orders/{id}, by client id, and the list: yours only, persisted or pending."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from exchange.ids import EPOCH_MS
+from tests.api.support import limit_buy, persist_order
+
+pytestmark = pytest.mark.django_db
+
+ORDER_ID = ((1_000_000 - 0) << 22) | (5 << 10)  # an id as the pipeline makes them
+
+
+def test_it_shows_a_persisted_order(alice_api, alice, btc_usdt):
+    persist_order(
+        alice,
+        btc_usdt,
+        ORDER_ID,
+        client_order_id="a1",
+        status="PARTIALLY_FILLED",
+        executed_quantity=Decimal("0.0005"),
+        executed_quote=Decimal("15.000000"),
+    )
+
+    response = alice_api.get(f"/api/v1/orders/{ORDER_ID}")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["order_id"] == ORDER_ID
+    assert (body["status"], body["executed_quantity"], body["executed_quote"]) == (
+        "PARTIALLY_FILLED",
+        "0.0005",
+        "15",
+    )
+    assert (body["price"], body["quantity"]) == ("30000", "0.001")
+    assert isinstance(body["created_at"], int)
+
+
+def test_a_placed_order_is_pending_new_until_persisted(alice_api, btc_usdt):
+    placed = alice_api.post("/api/v1/orders", limit_buy(client_order_id="p1")).json()
+
+    response = alice_api.get(f"/api/v1/orders/{placed['order_id']}")
+
+    assert response.status_code == 200
+    assert response.json() == {k: v for k, v in placed.items() if k != "duplicate"}
+    assert response.json()["status"] == "PENDING_NEW"
+    assert abs(response.json()["created_at"] - (placed["order_id"] >> 22) - EPOCH_MS) == 0
+
+
+def test_a_persisted_order_wins_over_its_command(alice_api, alice, btc_usdt):
+    order_id = alice_api.post("/api/v1/orders", limit_buy(client_order_id="p1")).json()["order_id"]
+    persist_order(alice, btc_usdt, order_id, client_order_id="p1", status="FILLED")
+
+    assert alice_api.get(f"/api/v1/orders/{order_id}").json()["status"] == "FILLED"
+
+
+def test_another_users_order_is_not_found(alice_api, bob_api, bob, btc_usdt):
+    persisted = persist_order(bob, btc_usdt, ORDER_ID)
+    pending = bob_api.post("/api/v1/orders", limit_buy(client_order_id="bobs")).json()["order_id"]
+
+    for order_id in (persisted.id, pending):
+        response = alice_api.get(f"/api/v1/orders/{order_id}")
+        assert (response.status_code, response.json()) == (
+            404,
+            {"code": "ORDER_NOT_FOUND", "message": "no such order"},
+        )
+    assert alice_api.get("/api/v1/orders/by-client-id/bobs").status_code == 404
+
+
+@pytest.mark.parametrize("order_id", ["1", "123456789", str(2**63 - 1)])
+def test_an_unknown_order_is_not_found(alice_api, btc_usdt, order_id):
+    assert alice_api.get(f"/api/v1/orders/{order_id}").status_code == 404
+
+
+@pytest.mark.parametrize("order_id", ["0", "-5", "abc", str(2**63)])
+def test_an_order_id_that_cannot_be_one_is_a_bad_request(alice_api, order_id):
+    response = alice_api.get(f"/api/v1/orders/{order_id}")
+
+    assert (response.status_code, response.json()["code"]) in {(400, "INVALID_VALUE"), (400, "INVALID_TYPE")}
+
+
+def test_it_finds_an_order_by_client_order_id_pending_or_persisted(alice_api, alice, btc_usdt):
+    order_id = alice_api.post("/api/v1/orders", limit_buy(client_order_id="mine-1")).json()["order_id"]
+    persist_order(alice, btc_usdt, ORDER_ID, client_order_id="mine-2", status="CANCELED")
+
+    pending = alice_api.get("/api/v1/orders/by-client-id/mine-1")
+    persisted = alice_api.get("/api/v1/orders/by-client-id/mine-2")
+
+    assert (pending.json()["order_id"], pending.json()["status"]) == (order_id, "PENDING_NEW")
+    assert (persisted.json()["order_id"], persisted.json()["status"]) == (ORDER_ID, "CANCELED")
+    assert alice_api.get("/api/v1/orders/by-client-id/nope").status_code == 404
+
+
+def test_the_list_shows_only_your_orders_newest_first(alice_api, alice, bob, btc_usdt):
+    for n in range(3):
+        persist_order(alice, btc_usdt, ORDER_ID + n)
+    persist_order(bob, btc_usdt, ORDER_ID + 10)
+
+    response = alice_api.get("/api/v1/orders")
+
+    assert response.status_code == 200
+    assert [item["order_id"] for item in response.json()["items"]] == [ORDER_ID + 2, ORDER_ID + 1, ORDER_ID]
+    assert response.json()["next_cursor"] is None
+
+
+def test_the_list_filters_by_market_status_and_openness(alice_api, alice, btc_usdt, eth_usdt_halted):
+    persist_order(alice, btc_usdt, ORDER_ID, status="NEW")
+    persist_order(alice, btc_usdt, ORDER_ID + 1, status="FILLED")
+    persist_order(alice, eth_usdt_halted, ORDER_ID + 2, status="PARTIALLY_FILLED")
+
+    def ids(query: str) -> list[int]:
+        return [item["order_id"] for item in alice_api.get(f"/api/v1/orders?{query}").json()["items"]]
+
+    assert ids("market=BTC/USDT") == [ORDER_ID + 1, ORDER_ID]
+    assert ids("status=FILLED") == [ORDER_ID + 1]
+    assert ids("open_only=true") == [ORDER_ID + 2, ORDER_ID]
+    assert ids("market=ETH/USDT&open_only=true") == [ORDER_ID + 2]
+    assert ids("market=XRP/USDT") == []
+
+
+def test_the_list_pages_with_a_cursor(alice_api, alice, btc_usdt):
+    for n in range(5):
+        persist_order(alice, btc_usdt, ORDER_ID + n)
+
+    first = alice_api.get("/api/v1/orders?limit=2").json()
+    second = alice_api.get(f"/api/v1/orders?limit=2&cursor={first['next_cursor']}").json()
+    third = alice_api.get(f"/api/v1/orders?limit=2&cursor={second['next_cursor']}").json()
+
+    pages = [[item["order_id"] for item in page["items"]] for page in (first, second, third)]
+    assert pages == [[ORDER_ID + 4, ORDER_ID + 3], [ORDER_ID + 2, ORDER_ID + 1], [ORDER_ID]]
+    assert third["next_cursor"] is None
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=501", "cursor=abc", "status=PENDING", "open_only=maybe"])
+def test_the_list_refuses_bad_parameters(alice_api, query):
+    response = alice_api.get(f"/api/v1/orders?{query}")
+
+    assert response.status_code == 400
+    assert response.json()["code"] in {"INVALID_VALUE", "INVALID_TYPE"}
