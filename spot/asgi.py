@@ -1,10 +1,10 @@
-"""ASGI entry point: HTTP through Django, WebSockets through Channels."""
+"""ASGI entry point: HTTP through Django, WebSockets (/ws/) through Channels."""
 
 from __future__ import annotations
 
 import os
 
-from channels.routing import ProtocolTypeRouter
+from channels.routing import ProtocolTypeRouter, URLRouter
 from django.core.asgi import get_asgi_application
 
 from spot.config_errors import exit_on_config_error
@@ -13,4 +13,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spot.settings")
 
 django_asgi_app = exit_on_config_error(get_asgi_application)
 
-application = ProtocolTypeRouter({"http": django_asgi_app})
+# Imported once Django is set up: the consumers use the models.
+from exchange.realtime.routing import websocket_urlpatterns  # noqa: E402
+
+# No origin check: WebSocket sessions are authenticated by a signed API key, never by a
+# cookie, so a foreign page gains nothing by opening one (docs/adr/0005).
+application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": URLRouter(websocket_urlpatterns)})

@@ -1,0 +1,200 @@
+"""Helpers of the WebSocket tests: what the workers publish, signed credentials, a local book."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from typing import Any
+
+import redis
+from asgiref.sync import async_to_sync
+from django.conf import settings
+
+from exchange.api.signing import private_key_from_text, signed_headers
+from exchange.pipeline.keys import matching_keys
+from exchange.pipeline.workers import depth_key
+from exchange.realtime.auth import SIGNED_PATH
+from exchange.realtime.hub import Hub
+from exchange.routing import SymbolRouter
+from exchange.services.api_keys import IssuedKey
+
+
+def run(body: Callable[[], Awaitable[None]]) -> None:
+    """Run an async test body on its own loop, with the thread-sensitive DB calls on this thread."""
+
+    async def main() -> None:
+        try:
+            await body()
+        finally:
+            hub = Hub._by_loop.get(asyncio.get_running_loop())
+            if hub is not None:
+                await hub.close()
+
+    async_to_sync(main)()
+
+
+def credentials(key: IssuedKey, timestamp_ms: int | None = None) -> dict[str, str]:
+    """The three signed values of a WebSocket login."""
+    assert key.private_key is not None
+    headers = signed_headers(
+        key.api_key.key_id, private_key_from_text(key.private_key), "GET", SIGNED_PATH, b"", timestamp_ms
+    )
+    return {
+        "key": headers["X-Spot-Key"],
+        "timestamp": headers["X-Spot-Timestamp"],
+        "signature": headers["X-Spot-Signature"],
+    }
+
+
+def auth_frame(key: IssuedKey) -> dict[str, Any]:
+    return {"op": "auth", **credentials(key)}
+
+
+def auth_headers(key: IssuedKey, timestamp_ms: int | None = None) -> list[tuple[bytes, bytes]]:
+    """Login headers; connections opened in the same millisecond need distinct timestamps (single use)."""
+    values = credentials(key, timestamp_ms)
+    return [
+        (b"x-spot-key", values["key"].encode()),
+        (b"x-spot-timestamp", values["timestamp"].encode()),
+        (b"x-spot-signature", values["signature"].encode()),
+    ]
+
+
+class EventSource:
+    """Writes events as the workers do (exchange.pipeline.worker / workers), straight into Redis."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.redis = client
+        self.prefix = settings.REDIS_KEY_PREFIX
+
+    def shard_keys(self, symbol: str) -> Any:
+        return matching_keys(SymbolRouter.from_settings().shard_for(symbol), self.prefix)
+
+    def market_event(self, event: dict[str, Any]) -> str:
+        entry: Any = self.redis.xadd(
+            self.shard_keys(event["symbol"]).events, {"d": json.dumps(event, separators=(",", ":"))}
+        )
+        return str(entry.decode())
+
+    def trade(self, symbol: str, trade_id: int, price: str = "100", quantity: str = "1", **extra: Any) -> str:
+        return self.market_event(
+            {
+                "type": "trade",
+                "symbol": symbol,
+                "trade_id": trade_id,
+                "price": price,
+                "quantity": quantity,
+                "taker_side": "BUY",
+                "ts": int(time.time() * 1000),
+                **extra,
+            }
+        )
+
+    def book(self, symbol: str, seq: int, bids: list[list[str]], asks: list[list[str]]) -> None:
+        """The snapshot key the matching worker keeps (seq of the last update folded in)."""
+        snapshot = {"symbol": symbol, "seq": seq, "bids": bids, "asks": asks}
+        self.redis.set(depth_key(self.shard_keys(symbol), symbol), json.dumps(snapshot))
+
+    def depth_update(self, symbol: str, seq: int, bids: list[list[str]], asks: list[list[str]]) -> str:
+        return self.market_event(
+            {"type": "depth_update", "symbol": symbol, "seq": seq, "bids": bids, "asks": asks}
+        )
+
+    def depth_snapshot(self, symbol: str, seq: int, bids: list[list[str]], asks: list[list[str]]) -> str:
+        self.book(symbol, seq, bids, asks)
+        return self.market_event(
+            {"type": "depth_snapshot", "symbol": symbol, "seq": seq, "bids": bids, "asks": asks}
+        )
+
+    def user_event(self, user_id: int, event: dict[str, Any], maxlen: int | None = None) -> str:
+        body = json.dumps(event, separators=(",", ":"))
+        channel = f"{self.prefix}:user:{user_id}"
+        entry: Any = self.redis.xadd(f"{channel}:events", {"d": body}, maxlen=maxlen, approximate=False)
+        self.redis.publish(channel, body)
+        return str(entry.decode())
+
+    def order(
+        self, user_id: int, order_id: int, status: str = "NEW", maxlen: int | None = None, **extra: Any
+    ) -> str:
+        return self.user_event(
+            user_id,
+            {
+                "type": "order",
+                "order_id": order_id,
+                "client_order_id": f"c-{order_id}",
+                "symbol": "BTC/USDT",
+                "side": "BUY",
+                "status": status,
+                "price": "100",
+                "quantity": "1",
+                "executed_quantity": "0",
+                "executed_quote": "0",
+                "reject_reason": "",
+                **extra,
+            },
+            maxlen,
+        )
+
+
+class LocalBook:
+    """A client's copy of one market's book, kept from depth frames the way the protocol says."""
+
+    def __init__(self) -> None:
+        self.seq: int | None = None
+        self.bids: dict[Decimal, Decimal] = {}
+        self.asks: dict[Decimal, Decimal] = {}
+        self.gaps = 0
+        self.snapshots: list[str] = []
+
+    def apply(self, frame: dict[str, Any]) -> None:
+        if frame["type"] == "depth_snapshot":
+            data = frame["data"]
+            self.seq = data["seq"]
+            self.bids = {Decimal(p): Decimal(q) for p, q in data["bids"]}
+            self.asks = {Decimal(p): Decimal(q) for p, q in data["asks"]}
+            self.snapshots.append(frame["reason"])
+            return
+        assert frame["type"] == "depth_update", frame
+        for update in frame["data"]:
+            assert self.seq is not None, "an update before any snapshot"
+            if update["seq"] <= self.seq:
+                continue  # already in the snapshot
+            if update["seq"] != self.seq + 1:
+                self.gaps += 1  # a real client would resubscribe for a new snapshot
+            self.seq = update["seq"]
+            for side, levels in ((self.bids, update["bids"]), (self.asks, update["asks"])):
+                for price, quantity in levels:
+                    if Decimal(quantity) == 0:
+                        side.pop(Decimal(price), None)
+                    else:
+                        side[Decimal(price)] = Decimal(quantity)
+
+    def levels(self) -> tuple[list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]]]:
+        return sorted(self.bids.items(), reverse=True), sorted(self.asks.items())
+
+
+async def connect(headers: list[tuple[bytes, bytes]] | None = None) -> Any:
+    """A WebSocket to /ws/ of the ASGI application, connected."""
+    from channels.testing import WebsocketCommunicator
+
+    from spot.asgi import application
+
+    ws = WebsocketCommunicator(application, "/ws/", headers=headers or [])
+    connected, _ = await ws.connect()
+    assert connected
+    return ws
+
+
+async def request(ws: Any, frame: dict[str, Any], timeout: float = 3) -> dict[str, Any]:
+    """Send a client frame and return the first frame that comes back."""
+    await ws.send_json_to(frame)
+    reply: dict[str, Any] = await ws.receive_json_from(timeout=timeout)
+    return reply
+
+
+async def receive(ws: Any, timeout: float = 3) -> dict[str, Any]:
+    frame: dict[str, Any] = await ws.receive_json_from(timeout=timeout)
+    return frame

@@ -1,0 +1,186 @@
+"""The private channel: signed login, the user's own events only, resume by sequence."""
+
+from __future__ import annotations
+
+import time
+
+from django.contrib.auth.models import User
+
+from exchange.models import Market
+from exchange.services.api_keys import IssuedKey
+from tests.realtime.support import (
+    EventSource,
+    auth_frame,
+    auth_headers,
+    connect,
+    credentials,
+    receive,
+    request,
+    run,
+)
+
+
+def test_private_needs_a_login_and_the_refusal_leaves_the_connection_open(market: Market) -> None:
+    async def body() -> None:
+        ws = await connect()
+        refused = await request(ws, {"op": "subscribe", "channels": ["private"], "id": 3})
+        assert refused["type"] == "error" and refused["code"] == "UNAUTHENTICATED"
+        assert refused["channel"] == "private" and refused["id"] == 3
+        assert (await request(ws, {"op": "ping"}))["type"] == "pong"
+        await ws.disconnect()
+
+    run(body)
+
+
+def test_a_login_in_a_frame_opens_the_users_private_channel(
+    alice: User, alice_key: IssuedKey, events: EventSource
+) -> None:
+    async def body() -> None:
+        ws = await connect()
+        assert await request(ws, {**auth_frame(alice_key), "id": 1}) == {
+            "type": "authenticated",
+            "user_id": alice.pk,
+            "id": 1,
+        }
+        ack = await request(ws, {"op": "subscribe", "channels": ["private"]})
+        assert ack["type"] == "subscribed" and ack["channel"] == "private"
+        seq = events.order(alice.pk, 11, "NEW")
+        frame = await receive(ws)
+        assert frame["type"] == "order" and frame["channel"] == "private" and frame["seq"] == seq
+        assert frame["data"]["order_id"] == 11 and frame["data"]["status"] == "NEW"
+        await ws.disconnect()
+
+    run(body)
+
+
+def test_a_login_in_the_upgrade_headers_is_answered_at_once(alice: User, alice_key: IssuedKey) -> None:
+    async def body() -> None:
+        ws = await connect(auth_headers(alice_key))
+        assert await receive(ws) == {"type": "authenticated", "user_id": alice.pk}
+        await ws.disconnect()
+
+    run(body)
+
+
+def test_bad_logins_are_refused_with_the_apis_codes(alice_key: IssuedKey) -> None:
+    async def body() -> None:
+        ws = await connect()
+        forged = {**auth_frame(alice_key), "signature": "A" * 88}
+        assert (await request(ws, forged))["code"] == "BAD_SIGNATURE"
+        stale = {"op": "auth", **credentials(alice_key, int(time.time() * 1000) - 60_000)}
+        assert (await request(ws, stale))["code"] == "STALE_TIMESTAMP"
+        assert (await request(ws, {**auth_frame(alice_key), "key": "sk_nobody"}))["code"] == "UNKNOWN_KEY"
+        login = auth_frame(alice_key)
+        assert (await request(ws, login))["type"] == "authenticated"
+        # The same signed login cannot open a second session.
+        other = await connect()
+        assert (await request(other, login))["code"] == "REPLAYED"
+        await other.disconnect()
+        await ws.disconnect()
+
+    run(body)
+
+
+def test_one_user_never_receives_another_users_events(
+    alice: User, bob: User, alice_key: IssuedKey, bob_key: IssuedKey, events: EventSource
+) -> None:
+    async def body() -> None:
+        alice_ws = await connect(auth_headers(alice_key))
+        bob_ws = await connect(auth_headers(bob_key))
+        for ws in (alice_ws, bob_ws):
+            assert (await receive(ws))["type"] == "authenticated"
+            assert (await request(ws, {"op": "subscribe", "channels": ["private"]}))["type"] == "subscribed"
+        events.order(bob.pk, 21)
+        events.order(alice.pk, 22)
+        assert (await receive(bob_ws))["data"]["order_id"] == 21
+        assert (await receive(alice_ws))["data"]["order_id"] == 22
+        assert await alice_ws.receive_nothing(timeout=0.2)
+        assert await bob_ws.receive_nothing(timeout=0.2)
+        # A second key of another user cannot take over a connection that has a user.
+        later = int(time.time() * 1000) + 5  # not the signature of Bob's own login
+        switched = await request(alice_ws, {"op": "auth", **credentials(bob_key, later)})
+        assert switched["code"] == "ALREADY_AUTHENTICATED"
+        events.order(bob.pk, 23)
+        assert await alice_ws.receive_nothing(timeout=0.2)
+        await alice_ws.disconnect()
+        await bob_ws.disconnect()
+
+    run(body)
+
+
+def test_a_client_resumes_after_its_last_seq_without_gaps_or_repeats(
+    alice: User, alice_key: IssuedKey, events: EventSource
+) -> None:
+    first = events.order(alice.pk, 1)
+    missed = [events.order(alice.pk, n) for n in (2, 3, 4)]
+
+    async def body() -> None:
+        ws = await connect(auth_headers(alice_key))
+        await receive(ws)
+        ack = await request(ws, {"op": "subscribe", "channels": ["private"], "since": first})
+        assert ack == {"type": "subscribed", "channel": "private", "seq": first}
+        replayed = [await receive(ws) for _ in missed]
+        assert [frame["seq"] for frame in replayed] == missed
+        assert [frame["data"]["order_id"] for frame in replayed] == [2, 3, 4]
+        live = events.order(alice.pk, 5)
+        assert (await receive(ws))["seq"] == live
+        assert await ws.receive_nothing(timeout=0.2)
+        await ws.disconnect()
+
+    run(body)
+
+
+def test_a_seq_older_than_the_replay_buffer_is_told_to_resync_over_rest(
+    alice: User, alice_key: IssuedKey, events: EventSource
+) -> None:
+    oldest = events.order(alice.pk, 1)
+    for n in range(2, 30):
+        events.order(alice.pk, n, maxlen=10)  # exact trim: the buffer keeps the last 10
+
+    async def body() -> None:
+        ws = await connect(auth_headers(alice_key))
+        await receive(ws)
+        ack = await request(ws, {"op": "subscribe", "channels": ["private"], "since": oldest})
+        head = ack["seq"]
+        resync = await receive(ws)
+        assert resync["type"] == "resync" and resync["reason"] == "REPLAY_UNAVAILABLE"
+        assert resync["seq"] == head
+        live = events.order(alice.pk, 99)
+        frame = await receive(ws)
+        assert frame["seq"] == live and frame["data"]["order_id"] == 99
+        await ws.disconnect()
+
+    run(body)
+
+
+def test_a_seq_the_server_never_issued_is_told_to_resync(
+    alice: User, alice_key: IssuedKey, events: EventSource
+) -> None:
+    events.order(alice.pk, 1)
+
+    async def body() -> None:
+        ws = await connect(auth_headers(alice_key))
+        await receive(ws)
+        await request(ws, {"op": "subscribe", "channels": ["private"], "since": "99999999999999-0"})
+        assert (await receive(ws))["type"] == "resync"
+        await ws.disconnect()
+
+    run(body)
+
+
+def test_several_connections_of_one_user_each_get_every_event(
+    alice: User, alice_key: IssuedKey, events: EventSource
+) -> None:
+    async def body() -> None:
+        now = int(time.time() * 1000)
+        sockets = [await connect(auth_headers(alice_key, now + n)) for n in range(3)]
+        for ws in sockets:
+            assert (await receive(ws))["type"] == "authenticated"
+            assert (await request(ws, {"op": "subscribe", "channels": ["private"]}))["type"] == "subscribed"
+        seqs = [events.order(alice.pk, n) for n in range(5)]
+        for ws in sockets:
+            assert [(await receive(ws))["seq"] for _ in seqs] == seqs
+        for ws in sockets:
+            await ws.disconnect()
+
+    run(body)
