@@ -140,7 +140,7 @@ class StageWorker(ABC):
             raise
         except (redis.RedisError, DatabaseError) as exc:
             self._fault("step", exc)
-            return False
+            return True  # work is waiting: what failed is retried by the next step
 
     # ------------------------------------------------------------- pieces
 
@@ -210,8 +210,9 @@ class StageWorker(ABC):
         self._unacked = []
 
     def _commit(self) -> None:
-        """Commit everything read so far and wait for it (stopping, tests)."""
+        """Send what is pending, commit everything read so far and wait for it (stopping, tests)."""
         assert self.buffer is not None and self.flusher is not None
+        self._send()
         self.flusher.wait()
         if self.buffer.has_pending:
             self.flusher.submit(self.buffer.detach(), self._unacked)

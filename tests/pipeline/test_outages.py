@@ -1,0 +1,71 @@
+"""A database or Redis outage is retried and loses nothing."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import redis
+from django.db import OperationalError
+
+from exchange.models import Balance, Order
+from persistence.write_buffer import Batch
+from tests.pipeline.checks import assert_ledger_explains_balances, assert_money_is_conserved
+
+
+def test_a_database_outage_during_a_commit_is_retried_and_commits_once(pipeline, alice, bob, monkeypatch):
+    real_commit = Batch.commit
+    failures = {"left": 3}
+
+    def flaky_commit(batch: Batch, epoch: int):
+        if failures["left"]:
+            failures["left"] -= 1
+            raise OperationalError("2006, MySQL server has gone away")
+        return real_commit(batch, epoch)
+
+    monkeypatch.setattr(Batch, "commit", flaky_commit)
+    pipeline.deposit(alice, "USDT", "1000")
+    pipeline.deposit(bob, "BTC", "1")
+    pipeline.run()
+    pipeline.place(bob, "BTC/USDT", "SELL", price="100.00", quantity="0.5")
+    buy = pipeline.place(alice, "BTC/USDT", "BUY", price="100.00", quantity="0.5")
+    pipeline.run()
+
+    assert failures["left"] == 0
+    assert Order.objects.get(pk=buy).status == "FILLED"
+    assert Balance.objects.get(user=alice, asset__code="BTC").available == Decimal("0.5")
+    assert_ledger_explains_balances()
+    assert_money_is_conserved()
+
+
+def test_a_redis_outage_while_sending_keeps_the_outputs_until_they_are_sent(
+    pipeline, alice, bob, monkeypatch
+):
+    pipeline.deposit(alice, "USDT", "1000")
+    pipeline.deposit(bob, "BTC", "1")
+    pipeline.run()
+    accounts = pipeline.workers[0]
+    real_pipeline = accounts.redis.pipeline
+    failures = {"left": 2}
+
+    def flaky_pipeline(*args, **kwargs):
+        pipe = real_pipeline(*args, **kwargs)
+        real_execute = pipe.execute
+
+        def execute(*a, **k):
+            if failures["left"]:
+                failures["left"] -= 1
+                raise redis.ConnectionError("Connection refused")
+            return real_execute(*a, **k)
+
+        pipe.execute = execute
+        return pipe
+
+    monkeypatch.setattr(accounts.redis, "pipeline", flaky_pipeline)
+    pipeline.place(bob, "BTC/USDT", "SELL", price="100.00", quantity="0.5")
+    buy = pipeline.place(alice, "BTC/USDT", "BUY", price="100.00", quantity="0.5")
+    pipeline.run()
+
+    assert failures["left"] == 0
+    assert Order.objects.get(pk=buy).status == "FILLED"
+    assert_ledger_explains_balances()
+    assert_money_is_conserved()
