@@ -28,13 +28,14 @@ from exchange.pipeline.messages import (
     require_str,
 )
 from exchange.pipeline.outbox import Outbox, ReplayFilter
-from exchange.pipeline.validation import place_problem
+from exchange.pipeline.validation import SELF_TRADE_MODES, SIDES, TIMES_IN_FORCE, TYPES, place_problem
 from persistence.write_buffer import WriteBuffer
 
 logger = logging.getLogger(__name__)
 
 STORAGE_STEP = Decimal("1e-18")
 ZERO = Decimal(0)
+MAX_AMOUNT = Decimal("1e18")
 FUNDS_KINDS = ("DEPOSIT", "WITHDRAWAL", "ADJUSTMENT")
 
 
@@ -547,19 +548,22 @@ def _limit_buy_hold(price: Decimal, quantity: Decimal, rules: MarketRules) -> De
 
 def _fits_order_row(order: dict[str, Any]) -> bool:
     """A rejected order is stored only if its fields fit the table's constraints."""
-    from exchange.pipeline.validation import SELF_TRADE_MODES, SIDES, TIMES_IN_FORCE, TYPES
-
-    def fits(value: Decimal | None) -> bool:
-        return value is None or (value > 0 and value < Decimal("1e18") and -value.as_tuple().exponent <= 18)  # type: ignore[operator]
-
     return (
         order["side"] in SIDES
         and order["type"] in TYPES
         and order["tif"] in TIMES_IN_FORCE
         and order["stp"] in SELF_TRADE_MODES
         and (order["quantity"] is not None or order["quote_quantity"] is not None)
-        and all(fits(order[name]) for name in ("price", "quantity", "quote_quantity"))
+        and all(_fits_amount_column(order[name]) for name in ("price", "quantity", "quote_quantity"))
     )
+
+
+def _fits_amount_column(value: Decimal | None) -> bool:
+    """Positive, below 10^18, at most 18 places: what Decimal(36, 18) holds."""
+    if value is None:
+        return True
+    exponent = value.as_tuple().exponent
+    return 0 < value < MAX_AMOUNT and isinstance(exponent, int) and exponent >= -18
 
 
 def _text(value: Decimal | None) -> str | None:

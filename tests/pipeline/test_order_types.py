@@ -197,3 +197,25 @@ def test_a_market_buy_by_base_quantity_buys_only_what_the_funds_pay_for(funded, 
     assert Decimal("1.7") < order.executed_quantity < Decimal("1.75")
     assert order.executed_quote * Decimal("1.001") <= Decimal("10000")
     assert balance(alice, "USDT")[1] == 0
+
+
+def test_an_order_breaking_the_market_rules_is_stored_as_rejected(funded, alice):
+    off_tick = funded.place(alice, "BTC/USDT", "BUY", price="90.001", quantity="1")
+    tiny = funded.place(alice, "BTC/USDT", "BUY", price="90.00", quantity="0.00001")
+    funded.run()
+    assert Order.objects.get(pk=off_tick).reject_reason == "PRICE_NOT_ON_TICK"
+    assert Order.objects.get(pk=tiny).reject_reason == "BELOW_MIN_NOTIONAL"
+
+
+def test_an_order_the_table_cannot_hold_is_rejected_without_a_row(funded, alice, redis_conn, settings):
+    import json
+
+    negative = funded.place(alice, "BTC/USDT", "BUY", price="90.00", quantity="-1")
+    funded.run()
+    assert not Order.objects.filter(pk=negative).exists()
+    feed = [
+        json.loads(f[b"d"])
+        for _, f in redis_conn.xrange(f"{settings.REDIS_KEY_PREFIX}:user:{alice.pk}:events")
+    ]
+    [update] = [u for u in feed if u.get("order_id") == negative]
+    assert (update["status"], update["reject_reason"]) == ("REJECTED", "INVALID_QUANTITY")
