@@ -43,16 +43,24 @@ def btc(db: Any) -> Asset:
     return Asset.objects.create(code="BTC", name="Bitcoin", display_precision=8)
 
 
+def make_market(base: str, quote: str, **rules: Any) -> Market:
+    """A market between two assets, made when missing; rules override the defaults below."""
+    base_asset, _ = Asset.objects.get_or_create(code=base, defaults={"display_precision": 8})
+    quote_asset, _ = Asset.objects.get_or_create(code=quote, defaults={"display_precision": 6})
+    values = {
+        "tick_size": Decimal("0.01"),
+        "lot_size": Decimal("0.0001"),
+        "min_quantity": Decimal("0.0001"),
+        "min_notional": Decimal("1"),
+        **rules,
+    }
+    return Market.objects.create(symbol=f"{base}/{quote}", base=base_asset, quote=quote_asset, **values)
+
+
 @pytest.fixture
 def btc_usdt(btc: Asset, usdt: Asset) -> Market:
-    return Market.objects.create(
-        symbol="BTC/USDT",
-        base=btc,
-        quote=usdt,
-        tick_size=Decimal("0.01"),
-        lot_size=Decimal("0.00001"),
-        min_quantity=Decimal("0.00001"),
-        min_notional=Decimal("5"),
+    return make_market(
+        "BTC", "USDT", lot_size=Decimal("0.00001"), min_quantity=Decimal("0.00001"), min_notional=Decimal("5")
     )
 
 

@@ -22,6 +22,7 @@ from tests.api.support import (
     fast_path_app,
     wsgi_transport,
 )
+from tests.conftest import make_market
 
 
 @pytest.fixture(autouse=True)
@@ -78,22 +79,8 @@ def bob_api(bob_key: IssuedKey) -> SignedClient:
 
 
 @pytest.fixture
-def eth(db: Any) -> Asset:
-    return Asset.objects.create(code="ETH", name="Ether", display_precision=8)
-
-
-@pytest.fixture
-def eth_usdt_halted(eth: Asset, usdt: Asset) -> Market:
-    return Market.objects.create(
-        symbol="ETH/USDT",
-        base=eth,
-        quote=usdt,
-        tick_size=Decimal("0.01"),
-        lot_size=Decimal("0.0001"),
-        min_quantity=Decimal("0.0001"),
-        min_notional=Decimal("5"),
-        status=MarketStatus.HALTED,
-    )
+def eth_usdt_halted(usdt: Asset) -> Market:
+    return make_market("ETH", "USDT", min_notional=Decimal("5"), status=MarketStatus.HALTED)
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from exchange.models import Asset, Market
 from exchange.pipeline.order_entry import OrderEntry, PlaceRequest
 from exchange.pipeline.worker import StageWorker
 from exchange.pipeline.workers import AccountsWorker, MatchingWorker
+from tests.conftest import make_market
 
 AMOUNTS = ("price", "quantity", "quote_quantity")
 
@@ -58,20 +59,6 @@ class Pipeline:
     def stop(self) -> None:
         for worker in self.workers:
             worker.shutdown()
-
-
-def make_market(base: str, quote: str) -> Market:
-    base_asset, _ = Asset.objects.get_or_create(code=base, defaults={"display_precision": 8})
-    quote_asset, _ = Asset.objects.get_or_create(code=quote, defaults={"display_precision": 6})
-    return Market.objects.create(
-        symbol=f"{base}/{quote}",
-        base=base_asset,
-        quote=quote_asset,
-        tick_size=Decimal("0.01"),
-        lot_size=Decimal("0.0001"),
-        min_quantity=Decimal("0.0001"),
-        min_notional=Decimal("1"),
-    )
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from exchange.pipeline.order_entry import OrderEntry, PlaceRequest
 from exchange.pipeline.outbox import Outbox
 from persistence.offsets import CommittedPosition
 from persistence.write_buffer import WriteBuffer
+from tests.conftest import make_market
 from tests.pipeline.checks import (
     assert_ledger_explains_balances,
     assert_money_is_conserved,
@@ -75,8 +76,6 @@ def random_order(
 def test_killing_workers_at_random_loses_and_doubles_nothing(
     transactional_db, redis_conn, btc_usdt, tmp_path, settings
 ):
-    from tests.pipeline.conftest import make_market
-
     make_market("ETH", "USDT")
     User.objects.create_user(settings.FEE_ACCOUNT_USERNAME)
     users = [User.objects.create_user(f"trader{n}") for n in range(5)]
