@@ -146,6 +146,7 @@ def start_workers(matching_shards: list[int], log_dir: Path) -> list[subprocess.
             subprocess.Popen(
                 [
                     sys.executable,
+                    *profiler(log_dir / f"{kind}-{shard}.prof"),
                     "manage.py",
                     f"run_{kind}",
                     "--shard",
@@ -160,6 +161,11 @@ def start_workers(matching_shards: list[int], log_dir: Path) -> list[subprocess.
             )
         )
     return processes
+
+
+def profiler(output: Path) -> list[str]:
+    """Runs a worker under cProfile when BENCH_PROFILE=1 (the profile is written on SIGTERM's clean exit)."""
+    return ["-m", "cProfile", "-o", str(output)] if os.environ.get("BENCH_PROFILE") == "1" else []
 
 
 def stop_workers(processes: list[subprocess.Popen[bytes]]) -> None:
@@ -213,6 +219,22 @@ def histogram_mean(port: int, name: str) -> float:
     return total / count if count else 0.0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def service_pids() -> dict[str, int]:
+    """The local MariaDB and Redis servers, when they run on this machine."""
+    found = {}
+    for name, pattern in (("mariadb", "mariadbd|mysqld"), ("redis", "redis-server")):
+        out = subprocess.run(["pgrep", "-o", "-x", pattern], capture_output=True, text=True).stdout.split()
+        if out:
+            found[name] = int(out[0])
+    return found
+
+
 def consumers_for(shards: list[int]) -> dict[str, str]:
     from django.conf import settings
 
@@ -220,6 +242,10 @@ def consumers_for(shards: list[int]) -> dict[str, str]:
 
     accounts = {f"accounts-{a}": accounts_keys(a).stream for a in range(settings.ACCOUNT_SHARDS)}
     return accounts | {f"matching-{s}": matching_keys(s).stream for s in shards}
+
+
+def consumer_names(shards: list[int]) -> list[str]:
+    return list(consumers_for(shards))
 
 
 def run_throughput(
@@ -245,8 +271,12 @@ def run_throughput(
         while client.get(accounts_keys(0).lease) is None:
             time.sleep(0.01)
         started = time.monotonic()
+        watched = {name: proc.pid for name, proc in zip(consumer_names(shards), processes, strict=True)}
+        watched |= service_pids()
+        cpu_before = {name: cpu_seconds(pid) for name, pid in watched.items()}
         finished = wait_quiet(consumers_for(shards), timeout=600)
         elapsed = finished - started
+        cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in watched.items()}
         flush_ms = histogram_mean(9191, "spot_worker_flush_seconds") * 1000
         flush_rows = histogram_mean(9191, "spot_worker_flush_rows")
         read_batch = histogram_mean(9180, "spot_worker_read_batch_entries")
@@ -262,6 +292,7 @@ def run_throughput(
         "matching_flush_ms": flush_ms,
         "matching_rows_per_flush": flush_rows,
         "accounts_read_batch": read_batch,
+        "cpu_us_per_order": {name: seconds * 1e6 / count for name, seconds in cpu.items()},
     }
 
 
@@ -288,9 +319,10 @@ def run_latency(rate: int, seconds: float, users: list[int], log_dir: Path) -> d
             while not stop.is_set():
                 message = pubsub.get_message(timeout=0.1)
                 if message and message["type"] == "pmessage":
-                    payload = json.loads(message["data"])
-                    if payload.get("type") == "order" and payload.get("status") != "REJECTED":
-                        seen.setdefault(payload["order_id"], time.perf_counter())
+                    arrived = time.perf_counter()
+                    for payload in json.loads(message["data"]):  # a worker batch's events of one user
+                        if payload.get("type") == "order" and payload.get("status") != "REJECTED":
+                            seen.setdefault(payload["order_id"], arrived)
 
         listener = threading.Thread(target=listen)
         listener.start()
@@ -399,6 +431,12 @@ def main() -> None:
             f"{r['ledger_rows']:,} | {r['matching_flush_ms']:.2f} | {r['matching_rows_per_flush']:.0f} | "
             f"{r['accounts_read_batch']:.0f} |"
         )
+    print("\n| setup | CPU µs per order: " + " | ".join(rows[0][1]["cpu_us_per_order"]) + " | total |")
+    print("|---|" + "---|" * (len(rows[0][1]["cpu_us_per_order"]) + 1))
+    for name, r in rows:
+        spent = r["cpu_us_per_order"]
+        cells = " | ".join(f"{value:.0f}" for value in spent.values())
+        print(f"| {name} | {cells} | {sum(spent.values()):.0f} |")
     if "latency" not in options.skip:
         lat = run_latency(options.rate, options.latency_seconds, users, log_dir)
         print("\n| offered orders/s | orders | answered | XADD→first update p50 ms | p99 ms | max ms |")

@@ -1,7 +1,7 @@
 """Waiting briefly for the engine's verdict on one order (response_type RESULT).
 
-Workers PUBLISH every order update on the user's channel
-``{prefix}:user:{user_id}``. We subscribe, and wait for Redis to confirm it,
+Workers PUBLISH the order updates of each batch, as a JSON array, on the
+user's channel ``{prefix}:user:{user_id}``. We subscribe, and wait for Redis to confirm it,
 *before* the place command is written, so an update cannot be published in
 between and missed. Updates of other orders of the same user are skipped.
 """
@@ -64,16 +64,20 @@ class ResultWaiter:
 
     @staticmethod
     def _update_of(order_id: int, message: dict[str, Any] | None) -> dict[str, Any] | None:
+        """The order's last update in one publication (a JSON array of a batch's events, or one event)."""
         if message is None or message.get("type") != "message":
             return None
         try:
-            update = json.loads(message["data"])
+            published = json.loads(message["data"])
         except (TypeError, ValueError):
             return None
-        if (
-            not isinstance(update, dict)
-            or update.get("type") != "order"
-            or update.get("order_id") != order_id
-        ):
-            return None
-        return update if update.get("status") in FINAL_OR_OPEN else None
+        found = None
+        for update in published if isinstance(published, list) else [published]:
+            if (
+                isinstance(update, dict)
+                and update.get("type") == "order"
+                and update.get("order_id") == order_id
+                and update.get("status") in FINAL_OR_OPEN
+            ):
+                found = update
+        return found

@@ -27,7 +27,7 @@ from exchange.pipeline.messages import (
     require_int,
     require_str,
 )
-from exchange.pipeline.outbox import Outbox, ReplayFilter
+from exchange.pipeline.outbox import Outbox, ReplayFilter, apply_groups
 from exchange.pipeline.validation import SELF_TRADE_MODES, SIDES, TIMES_IN_FORCE, TYPES, place_problem
 from persistence.write_buffer import WriteBuffer
 
@@ -96,24 +96,26 @@ class AccountsStage:
         """Apply one input entry. Raises MalformedEntry for what no stage can apply."""
         self._entry_id = entry_id
         self._now = datetime.fromtimestamp(parse_entry_id(entry_id)[0] / 1000, UTC)
-        kind = message["t"]
-        if kind == "place":
-            self._place(message)
-        elif kind == "cancel":
-            self._cancel(message)
-        elif kind == "cancel_all":
-            self._cancel_all(message)
-        elif kind == "amend":
-            self._amend(message)
-        elif kind == "funds":
-            self._funds(message)
-        elif kind == "batch":
-            self._settle(message)
-        elif kind == "markets":
-            self._reload_markets()
-        else:
-            raise MalformedEntry(f"unknown command type {kind!r}")
-        self._publish_balances()
+        try:
+            kind = message["t"]
+            if kind == "place":
+                self._place(message)
+            elif kind == "cancel":
+                self._cancel(message)
+            elif kind == "cancel_all":
+                self._cancel_all(message)
+            elif kind == "amend":
+                self._amend(message)
+            elif kind == "funds":
+                self._funds(message)
+            elif kind == "batch":
+                self._settle(message)
+            elif kind == "markets":
+                self._reload_markets()
+            else:
+                raise MalformedEntry(f"unknown command type {kind!r}")
+        finally:
+            self._publish_balances()
 
     # ------------------------------------------------------------- commands
 
@@ -306,11 +308,12 @@ class AccountsStage:
     # ----------------------------------------------------------- settlement
 
     def _settle(self, message: dict[str, Any]) -> None:
-        producer = require_str(message, "p")
-        sequence = require_str(message, "s")
-        if not self.replays.accept(producer, sequence):
-            return
-        for item in message.get("cmds") or []:
+        apply_groups(message, self.replays, self._settle_group)
+
+    def _settle_group(self, items: list[Any]) -> None:
+        for item in items:
+            if not isinstance(item, dict):
+                raise MalformedEntry("a settlement must be an object")
             kind = item.get("k")
             if kind == "fill":
                 self._fill(item)

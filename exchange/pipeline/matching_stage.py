@@ -18,7 +18,7 @@ from exchange.pipeline.keys import ShardKeys
 from exchange.pipeline.markets import MarketRules
 from exchange.pipeline.messages import MalformedEntry, optional_decimal, require_int, require_str
 from exchange.pipeline.order_state import OrderState
-from exchange.pipeline.outbox import Outbox, ReplayFilter
+from exchange.pipeline.outbox import Outbox, ReplayFilter, apply_groups
 from matching import (
     CancelReason,
     EventKind,
@@ -84,9 +84,12 @@ class MatchingStage:
     def handle(self, entry_id: str, message: dict[str, Any]) -> None:
         if message["t"] != "batch":
             raise MalformedEntry(f"unknown command type {message['t']!r}")
-        if not self.replays.accept(require_str(message, "p"), require_str(message, "s")):
-            return
-        for command in message.get("cmds") or []:
+        apply_groups(message, self.replays, self._handle_group)
+
+    def _handle_group(self, commands: list[Any]) -> None:
+        for command in commands:
+            if not isinstance(command, dict):
+                raise MalformedEntry("a command must be an object")
             kind = command.get("t")
             self._ts = require_int(command, "ts") if "ts" in command else self._ts
             self._now = datetime.fromtimestamp(self._ts / 1000, UTC)

@@ -1,17 +1,28 @@
-"""What a stage sends while it processes one input entry, and how receivers drop replays.
+"""What a stage sends while it processes a batch of input, and how receivers drop replays.
 
-Everything one input entry sends to one stream is one message tagged with
-(producer, the input entry id). A replay after a crash sends the same
-messages with the same tags; the receiver keeps the last tag per producer
-(committed with its offset) and drops what it has already applied.
+Everything one input entry sends to one stream is a *group* tagged with
+(producer, the input entry id). The groups of a whole read batch that go to
+the same stream travel in one stream entry, ``{"t": "batch", "p": producer,
+"g": [[entry id, [commands...]], ...]}``: one XADD per destination per
+batch instead of one per input entry. A replay after a crash may cut its
+batches differently, so the tag stays on each group: the receiver keeps the
+last tag per producer (committed with its offset) and drops every group it
+has already applied, whichever entry brought it.
+
+Updates for traders (orders, fills, balances) are collected per user and
+written the same way: one entry per user per batch on the user's events
+stream, one event per field, and one PUBLISH of all of them as a JSON array.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from exchange.pipeline.ids import parse_entry_id
-from exchange.pipeline.messages import encode
+from exchange.pipeline.messages import MalformedEntry, encode, require_str
+
+Group = list[Any]  # [input entry id, [commands...]]
 
 
 class Outbox:
@@ -19,6 +30,8 @@ class Outbox:
         self.producer = producer
         self._entry_id = "0-0"
         self._pending: dict[str, list[dict[str, Any]]] = {}
+        self._groups: dict[str, list[Group]] = {}
+        # Entries that go out as they are (dead letters), after the groups.
         self.messages: list[tuple[str, dict[str, str]]] = []
         self.publications: list[tuple[str, dict[str, Any]]] = []
 
@@ -33,15 +46,86 @@ class Outbox:
 
     def end(self) -> None:
         for stream, commands in self._pending.items():
-            self.messages.append(
-                (stream, encode({"t": "batch", "p": self.producer, "s": self._entry_id, "cmds": commands}))
-            )
+            self._groups.setdefault(stream, []).append([self._entry_id, commands])
         self._pending.clear()
 
-    def drain(self) -> tuple[list[tuple[str, dict[str, str]]], list[tuple[str, dict[str, Any]]]]:
-        messages, publications = self.messages, self.publications
-        self.messages, self.publications = [], []
-        return messages, publications
+    @property
+    def has_output(self) -> bool:
+        return bool(self._groups or self.messages or self.publications)
+
+    def entries(self) -> list[tuple[str, dict[str, str]]]:
+        """One entry per destination stream for everything collected, then the raw ones."""
+        grouped = [
+            (stream, encode({"t": "batch", "p": self.producer, "g": groups}))
+            for stream, groups in self._groups.items()
+        ]
+        return grouped + self.messages
+
+    def drain(self) -> None:
+        self._groups, self.messages, self.publications = {}, [], []
+
+
+def user_feed(publications: list[tuple[str, dict[str, Any]]]) -> dict[str, list[str]]:
+    """Each user channel's events as JSON texts, in order; only the last balance per asset survives."""
+    last_balance: dict[tuple[str, str], int] = {}
+    for index, (channel, payload) in enumerate(publications):
+        if payload.get("type") == "balance":
+            last_balance[(channel, payload["asset"])] = index
+    keep = set(last_balance.values())
+    feed: dict[str, list[str]] = {}
+    for index, (channel, payload) in enumerate(publications):
+        if payload.get("type") != "balance" or index in keep:
+            feed.setdefault(channel, []).append(json.dumps(payload, separators=(",", ":")))
+    return feed
+
+
+def feed_fields(events: list[str]) -> dict[str, str]:
+    """A user events stream entry: one event per field, named by its place ("0", "1", ...)."""
+    return {str(index): text for index, text in enumerate(events)}
+
+
+def groups_of(message: dict[str, Any]) -> list[tuple[str, str, list[Any]]]:
+    """(producer, sequence, commands) of each group in a batch entry."""
+    producer = require_str(message, "p")
+    groups = message.get("g")
+    if not isinstance(groups, list):
+        raise MalformedEntry("'g' must be a list of [sequence, commands]")
+    found = []
+    for group in groups:
+        if not (isinstance(group, list) and len(group) == 2 and isinstance(group[1], list)):
+            raise MalformedEntry("a group must be [sequence, commands]")
+        sequence = group[0]
+        if not isinstance(sequence, str):
+            raise MalformedEntry("a group's sequence must be a stream entry id")
+        found.append((producer, sequence, group[1]))
+    return found
+
+
+class MalformedGroups(MalformedEntry):
+    """Some groups of a batch entry could not be applied; the others were.
+
+    Only the bad groups go to the dead-letter stream: a settlement that is
+    fine must not be lost because another input's settlement beside it in
+    the same entry was not.
+    """
+
+    def __init__(self, failures: list[tuple[str, str, list[Any]]]) -> None:
+        super().__init__("; ".join(f"group {sequence}: {reason}" for sequence, reason, _ in failures))
+        self.failures = failures
+
+
+def apply_groups(message: dict[str, Any], replays: ReplayFilter, apply: Any) -> None:
+    """Apply each group not seen before; collect the ones that fail into one MalformedGroups."""
+    failures = []
+    for producer, sequence, commands in groups_of(message):
+        if not replays.accept(producer, sequence):
+            continue
+        try:
+            apply(commands)
+        except MalformedEntry as exc:
+            failures.append((sequence, str(exc), commands))
+    if failures:
+        raise MalformedGroups(failures)
 
 
 class ReplayFilter:
@@ -52,7 +136,10 @@ class ReplayFilter:
         self._parsed = {producer: parse_entry_id(seq) for producer, seq in last_applied.items()}
 
     def accept(self, producer: str, sequence: str) -> bool:
-        parsed = parse_entry_id(sequence)
+        try:
+            parsed = parse_entry_id(sequence)
+        except ValueError:
+            raise MalformedEntry(f"not a stream entry id: {sequence!r}") from None
         last = self._parsed.get(producer)
         if last is not None and parsed <= last:
             return False

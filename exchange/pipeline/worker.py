@@ -28,7 +28,7 @@ from exchange.pipeline.ids import entry_id_less_or_equal
 from exchange.pipeline.keys import CONSUMER_GROUP, ShardKeys
 from exchange.pipeline.lease import Lease
 from exchange.pipeline.messages import MalformedEntry, decode
-from exchange.pipeline.outbox import Outbox
+from exchange.pipeline.outbox import MalformedGroups, Outbox, feed_fields, user_feed
 from persistence.offsets import CommittedPosition, Fenced, claim_epoch, load_position
 from persistence.write_buffer import WriteBuffer
 
@@ -169,6 +169,11 @@ class StageWorker(ABC):
             self.outbox.begin(entry_id)
             try:
                 self.stage.handle(entry_id, decode(fields))
+            except MalformedGroups as exc:
+                for sequence, reason, commands in exc.failures:
+                    self._dead_letter(
+                        entry_id, {b"group": sequence.encode(), b"d": json.dumps(commands).encode()}, reason
+                    )
             except MalformedEntry as exc:
                 self._dead_letter(entry_id, fields, str(exc))
             self.outbox.end()
@@ -182,18 +187,22 @@ class StageWorker(ABC):
         self.after_batch()
 
     def _send(self) -> None:
-        messages, publications = self.outbox.messages, self.outbox.publications
-        if not messages and not publications:
+        """One XADD per destination stream and per user for the whole batch, pipelined."""
+        if not self.outbox.has_output:
             return
         pipe = self.redis.pipeline(transaction=False)
-        for stream, fields in messages:
+        for stream, fields in self.outbox.entries():
             pipe.xadd(stream, fields)  # type: ignore[arg-type]
-        for channel, payload in _latest_balances_only(publications):
-            body = json.dumps(payload, separators=(",", ":"))
+        for channel, events in user_feed(self.outbox.publications).items():
             # The stream is the user's gap-free, resumable feed (its entry ids are
             # the sequence); the publish wakes whoever waits for one order's result.
-            pipe.xadd(f"{channel}:events", {"d": body}, maxlen=settings.USER_EVENTS_MAXLEN, approximate=True)
-            pipe.publish(channel, body)
+            pipe.xadd(
+                f"{channel}:events",
+                feed_fields(events),  # type: ignore[arg-type]
+                maxlen=settings.USER_EVENTS_MAXLEN,
+                approximate=True,
+            )
+            pipe.publish(channel, "[" + ",".join(events) + "]")
         pipe.execute()
         self.outbox.drain()
 
@@ -339,15 +348,3 @@ class StageWorker(ABC):
         except redis.RedisError as exc:
             logger.warning("%s: could not release the lease: %s", self.name, exc)
         self._drop_state()
-
-
-def _latest_balances_only(publications: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
-    """Keep every order and fill update, but only the last balance per user and asset."""
-    last_balance: dict[tuple[str, str], int] = {}
-    for index, (channel, payload) in enumerate(publications):
-        if payload.get("type") == "balance":
-            last_balance[(channel, payload["asset"])] = index
-    keep = set(last_balance.values())
-    return [
-        item for index, item in enumerate(publications) if item[1].get("type") != "balance" or index in keep
-    ]

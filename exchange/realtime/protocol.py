@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from exchange.realtime.frames import parse_entry_id
+from exchange.realtime.frames import parse_private_seq
 
 PUBLIC_KINDS = ("trades", "depth", "ticker")
 PRIVATE = "private"
@@ -111,7 +111,7 @@ def _subscription(op: str, body: dict[str, Any], request_id: int | str | None) -
         if not isinstance(since, str):
             raise ProtocolError("BAD_SINCE", "'since' must be the seq string of a private event", request_id)
         try:
-            parse_entry_id(since)
+            parse_private_seq(since)
         except ValueError:
             raise ProtocolError(
                 "BAD_SINCE", "'since' must be the seq of a private event, like 1764000000000-0", request_id

@@ -23,7 +23,7 @@ class Subscription:
         self.outlet = outlet
         self.channel = channel
         self.pending: list[Frame] | None = []
-        self.floor: Position = (-1, -1)
+        self.floor: Position = (-1,)
 
     def deliver(self, frame: Frame) -> None:
         if self.pending is not None:

@@ -1,9 +1,12 @@
 """Each connected trader's private feed: the user's events stream, resumable by entry id.
 
-The matching and accounts workers XADD every order, fill and balance update
-to `{prefix}:user:{id}:events` (trimmed to about USER_EVENTS_MAXLEN) and
-PUBLISH the same JSON on `{prefix}:user:{id}`. The stream is the source: its
-entry ids are the per-user sequence a client resumes from. The publish is
+The matching and accounts workers XADD the order, fill and balance updates
+of each batch to `{prefix}:user:{id}:events` as one entry, one event per
+field "0", "1", ... (trimmed to about USER_EVENTS_MAXLEN entries), and
+PUBLISH them as a JSON array on `{prefix}:user:{id}`. The stream is the
+source: an event's `seq` is its entry id ("ms-seq", for the entry's last
+event) or the entry id and its index ("ms-seq.n", for the others), and a
+client resumes from the last seq it has. The publish is
 only a wake-up: this process SUBSCRIBEs once per connected user, and on each
 message reads the stream after the last entry it delivered (XRANGE), so
 nothing is lost even if wake-ups merge or arrive while it reads. Per-user
@@ -21,7 +24,15 @@ from typing import TYPE_CHECKING, Any
 
 import redis
 
-from exchange.realtime.frames import Frame, Position, control, event_frame, parse_entry_id
+from exchange.realtime.frames import (
+    WHOLE_ENTRY,
+    Frame,
+    Position,
+    control,
+    event_frame,
+    parse_entry_id,
+    parse_private_seq,
+)
 from exchange.realtime.outlet import Outlet
 from exchange.realtime.protocol import PRIVATE, ProtocolError
 from exchange.realtime.subscriptions import Subscription
@@ -46,14 +57,27 @@ def entry_text(position: Position) -> str:
     return f"{position[0]}-{position[1]}"
 
 
-def private_frame(entry_id: bytes, fields: dict[bytes, bytes]) -> Frame | None:
-    try:
-        raw = fields[b"d"].decode()
-        kind = json.loads(raw)["type"]
-    except (KeyError, TypeError, ValueError):
-        return None
-    seq = entry_id.decode()
-    return event_frame(kind, PRIVATE, raw, parse_entry_id(seq), seq)
+def private_frames(entry_id: bytes, fields: dict[bytes, bytes], after: int = -1) -> list[Frame]:
+    """The frames of one user events entry, from the event after index `after` on."""
+    entry = entry_id.decode()
+    ms, sequence = parse_entry_id(entry)
+    # An entry of one event in a "d" field is how workers wrote them before batching.
+    events = [fields[b"d"]] if b"d" in fields else [v for name, v in fields.items() if name.isdigit()]
+    frames = []
+    last = len(events) - 1
+    for index, value in enumerate(events):
+        if index <= after:
+            continue
+        try:
+            raw = value.decode()
+            kind = json.loads(raw)["type"]
+        except (KeyError, TypeError, ValueError):
+            continue
+        if index == last:
+            frames.append(event_frame(kind, PRIVATE, raw, (ms, sequence, WHOLE_ENTRY), entry))
+        else:
+            frames.append(event_frame(kind, PRIVATE, raw, (ms, sequence, index), f"{entry}.{index}"))
+    return frames
 
 
 class UserStream:
@@ -91,7 +115,7 @@ class UserFeed:
             head, replayable = await self._bounds(stream.key, since)
             start = since if since is not None and replayable else head
             subscription.send_now(control("subscribed", request_id, channel=PRIVATE, seq=start))
-            subscription.floor = parse_entry_id(start)
+            subscription.floor = parse_private_seq(start)
             if since is not None and not replayable:
                 subscription.send_now(
                     control(
@@ -121,11 +145,11 @@ class UserFeed:
         try:
             info: Any = await self.hub.redis.xinfo_stream(key)
         except redis.ResponseError:  # no such key: no event yet, or none kept
-            return "0-0", since is not None and parse_entry_id(since) == (0, 0)
+            return "0-0", since is not None and parse_private_seq(since)[:2] == (0, 0)
         head = info["last-generated-id"].decode()
         if since is None:
             return head, True
-        wanted = parse_entry_id(since)
+        wanted = parse_private_seq(since)[:2]
         if wanted > parse_entry_id(head):
             return head, False  # an id this stream never issued: its history was reset
         first = info.get("first-entry")
@@ -135,12 +159,17 @@ class UserFeed:
         return head, wanted >= parse_entry_id(first[0].decode())
 
     async def _replay(self, subscription: Subscription, key: str, since: str) -> None:
-        after = since
+        ms, sequence, index = parse_private_seq(since)
+        after = f"{ms}-{sequence}"
+        if index != WHOLE_ENTRY:  # the rest of the entry the client was in the middle of
+            current: Any = await self.hub.redis.xrange(key, min=after, max=after)
+            for entry_id, fields in current:
+                for frame in private_frames(entry_id, fields, index):
+                    subscription.send_now(frame)
         while True:
             entries: Any = await self.hub.redis.xrange(key, min=f"({after}", count=_PAGE)
             for entry_id, fields in entries:
-                frame = private_frame(entry_id, fields)
-                if frame is not None:
+                for frame in private_frames(entry_id, fields):
                     subscription.send_now(frame)
             if len(entries) < _PAGE:
                 return
@@ -171,8 +200,7 @@ class UserFeed:
                 assert stream.last is not None
                 entries: Any = await self.hub.redis.xrange(stream.key, min=f"({stream.last}", count=_PAGE)
                 for entry_id, fields in entries:
-                    frame = private_frame(entry_id, fields)
-                    if frame is not None:
+                    for frame in private_frames(entry_id, fields):
                         self.hub.registry.publish(stream.channel, frame)
                     stream.last = entry_id.decode()
                 if len(entries) == _PAGE:

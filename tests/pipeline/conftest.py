@@ -61,6 +61,14 @@ class Pipeline:
             worker.shutdown()
 
 
+def user_feed(client: redis.Redis, user: Any) -> list[dict[str, Any]]:
+    """Every event on a user's events stream, in order (one entry per worker batch, one event per field)."""
+    import json
+
+    entries: Any = client.xrange(f"{settings.REDIS_KEY_PREFIX}:user:{user.pk}:events")
+    return [json.loads(value) for _, fields in entries for value in fields.values()]
+
+
 @pytest.fixture
 def eth_usdt(usdt: Asset) -> Market:
     return make_market("ETH", "USDT")

@@ -3,6 +3,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from exchange.models import Balance, LedgerEntry, Order, Trade
+from tests.pipeline.conftest import user_feed
 
 
 def balance(user, code: str) -> tuple[Decimal, Decimal]:
@@ -44,10 +45,7 @@ def test_traders_and_market_data_get_their_updates(pipeline, alice, bob, redis_c
     buy = pipeline.place(alice, "BTC/USDT", "BUY", price="100.00", quantity="0.2")
     pipeline.run()
 
-    feed = [
-        json.loads(fields[b"d"])
-        for _, fields in redis_conn.xrange(f"{settings.REDIS_KEY_PREFIX}:user:{alice.pk}:events")
-    ]
+    feed = user_feed(redis_conn, alice)
     mine = [update for update in feed if update.get("order_id") == buy]
     assert [u["status"] for u in mine if u["type"] == "order"] == ["NEW", "PARTIALLY_FILLED", "FILLED"]
     [fill] = [u for u in mine if u["type"] == "fill"]

@@ -13,6 +13,7 @@ from tests.pipeline.checks import (
     assert_no_funds_locked_without_open_orders,
     assert_orders_agree_with_trades,
 )
+from tests.pipeline.conftest import user_feed
 
 
 def balance(user, code: str) -> tuple[Decimal, Decimal]:
@@ -178,6 +179,70 @@ def test_a_replayed_settlement_is_applied_once(funded, alice, bob, redis_conn):
     assert balance(alice, "BTC") == before == (Decimal("0.1"), Decimal(0))
 
 
+def test_settlements_replayed_in_other_batches_are_applied_once(funded, alice, bob, redis_conn):
+    """A restarted matching worker may cut its batches differently: the tag on each group still holds."""
+    import json
+
+    funded.place(bob, "BTC/USDT", "SELL", price="100.00", quantity="0.1")
+    funded.place(bob, "BTC/USDT", "SELL", price="101.00", quantity="0.1")
+    funded.run()
+    accounts = funded.workers[0]
+    for _ in range(2):  # two entries on the matching stream, matched in one batch: two groups
+        funded.place(alice, "BTC/USDT", "BUY", price="101.00", quantity="0.1")
+        accounts.step()
+    funded.run()
+    before = (balance(alice, "BTC"), balance(alice, "USDT"), balance(bob, "USDT"))
+    batches = [
+        json.loads(fields[b"d"])
+        for _, fields in redis_conn.xrange(accounts_keys(0).stream)
+        if b'"t":"batch"' in fields[b"d"]
+    ]
+    groups = [(batch["p"], group) for batch in batches for group in batch["g"]]
+    assert len(groups) >= 2
+
+    def resend(producer: str, some: list) -> None:
+        redis_conn.xadd(accounts_keys(0).stream, {"d": json.dumps({"t": "batch", "p": producer, "g": some})})
+
+    for producer, group in groups:  # each group alone
+        resend(producer, [group])
+    for producer in {producer for producer, _ in groups}:  # and all of them together
+        resend(producer, [group for p, group in groups if p == producer])
+    funded.run()
+    assert (balance(alice, "BTC"), balance(alice, "USDT"), balance(bob, "USDT")) == before
+    assert balance(alice, "BTC") == (Decimal("0.2"), Decimal(0))
+
+
+def test_an_entry_mixing_applied_and_new_groups_applies_only_the_new_ones(pipeline, fee_account, redis_conn):
+    import json
+
+    def fee(amount: str) -> dict:
+        return {"k": "fee", "uid": fee_account.pk, "asset": "USDT", "amount": amount, "tid": 7}
+
+    first, second = ["1764000000000-1", [fee("1.5")]], ["1764000000000-2", [fee("2")]]
+    for groups in ([first], [first, second]):
+        redis_conn.xadd(accounts_keys(0).stream, {"d": json.dumps({"t": "batch", "p": "{m9}", "g": groups})})
+    pipeline.run()
+    assert balance(fee_account, "USDT") == (Decimal("3.5"), Decimal(0))
+
+
+def test_a_bad_group_goes_to_the_dead_letter_stream_and_its_neighbours_are_applied(
+    pipeline, fee_account, redis_conn
+):
+    import json
+
+    fee = {"k": "fee", "uid": fee_account.pk, "asset": "USDT", "amount": "1.5", "tid": 7}
+    groups = [
+        ["1764000000000-1", [{"k": "bogus"}]],
+        ["1764000000000-2", [fee]],
+    ]
+    redis_conn.xadd(accounts_keys(0).stream, {"d": json.dumps({"t": "batch", "p": "{m9}", "g": groups})})
+    pipeline.run()
+    [(_, dead)] = redis_conn.xrange(accounts_keys(0).dead_letters)
+    assert b"bogus" in dead[b"reason"]
+    assert json.loads(json.loads(dead[b"fields"])["d"]) == [{"k": "bogus"}]
+    assert balance(fee_account, "USDT") == (Decimal("1.5"), Decimal(0))
+
+
 def test_a_retried_client_order_id_places_one_order(funded, alice):
     first = funded.place(alice, "BTC/USDT", "BUY", price="90.00", quantity="1", cid="retry-me")
     second = funded.place(alice, "BTC/USDT", "BUY", price="90.00", quantity="1", cid="retry-me")
@@ -208,14 +273,10 @@ def test_an_order_breaking_the_market_rules_is_stored_as_rejected(funded, alice)
 
 
 def test_an_order_the_table_cannot_hold_is_rejected_without_a_row(funded, alice, redis_conn, settings):
-    import json
 
     negative = funded.place(alice, "BTC/USDT", "BUY", price="90.00", quantity="-1")
     funded.run()
     assert not Order.objects.filter(pk=negative).exists()
-    feed = [
-        json.loads(f[b"d"])
-        for _, f in redis_conn.xrange(f"{settings.REDIS_KEY_PREFIX}:user:{alice.pk}:events")
-    ]
+    feed = user_feed(redis_conn, alice)
     [update] = [u for u in feed if u.get("order_id") == negative]
     assert (update["status"], update["reject_reason"]) == ("REJECTED", "INVALID_QUANTITY")

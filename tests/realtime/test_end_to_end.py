@@ -17,6 +17,7 @@ from websockets.exceptions import ConnectionClosed
 from exchange.api.signing import private_key_from_text, signed_headers
 from exchange.models import Market
 from exchange.pipeline.workers import MatchingWorker
+from exchange.realtime.frames import parse_private_seq
 from exchange.services.api_keys import IssuedKey
 from matching import from_lots, from_ticks
 from tests.pipeline.conftest import Pipeline
@@ -146,7 +147,7 @@ def test_an_order_is_accepted_and_filled_on_the_private_channel_and_traded_on_th
         assert any(f["type"] == "balance" for f in bob_frames)
         # Bob's connection never carries Alice's order, and his sequence only grows.
         assert all(f["data"].get("order_id") != sell["order_id"] for f in bob_frames)
-        seqs = [tuple(map(int, f["seq"].split("-"))) for f in bob_frames]
+        seqs = [parse_private_seq(f["seq"]) for f in bob_frames]
         assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
 
 
@@ -222,9 +223,14 @@ def test_a_client_resumes_after_a_reconnect_from_its_last_seq(
     pipeline.entry.cancel(alice.pk, first)
     pipeline.run()
     stream: Any = redis_conn.xrange(
-        f"{daphne.env['REDIS_KEY_PREFIX']}:user:{alice.pk}:events", min=f"({last_seq}"
+        f"{daphne.env['REDIS_KEY_PREFIX']}:user:{alice.pk}:events", min=f"({last_seq.partition('.')[0]}"
     )
-    missed = [entry_id.decode() for entry_id, _ in stream]
+    # One entry per worker batch; each event but an entry's last carries its index.
+    missed = [
+        entry_id.decode() if index == len(fields) - 1 else f"{entry_id.decode()}.{index}"
+        for entry_id, fields in stream
+        for index in range(len(fields))
+    ]
     with daphne.client(login_headers(alice_key)) as ws:
         ws.receive()
         ack = ws.request({"op": "subscribe", "channels": ["private"], "since": last_seq})
@@ -237,6 +243,14 @@ def test_a_client_resumes_after_a_reconnect_from_its_last_seq(
         pipeline.run()
         live = private_events(ws, offline[0], {"CANCELED"})
         assert all(f["seq"] not in missed for f in live)
+    # A client cut off in the middle of an entry resumes with that entry's next event.
+    middle = next(n for n, seq in enumerate(missed) if "." in seq)
+    with daphne.client(login_headers(alice_key)) as ws:
+        ws.receive()
+        ws.request({"op": "subscribe", "channels": ["private"], "since": missed[middle]})
+        rest = [ws.receive() for _ in missed[middle + 1 :]]
+        assert [f["seq"] for f in rest] == missed[middle + 1 :]
+        assert [f["data"] for f in rest] == [f["data"] for f in replayed[middle + 1 :]]
 
 
 def test_a_slow_client_is_disconnected_while_others_keep_up(
