@@ -67,6 +67,7 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
         "locked_delta",
         "available_after",
         "locked_after",
+        "fee",
         "order_id",
         "trade_id",
         "reference",

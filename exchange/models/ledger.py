@@ -30,6 +30,10 @@ class LedgerEntry(models.Model):
     locked_delta = amount_field(default=Decimal(0))
     available_after = amount_field()
     locked_after = amount_field()
+    fee = amount_field(
+        default=Decimal(0),
+        help_text="The trading fee paid in this change (already included in the deltas).",
+    )
     order_id = models.BigIntegerField(null=True, blank=True)
     trade_id = models.BigIntegerField(null=True, blank=True)
     reference = models.CharField(max_length=128, blank=True, help_text="Operator note or external id.")

@@ -87,6 +87,8 @@ class AccountsStage:
         self.channel_prefix = channel_prefix
         self.replays = ReplayFilter(buffer.position.producer_sequences)
         self._touched: set[tuple[int, str]] = set()
+        # (fee account, asset) -> (total, first trade id, last trade id, trades) of the entry being applied
+        self._fees: dict[tuple[int, str], tuple[Decimal, int, int, int]] = {}
         self._entry_id = "0-0"
         self._now = datetime.fromtimestamp(0, UTC)
 
@@ -308,7 +310,10 @@ class AccountsStage:
     # ----------------------------------------------------------- settlement
 
     def _settle(self, message: dict[str, Any]) -> None:
-        apply_groups(message, self.replays, self._settle_group)
+        try:
+            apply_groups(message, self.replays, self._settle_group)
+        finally:
+            self._credit_fees()
 
     def _settle_group(self, items: list[Any]) -> None:
         for item in items:
@@ -325,6 +330,7 @@ class AccountsStage:
                 raise MalformedEntry(f"unknown settlement {kind!r}")
 
     def _fill(self, item: dict[str, Any]) -> None:
+        """Two entries per side of a trade: the base and the quote, the fee folded into the quote one."""
         order_id = require_int(item, "oid")
         user_id = require_int(item, "uid")
         trade_id = require_int(item, "tid")
@@ -333,16 +339,12 @@ class AccountsStage:
         hold = self.state.holds.get(order_id)
         if item.get("side") == "BUY":
             spent = quote + fee
-            self._move(user_id, rules.quote, ZERO, -quote, "TRADE", order_id=order_id, trade_id=trade_id)
-            if fee:
-                self._move(user_id, rules.quote, ZERO, -fee, "FEE", order_id=order_id, trade_id=trade_id)
-            self._move(user_id, rules.base, base, ZERO, "TRADE", order_id=order_id, trade_id=trade_id)
+            self._move(user_id, rules.quote, ZERO, -spent, "TRADE", order_id, trade_id, fee=fee)
+            self._move(user_id, rules.base, base, ZERO, "TRADE", order_id, trade_id)
         else:
             spent = base
-            self._move(user_id, rules.base, ZERO, -base, "TRADE", order_id=order_id, trade_id=trade_id)
-            self._move(user_id, rules.quote, quote, ZERO, "TRADE", order_id=order_id, trade_id=trade_id)
-            if fee:
-                self._move(user_id, rules.quote, -fee, ZERO, "FEE", order_id=order_id, trade_id=trade_id)
+            self._move(user_id, rules.base, ZERO, -base, "TRADE", order_id, trade_id)
+            self._move(user_id, rules.quote, quote - fee, ZERO, "TRADE", order_id, trade_id, fee=fee)
         if hold is not None:
             hold.remaining -= spent
             self._save_hold(hold, is_open=True)
@@ -360,15 +362,33 @@ class AccountsStage:
         self._save_hold(hold, is_open=False)
 
     def _fee(self, item: dict[str, Any]) -> None:
-        user_id = require_int(item, "uid")
-        self._move(
-            user_id,
-            require_str(item, "asset"),
-            require_decimal(item, "amount"),
-            ZERO,
-            "FEE",
-            trade_id=require_int(item, "tid"),
-        )
+        """Fees are collected per entry and credited once per asset (see `_credit_fees`)."""
+        key = (require_int(item, "uid"), require_str(item, "asset"))
+        amount = require_decimal(item, "amount")
+        trade_id = require_int(item, "tid")
+        total, first, last, count = self._fees.get(key, (ZERO, trade_id, trade_id, 0))
+        self._fees[key] = (total + amount, min(first, trade_id), max(last, trade_id), count + 1)
+
+    def _credit_fees(self) -> None:
+        """One FEE entry per fee account and asset for the trades one settlement entry brought.
+
+        Every trade row carries its fees, so the entry's reference (the
+        range of trade ids and their count) ties the sum back to them.
+        """
+        for (user_id, asset), (total, first, last, count) in sorted(self._fees.items()):
+            if asset not in self.state.asset_ids:
+                raise MalformedEntry(f"fee in unknown asset {asset!r}")
+            reference = f"fees of {count} trade{'s' if count > 1 else ''} {first}..{last}"
+            self._move(
+                user_id,
+                asset,
+                total,
+                ZERO,
+                "FEE",
+                trade_id=first if count == 1 else None,
+                reference=reference,
+            )
+        self._fees.clear()
 
     # -------------------------------------------------------------- helpers
 
@@ -409,6 +429,7 @@ class AccountsStage:
         trade_id: int | None = None,
         reference: str = "",
         created_by: int | None = None,
+        fee: Decimal = ZERO,
     ) -> None:
         balance = self._balance(user_id, asset)
         balance[0] += available_delta
@@ -438,6 +459,7 @@ class AccountsStage:
                 "locked_delta": locked_delta,
                 "available_after": balance[0],
                 "locked_after": balance[1],
+                "fee": fee,
                 "order_id": order_id,
                 "trade_id": trade_id,
                 "reference": reference,

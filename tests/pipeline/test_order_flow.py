@@ -31,7 +31,15 @@ def test_a_limit_order_holds_funds_matches_settles_and_is_persisted(pipeline, al
     assert balance(bob, "USDT") == (Decimal("20") - Decimal("0.02"), Decimal(0))
     assert balance(bob, "BTC") == (Decimal("0.5"), Decimal("0.3"))
     assert balance(fee_account, "USDT") == (Decimal("0.04"), Decimal(0))
-    assert LedgerEntry.objects.filter(trade_id=trade.id).count() >= 5
+    # Base and quote for each side, the fee folded into the quote entry; the fee account's credit.
+    entries = LedgerEntry.objects.filter(trade_id=trade.id)
+    assert sorted(entry.kind for entry in entries) == ["FEE", "TRADE", "TRADE", "TRADE", "TRADE"]
+    assert sorted(entry.fee for entry in entries if entry.kind == "TRADE") == [
+        0,
+        0,
+        Decimal("0.02"),
+        Decimal("0.02"),
+    ]
 
 
 def test_traders_and_market_data_get_their_updates(pipeline, alice, bob, redis_conn, settings):
