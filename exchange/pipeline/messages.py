@@ -7,19 +7,26 @@ to the dead-letter stream instead of stopping the shard.
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import orjson
+
 FIELD = b"d"
+Fields = dict[str, bytes | str]
 
 
 class MalformedEntry(ValueError):
     """A stream entry that no stage can process; it goes to the dead-letter stream."""
 
 
-def encode(message: dict[str, Any]) -> dict[str, str]:
-    return {"d": json.dumps(message, separators=(",", ":"), default=str)}
+def encode(message: dict[str, Any]) -> Fields:
+    return {"d": dumps(message)}
+
+
+def dumps(value: Any) -> bytes:
+    """Compact JSON; a Decimal becomes its string."""
+    return orjson.dumps(value, default=str)
 
 
 def decode(fields: dict[bytes, bytes]) -> dict[str, Any]:
@@ -27,8 +34,8 @@ def decode(fields: dict[bytes, bytes]) -> dict[str, Any]:
     if raw is None:
         raise MalformedEntry("no 'd' field")
     try:
-        message = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        message = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
         raise MalformedEntry(f"not JSON: {exc}") from None
     if not isinstance(message, dict) or not isinstance(message.get("t"), str):
         raise MalformedEntry("not an object with a type 't'")

@@ -16,11 +16,10 @@ stream, one event per field, and one PUBLISH of all of them as a JSON array.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from exchange.pipeline.ids import parse_entry_id
-from exchange.pipeline.messages import MalformedEntry, encode, require_str
+from exchange.pipeline.messages import Fields, MalformedEntry, dumps, encode, require_str
 
 Group = list[Any]  # [input entry id, [commands...]]
 
@@ -32,7 +31,7 @@ class Outbox:
         self._pending: dict[str, list[dict[str, Any]]] = {}
         self._groups: dict[str, list[Group]] = {}
         # Entries that go out as they are (dead letters), after the groups.
-        self.messages: list[tuple[str, dict[str, str]]] = []
+        self.messages: list[tuple[str, Fields]] = []
         self.publications: list[tuple[str, dict[str, Any]]] = []
 
     def begin(self, entry_id: str) -> None:
@@ -53,7 +52,7 @@ class Outbox:
     def has_output(self) -> bool:
         return bool(self._groups or self.messages or self.publications)
 
-    def entries(self) -> list[tuple[str, dict[str, str]]]:
+    def entries(self) -> list[tuple[str, Fields]]:
         """One entry per destination stream for everything collected, then the raw ones."""
         grouped = [
             (stream, encode({"t": "batch", "p": self.producer, "g": groups}))
@@ -65,21 +64,21 @@ class Outbox:
         self._groups, self.messages, self.publications = {}, [], []
 
 
-def user_feed(publications: list[tuple[str, dict[str, Any]]]) -> dict[str, list[str]]:
+def user_feed(publications: list[tuple[str, dict[str, Any]]]) -> dict[str, list[bytes]]:
     """Each user channel's events as JSON texts, in order; only the last balance per asset survives."""
     last_balance: dict[tuple[str, str], int] = {}
     for index, (channel, payload) in enumerate(publications):
         if payload.get("type") == "balance":
             last_balance[(channel, payload["asset"])] = index
     keep = set(last_balance.values())
-    feed: dict[str, list[str]] = {}
+    feed: dict[str, list[bytes]] = {}
     for index, (channel, payload) in enumerate(publications):
         if payload.get("type") != "balance" or index in keep:
-            feed.setdefault(channel, []).append(json.dumps(payload, separators=(",", ":")))
+            feed.setdefault(channel, []).append(dumps(payload))
     return feed
 
 
-def feed_fields(events: list[str]) -> dict[str, str]:
+def feed_fields(events: list[bytes]) -> Fields:
     """A user events stream entry: one event per field, named by its place ("0", "1", ...)."""
     return {str(index): text for index, text in enumerate(events)}
 

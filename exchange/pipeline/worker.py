@@ -202,7 +202,7 @@ class StageWorker(ABC):
                 maxlen=settings.USER_EVENTS_MAXLEN,
                 approximate=True,
             )
-            pipe.publish(channel, "[" + ",".join(events) + "]")
+            pipe.publish(channel, b"[" + b",".join(events) + b"]")
         pipe.execute()
         self.outbox.drain()
 

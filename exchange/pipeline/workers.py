@@ -14,6 +14,7 @@ from exchange.pipeline.keys import ShardKeys, accounts_keys, matching_keys
 from exchange.pipeline.loading import fee_user_id, load_accounts_state, load_books
 from exchange.pipeline.markets import MarketRules, load_markets
 from exchange.pipeline.matching_stage import MatchingStage
+from exchange.pipeline.messages import dumps
 from exchange.pipeline.worker import Stage, StageWorker
 from exchange.routing import account_shard_for
 from matching import Side, from_lots, from_ticks
@@ -88,7 +89,7 @@ class MatchingWorker(StageWorker):
         for event in stage.market_events:
             pipe.xadd(
                 self.keys.events,
-                {"d": json.dumps(event, separators=(",", ":"))},
+                {"d": dumps(event)},
                 maxlen=settings.EVENTS_STREAM_MAXLEN,
                 approximate=True,
             )
@@ -126,7 +127,7 @@ class MatchingWorker(StageWorker):
             ]
 
         snapshot = {"symbol": symbol, "seq": sequence, "bids": levels(bids), "asks": levels(asks)}
-        pipe.set(depth_key(self.keys, symbol), json.dumps(snapshot, separators=(",", ":")))
+        pipe.set(depth_key(self.keys, symbol), dumps(snapshot))
         event: dict[str, Any]
         if changes is None:
             event = {"type": "depth_snapshot", **snapshot}
@@ -142,7 +143,7 @@ class MatchingWorker(StageWorker):
             }
         pipe.xadd(
             self.keys.events,
-            {"d": json.dumps(event, separators=(",", ":"))},
+            {"d": dumps(event)},
             maxlen=settings.EVENTS_STREAM_MAXLEN,
             approximate=True,
         )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -200,7 +201,7 @@ def test_settlements_replayed_in_other_batches_are_applied_once(funded, alice, b
     groups = [(batch["p"], group) for batch in batches for group in batch["g"]]
     assert len(groups) >= 2
 
-    def resend(producer: str, some: list) -> None:
+    def resend(producer: str, some: list[Any]) -> None:
         redis_conn.xadd(accounts_keys(0).stream, {"d": json.dumps({"t": "batch", "p": producer, "g": some})})
 
     for producer, group in groups:  # each group alone
@@ -215,7 +216,7 @@ def test_settlements_replayed_in_other_batches_are_applied_once(funded, alice, b
 def test_an_entry_mixing_applied_and_new_groups_applies_only_the_new_ones(pipeline, fee_account, redis_conn):
     import json
 
-    def fee(amount: str) -> dict:
+    def fee(amount: str) -> dict[str, Any]:
         return {"k": "fee", "uid": fee_account.pk, "asset": "USDT", "amount": amount, "tid": 7}
 
     first, second = ["1764000000000-1", [fee("1.5")]], ["1764000000000-2", [fee("2")]]
