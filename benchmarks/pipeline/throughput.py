@@ -275,11 +275,13 @@ def run_throughput(
         from spot.redis_connection import redis_client
 
         client = redis_client()
-        from exchange.pipeline.keys import accounts_keys
+        from exchange.pipeline.keys import accounts_keys, matching_keys
 
-        # Measured from the first entry applied, not from process start-up.
-        while client.get(accounts_keys(0).lease) is None:
-            time.sleep(0.01)
+        # Measured from the moment every worker is leader (has loaded its state
+        # and starts reading), not from process start-up.
+        leases = [accounts_keys(0).lease] + [matching_keys(shard).lease for shard in shards]
+        while not all(client.get(lease) for lease in leases):
+            time.sleep(0.005)
         started = time.monotonic()
         watched = {name: proc.pid for name, proc in zip(consumer_names(shards), processes, strict=True)}
         watched |= service_pids()
