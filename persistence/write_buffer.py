@@ -284,10 +284,19 @@ def _decimal_literal(value: Decimal) -> str:
     return format(value, "f")
 
 
+_DATETIME_LITERALS: dict[datetime, str] = {}
+
+
 def _datetime_literal(value: datetime) -> str:
-    naive = _naive_utc(value)
-    assert naive is not None
-    return f"'{naive.isoformat(' ')}'"
+    """Rendered once per distinct time: a batch's rows mostly share the time of their input entry."""
+    text = _DATETIME_LITERALS.get(value)
+    if text is None:
+        if len(_DATETIME_LITERALS) >= 4096:
+            _DATETIME_LITERALS.clear()
+        naive = _naive_utc(value)
+        assert naive is not None
+        text = _DATETIME_LITERALS[value] = f"'{naive.isoformat(' ')}'"
+    return text
 
 
 _LITERALS: dict[type, Callable[[Any], str]] = {

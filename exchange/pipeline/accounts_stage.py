@@ -437,17 +437,6 @@ class AccountsStage:
         if balance[0] < 0 or balance[1] < 0:
             raise AssertionError(f"balance of user {user_id} in {asset} would go negative: {balance}")
         asset_id = self.state.asset_ids[asset]
-        self.buffer.upsert(
-            Balance,
-            {
-                "user_id": user_id,
-                "asset_id": asset_id,
-                "available": balance[0],
-                "locked": balance[1],
-                "updated_at": self._now,
-            },
-            key=("user_id", "asset_id"),
-        )
         self.buffer.insert(
             LedgerEntry,
             {
@@ -470,9 +459,20 @@ class AccountsStage:
         self._touched.add((user_id, asset))
 
     def _publish_balances(self) -> None:
-        """One balance update per user and asset an entry changed, in its final state."""
+        """Each balance an entry changed, once, in its final state: its row, and an update for its owner."""
         for user_id, asset in sorted(self._touched):
             available, locked = self.state.balances[(user_id, asset)]
+            self.buffer.upsert(
+                Balance,
+                {
+                    "user_id": user_id,
+                    "asset_id": self.state.asset_ids[asset],
+                    "available": available,
+                    "locked": locked,
+                    "updated_at": self._now,
+                },
+                key=("user_id", "asset_id"),
+            )
             self._publish(
                 user_id,
                 {"type": "balance", "asset": asset, "available": str(available), "locked": str(locked)},
