@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import random
 import re
 import statistics
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from decimal import Decimal
@@ -254,6 +254,19 @@ def consumers_for(shards: list[int]) -> dict[str, str]:
     return accounts | {f"matching-{s}": matching_keys(s).stream for s in shards}
 
 
+def histogram_quantile(port: int, name: str, quantile: float) -> float:
+    """The upper bound of the bucket holding the quantile (what Prometheus' buckets allow)."""
+    buckets = sorted(
+        (float("inf") if "+Inf" in key else float(key.split('le="')[1].split('"')[0]), count)
+        for key, count in scrape(port, f"{name}_bucket").items()
+    )
+    total = buckets[-1][1] if buckets else 0
+    for bound, count in buckets:
+        if total and count >= quantile * total:
+            return bound
+    return float("nan")
+
+
 def consumer_names(shards: list[int]) -> list[str]:
     return list(consumers_for(shards))
 
@@ -308,6 +321,26 @@ def run_throughput(
     }
 
 
+def listen_for_updates(ready: Any, stop: Any, results: Any) -> None:
+    """In a child process: the arrival time of each order's first update that is not a rejection."""
+    from spot.redis_connection import redis_client
+
+    pubsub = redis_client().pubsub()
+    pubsub.psubscribe(f"{PREFIX}:user:*")
+    while (message := pubsub.get_message(timeout=1)) is None or message["type"] != "psubscribe":
+        pass
+    ready.set()
+    seen: dict[int, float] = {}
+    while not stop.is_set():
+        message = pubsub.get_message(timeout=0.1)
+        if message and message["type"] == "pmessage":
+            arrived = time.perf_counter()
+            for payload in json.loads(message["data"]):  # a worker batch's events of one user
+                if payload.get("type") == "order" and payload.get("status") != "REJECTED":
+                    seen.setdefault(payload["order_id"], arrived)
+    results.put(seen)
+
+
 def run_latency(rate: int, seconds: float, users: list[int], log_dir: Path) -> dict[str, Any]:
     from exchange.pipeline.order_entry import OrderEntry, PlaceRequest
     from spot.redis_connection import redis_client
@@ -322,22 +355,17 @@ def run_latency(rate: int, seconds: float, users: list[int], log_dir: Path) -> d
         while client.get(matching_keys(1).lease) is None or client.get(accounts_keys(0).lease) is None:
             time.sleep(0.01)
         sent: dict[int, float] = {}
-        seen: dict[int, float] = {}
-        pubsub = client.pubsub()
-        pubsub.psubscribe(f"{PREFIX}:user:*")
-        stop = threading.Event()
-
-        def listen() -> None:
-            while not stop.is_set():
-                message = pubsub.get_message(timeout=0.1)
-                if message and message["type"] == "pmessage":
-                    arrived = time.perf_counter()
-                    for payload in json.loads(message["data"]):  # a worker batch's events of one user
-                        if payload.get("type") == "order" and payload.get("status") != "REJECTED":
-                            seen.setdefault(payload["order_id"], arrived)
-
-        listener = threading.Thread(target=listen)
+        # The listener is a process of its own: as a thread beside the producer
+        # it waited for the GIL and its clock read late (measured: p50 inflated
+        # by milliseconds at 2,000/s). time.perf_counter is CLOCK_MONOTONIC,
+        # one clock for every process of the machine.
+        context = multiprocessing.get_context("fork")
+        ready, stop = context.Event(), context.Event()
+        results: Any = context.Queue()
+        listener = context.Process(target=listen_for_updates, args=(ready, stop, results))
         listener.start()
+        if not ready.wait(10):
+            raise SystemExit("the listener did not subscribe")
         entry = OrderEntry(client)
         batch = orders(int(rate * seconds), users, ["BTC/USDT"], seed=2)
         interval = 1 / rate
@@ -353,7 +381,16 @@ def run_latency(rate: int, seconds: float, users: list[int], log_dir: Path) -> d
         offered = len(batch) / (time.perf_counter() - begin)
         time.sleep(1.0)
         stop.set()
+        seen: dict[int, float] = results.get(timeout=30)
         listener.join()
+        stage = {
+            f"{worker} stage p{int(q * 100)} ≤ ms": histogram_quantile(
+                port, "spot_worker_stage_latency_seconds", q
+            )
+            * 1000
+            for worker, port in (("accounts", 9180), ("matching", 9191))
+            for q in (0.5, 0.99)
+        }
     finally:
         stop_workers(processes)
     latencies = sorted((seen[oid] - sent[oid]) * 1000 for oid in sent if oid in seen)
@@ -364,6 +401,7 @@ def run_latency(rate: int, seconds: float, users: list[int], log_dir: Path) -> d
         "p50_ms": statistics.median(latencies),
         "p99_ms": latencies[int(len(latencies) * 0.99) - 1],
         "max_ms": latencies[-1],
+        "stages": stage,
     }
 
 
@@ -404,7 +442,9 @@ def main() -> None:
     parser.add_argument("--latency-seconds", type=float, default=10)
     parser.add_argument("--baseline-orders", type=int, default=2_000)
     parser.add_argument("--account-shards", type=int, default=1)
-    parser.add_argument("--skip", nargs="*", default=[], choices=["two-shards", "latency", "baseline"])
+    parser.add_argument(
+        "--skip", nargs="*", default=[], choices=["throughput", "two-shards", "latency", "baseline"]
+    )
     options = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("mysql"):
@@ -427,29 +467,31 @@ def main() -> None:
     users: list[int] = []
 
     print(f"# pipeline benchmark, {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores\n")
-    one = run_throughput(options.orders, users, ["BTC/USDT", "ETH/USDT"], [1, 2], log_dir)
-    accounts = f"{options.account_shards} accounts shard{'s' if options.account_shards > 1 else ''}"
-    rows = [(f"{accounts}, 2 matching shards (BTC, ETH)", one)]
-    if "two-shards" not in options.skip:
-        one_shard = run_throughput(options.orders, users, ["BTC/USDT"], [1], log_dir)
-        rows.insert(0, (f"{accounts}, 1 matching shard (BTC)", one_shard))
-    print(
-        "| setup | orders | seconds | orders/s | trades | ledger rows | matching flush ms | rows/flush | accounts batch |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|")
-    for name, r in rows:
+    one: dict[str, Any] = {}
+    if "throughput" not in options.skip:
+        one = run_throughput(options.orders, users, ["BTC/USDT", "ETH/USDT"], [1, 2], log_dir)
+        accounts = f"{options.account_shards} accounts shard{'s' if options.account_shards > 1 else ''}"
+        rows = [(f"{accounts}, 2 matching shards (BTC, ETH)", one)]
+        if "two-shards" not in options.skip:
+            one_shard = run_throughput(options.orders, users, ["BTC/USDT"], [1], log_dir)
+            rows.insert(0, (f"{accounts}, 1 matching shard (BTC)", one_shard))
         print(
-            f"| {name} | {r['orders']:,} | {r['seconds']:.2f} | {r['orders_per_s']:,.0f} | {r['trades']:,} | "
-            f"{r['ledger_rows']:,} | {r['matching_flush_ms']:.2f} | {r['matching_rows_per_flush']:.0f} | "
-            f"{r['accounts_read_batch']:.0f} |"
+            "| setup | orders | seconds | orders/s | trades | ledger rows | matching flush ms | rows/flush | accounts batch |"
         )
-    print("\n| setup | CPU µs per order: " + " | ".join(rows[0][1]["cpu_us_per_order"]) + " | total |")
-    print("|---|" + "---|" * (len(rows[0][1]["cpu_us_per_order"]) + 1))
-    for name, r in rows:
-        spent = r["cpu_us_per_order"]
-        cells = " | ".join(f"{value:.0f}" for value in spent.values())
-        total = sum(value for key, value in spent.items() if not key.endswith("main thread"))
-        print(f"| {name} | {cells} | {total:.0f} |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        for name, r in rows:
+            print(
+                f"| {name} | {r['orders']:,} | {r['seconds']:.2f} | {r['orders_per_s']:,.0f} | {r['trades']:,} | "
+                f"{r['ledger_rows']:,} | {r['matching_flush_ms']:.2f} | {r['matching_rows_per_flush']:.0f} | "
+                f"{r['accounts_read_batch']:.0f} |"
+            )
+        print("\n| setup | CPU µs per order: " + " | ".join(rows[0][1]["cpu_us_per_order"]) + " | total |")
+        print("|---|" + "---|" * (len(rows[0][1]["cpu_us_per_order"]) + 1))
+        for name, r in rows:
+            spent = r["cpu_us_per_order"]
+            cells = " | ".join(f"{value:.0f}" for value in spent.values())
+            total = sum(value for key, value in spent.items() if not key.endswith("main thread"))
+            print(f"| {name} | {cells} | {total:.0f} |")
     if "latency" not in options.skip:
         lat = run_latency(options.rate, options.latency_seconds, users, log_dir)
         print("\n| offered orders/s | orders | answered | XADD→first update p50 ms | p99 ms | max ms |")
@@ -458,6 +500,12 @@ def main() -> None:
             f"| {lat['offered_per_s']:,.0f} | {lat['orders']:,} | {lat['answered']:,} | {lat['p50_ms']:.2f} | "
             f"{lat['p99_ms']:.2f} | {lat['max_ms']:.2f} |"
         )
+        print(
+            "\nEach stage's own view, from the XADD of its input entry (millisecond ids, histogram buckets):"
+        )
+        print("| " + " | ".join(lat["stages"]) + " |")
+        print("|" + "---|" * len(lat["stages"]))
+        print("| " + " | ".join(f"{value:g}" for value in lat["stages"].values()) + " |")
     if "baseline" not in options.skip:
         base = run_baseline(options.baseline_orders, users)
         print(
@@ -466,7 +514,7 @@ def main() -> None:
         print("|---|---|---|---|---|")
         print(
             f"| Order.objects.create per order | {base['orders']:,} | {base['seconds']:.2f} | "
-            f"{base['orders_per_s']:,.0f} | {one['orders_per_s'] / base['orders_per_s']:.1f}x |"
+            f"{base['orders_per_s']:,.0f} | {one.get('orders_per_s', 0) / base['orders_per_s']:.1f}x |"
         )
 
 

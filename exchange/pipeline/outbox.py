@@ -33,6 +33,8 @@ class Outbox:
         # Entries that go out as they are (dead letters), after the groups.
         self.messages: list[tuple[str, Fields]] = []
         self.publications: list[tuple[str, dict[str, Any]]] = []
+        # Keys whose latest value this batch sets (a market's depth snapshot).
+        self.values: dict[str, bytes] = {}
 
     def begin(self, entry_id: str) -> None:
         self._entry_id = entry_id
@@ -50,7 +52,7 @@ class Outbox:
 
     @property
     def has_output(self) -> bool:
-        return bool(self._groups or self.messages or self.publications)
+        return bool(self._groups or self.messages or self.publications or self.values)
 
     def entries(self) -> list[tuple[str, Fields]]:
         """One entry per destination stream for everything collected, then the raw ones."""
@@ -61,7 +63,7 @@ class Outbox:
         return grouped + self.messages
 
     def drain(self) -> None:
-        self._groups, self.messages, self.publications = {}, [], []
+        self._groups, self.messages, self.publications, self.values = {}, [], [], {}
 
 
 def user_feed(publications: list[tuple[str, dict[str, Any]]]) -> dict[str, list[bytes]]:

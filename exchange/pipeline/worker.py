@@ -192,7 +192,9 @@ class StageWorker(ABC):
             return
         pipe = self.redis.pipeline(transaction=False)
         for stream, fields in self.outbox.entries():
-            pipe.xadd(stream, fields)  # type: ignore[arg-type]
+            pipe.xadd(stream, fields, maxlen=self._maxlen(stream), approximate=True)  # type: ignore[arg-type]
+        for key, value in self.outbox.values.items():
+            pipe.set(key, value)
         for channel, events in user_feed(self.outbox.publications).items():
             # The stream is the user's gap-free, resumable feed (its entry ids are
             # the sequence); the publish wakes whoever waits for one order's result.
@@ -205,6 +207,10 @@ class StageWorker(ABC):
             pipe.publish(channel, b"[" + b",".join(events) + b"]")
         pipe.execute()
         self.outbox.drain()
+
+    def _maxlen(self, stream: str) -> int | None:
+        """Streams that no stage consumes (market events) are capped; input streams are trimmed by offset."""
+        return None
 
     def _hand_over(self) -> None:
         """Give the batch to the flusher when it is free; while it writes, the next batch grows."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+from decimal import Decimal
 from typing import Any
 
 import redis
@@ -52,6 +53,7 @@ class MatchingWorker(StageWorker):
         self.shard = shard
         self._stage: MatchingStage | None = None
         self._depth_sequence: dict[str, int] = {}
+        self._level_texts: dict[str, LevelTexts] = {}
 
     def _my_markets(self) -> dict[str, MarketRules]:
         return {symbol: rules for symbol, rules in load_markets().items() if rules.shard == self.shard}
@@ -82,34 +84,28 @@ class MatchingWorker(StageWorker):
         return self._stage
 
     def after_batch(self) -> None:
+        """The batch's trades and depth changes, sent with the rest of its output in one round trip."""
         stage = self._stage
         if stage is None:
             return
-        pipe = self.redis.pipeline(transaction=False)
         for event in stage.market_events:
-            pipe.xadd(
-                self.keys.events,
-                {"d": dumps(event)},
-                maxlen=settings.EVENTS_STREAM_MAXLEN,
-                approximate=True,
-            )
+            self.outbox.messages.append((self.keys.events, {"d": dumps(event)}))
         stage.market_events.clear()
         for symbol, changes in sorted(stage.depth_changes.items()):
-            self._queue_depth(pipe, symbol, changes)
+            self._queue_depth(symbol, changes)
         stage.depth_changes.clear()
-        pipe.execute()
+
+    def _maxlen(self, stream: str) -> int | None:
+        return settings.EVENTS_STREAM_MAXLEN if stream == self.keys.events else None
 
     def _publish_depth(self, symbol: str) -> None:
         """After a (re)start: a full snapshot with the next sequence, so readers reset."""
         stored: Any = self.redis.get(depth_key(self.keys, symbol))
         self._depth_sequence[symbol] = json.loads(stored)["seq"] if stored else 0
-        pipe = self.redis.pipeline(transaction=False)
-        self._queue_depth(pipe, symbol, None)
-        pipe.execute()
+        self._queue_depth(symbol, None)
+        self._send()
 
-    def _queue_depth(
-        self, pipe: redis.client.Pipeline, symbol: str, changes: dict[tuple[int, int], int] | None
-    ) -> None:
+    def _queue_depth(self, symbol: str, changes: dict[tuple[int, int], int] | None) -> None:
         """The top of the book for REST and WebSocket snapshots, and the batch's level changes.
 
         The sequence grows by one per batch that changed the market, so a
@@ -119,15 +115,9 @@ class MatchingWorker(StageWorker):
         rules = self._stage.markets[symbol]
         bids, asks = self._stage.books[symbol].depth(settings.DEPTH_LEVELS)
         sequence = self._depth_sequence[symbol] = self._depth_sequence.get(symbol, 0) + 1
-
-        def levels(side: list[tuple[int, int]]) -> list[list[str]]:
-            return [
-                [str(from_ticks(price, rules.tick_size)), str(from_lots(size, rules.lot_size))]
-                for price, size in side
-            ]
-
-        snapshot = {"symbol": symbol, "seq": sequence, "bids": levels(bids), "asks": levels(asks)}
-        pipe.set(depth_key(self.keys, symbol), dumps(snapshot))
+        texts = self._level_texts.setdefault(symbol, LevelTexts(rules.tick_size, rules.lot_size))
+        snapshot = {"symbol": symbol, "seq": sequence, "bids": texts.levels(bids), "asks": texts.levels(asks)}
+        self.outbox.values[depth_key(self.keys, symbol)] = dumps(snapshot)
         event: dict[str, Any]
         if changes is None:
             event = {"type": "depth_snapshot", **snapshot}
@@ -136,14 +126,42 @@ class MatchingWorker(StageWorker):
                 "type": "depth_update",
                 "symbol": symbol,
                 "seq": sequence,
-                "bids": levels(
+                "bids": texts.levels(
                     sorted(((p, q) for (s, p), q in changes.items() if s == Side.BUY), reverse=True)
                 ),
-                "asks": levels(sorted((p, q) for (s, p), q in changes.items() if s == Side.SELL)),
+                "asks": texts.levels(sorted((p, q) for (s, p), q in changes.items() if s == Side.SELL)),
             }
-        pipe.xadd(
-            self.keys.events,
-            {"d": dumps(event)},
-            maxlen=settings.EVENTS_STREAM_MAXLEN,
-            approximate=True,
-        )
+        self.outbox.messages.append((self.keys.events, {"d": dumps(event)}))
+
+
+class LevelTexts:
+    """Price and size texts of one market's depth levels, each formatted once.
+
+    A depth snapshot of 100 levels a side is 400 numbers per batch; turning
+    ticks and lots back into decimal strings was most of the matching
+    worker's time per batch when batches are small.
+    """
+
+    _LIMIT = 100_000
+
+    def __init__(self, tick_size: Decimal, lot_size: Decimal) -> None:
+        self.tick_size = tick_size
+        self.lot_size = lot_size
+        self._prices: dict[int, str] = {}
+        self._sizes: dict[int, str] = {}
+
+    def levels(self, side: list[tuple[int, int]]) -> list[list[str]]:
+        prices, sizes = self._prices, self._sizes
+        if len(prices) > self._LIMIT or len(sizes) > self._LIMIT:
+            prices.clear()
+            sizes.clear()
+        found = []
+        for price, size in side:
+            price_text = prices.get(price)
+            if price_text is None:
+                price_text = prices[price] = str(from_ticks(price, self.tick_size))
+            size_text = sizes.get(size)
+            if size_text is None:
+                size_text = sizes[size] = str(from_lots(size, self.lot_size))
+            found.append([price_text, size_text])
+        return found
