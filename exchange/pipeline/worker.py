@@ -8,6 +8,7 @@ once committed. A worker that is not the shard's leader waits as a standby.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -35,6 +36,24 @@ from persistence.write_buffer import WriteBuffer
 logger = logging.getLogger("spot.worker")
 
 
+# A young-generation collection every 50,000 allocations instead of 700:
+# a worker allocates a few dicts per order and frees them at once.
+GC_THRESHOLDS = (50_000, 20, 100)
+
+
+def settle_garbage_collector() -> None:
+    """Keep the cyclic GC off the state just loaded and collect rarely.
+
+    The loaded state (books, holds, balances) and Django's own objects are
+    long-lived; frozen, a full collection does not walk them. Measured on
+    the accounts worker at 2,000 orders/s: a full collection of the unfrozen
+    heap paused it for 75 ms.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 class Stage(Protocol):
     def handle(self, entry_id: str, message: dict[str, Any]) -> None: ...
 
@@ -47,6 +66,8 @@ class StageWorker(ABC):
         self.keys = keys
         self.redis = client
         self.standby = standby
+        # Set by the management command: the worker may tune the process (GC), unlike one inside tests.
+        self.owns_process = False
         self.consumer = f"{socket.gethostname()}-{os.getpid()}"
         self.lease = Lease(client, keys, self.consumer, settings.WORKER_LEASE_TTL_MS)
         self.stopping = False
@@ -105,6 +126,8 @@ class StageWorker(ABC):
                 max_delay_s=settings.WRITE_BUFFER_MAX_DELAY_MS / 1000,
             )
             self.stage = self.build_stage(position, self.buffer)
+            if self.owns_process:
+                settle_garbage_collector()
             self._rewind_group(position.last_entry_id)
             self.flusher = Flusher(self.name, self.redis, self.keys.stream, self.lease.epoch)
         except (redis.RedisError, DatabaseError) as exc:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import json
 from decimal import Decimal
 from typing import Any
@@ -78,9 +77,6 @@ class MatchingWorker(StageWorker):
         )
         for symbol in markets:
             self._publish_depth(symbol)
-        # The loaded books are long-lived: keep the cyclic GC from walking them
-        # on every collection (multi-millisecond pauses in the engine benchmark).
-        gc.freeze()
         return self._stage
 
     def after_batch(self) -> None:

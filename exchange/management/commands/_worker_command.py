@@ -34,5 +34,6 @@ class WorkerCommand(BaseCommand):
         # every 0.5 ms instead of CPython's 5 ms, or each entry can wait that long.
         sys.setswitchinterval(0.0005)
         worker = self.make_worker(options["shard"], options["standby"])
+        worker.owns_process = True
         logger.info("%s starting%s", worker.name, " as standby" if options["standby"] else "")
         worker.run()
