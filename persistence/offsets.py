@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from persistence.models import StreamOffset
@@ -45,13 +46,14 @@ def commit_position(consumer: str, stream: str, position: CommittedPosition, epo
     leader has written its epoch, the old one's update matches no row.
     """
     payload = {"producers": position.producer_sequences, "counters": position.counters}
-    updated = StreamOffset.objects.filter(consumer=consumer, lease_epoch__lte=epoch).update(
-        stream=stream,
-        last_entry_id=position.last_entry_id,
-        lease_epoch=epoch,
-        producer_sequences=payload,
-        updated_at=timezone.now(),
-    )
+    # Hand-written: once per batch, and the ORM's update costs ~0.3 ms of
+    # Python each time (profiled), on the flusher thread, under the GIL.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _update_sql(),
+            [stream, position.last_entry_id, epoch, json.dumps(payload), _now_for_db(), consumer, epoch],
+        )
+        updated = cursor.rowcount
     if updated:
         return
     if StreamOffset.objects.filter(consumer=consumer).exists():
@@ -68,6 +70,19 @@ def commit_position(consumer: str, stream: str, position: CommittedPosition, epo
             )
     except IntegrityError:
         raise Fenced(f"{consumer}: another leader created the offset row first") from None
+
+
+def _update_sql() -> str:
+    quote = connection.ops.quote_name
+    table = quote(StreamOffset._meta.db_table)
+    columns = ("stream", "last_entry_id", "lease_epoch", "producer_sequences", "updated_at")
+    assignments = ", ".join(f"{quote(column)} = %s" for column in columns)
+    return f"UPDATE {table} SET {assignments} WHERE {quote('consumer')} = %s AND {quote('lease_epoch')} <= %s"  # noqa: S608
+
+
+def _now_for_db() -> Any:
+    """Now, as the backend stores a DateTimeField."""
+    return connection.ops.adapt_datetimefield_value(timezone.now())
 
 
 def claim_epoch(consumer: str, stream: str, epoch: int) -> CommittedPosition:

@@ -99,9 +99,11 @@ class Flusher:
     def _after_commit(self, batch: Batch, acks: list[bytes]) -> None:
         """Ack and trim only what is committed; a Redis error here costs a re-delivery, never data."""
         try:
+            pipe = self.redis.pipeline(transaction=False)
             if acks:
-                self.redis.xack(self.stream, CONSUMER_GROUP, *acks)
+                pipe.xack(self.stream, CONSUMER_GROUP, *acks)
             if settings.STREAM_TRIM_COMMITTED:
-                self.redis.xtrim(self.stream, minid=batch.position.last_entry_id, approximate=True)
+                pipe.xtrim(self.stream, minid=batch.position.last_entry_id, approximate=True)
+            pipe.execute()
         except redis.RedisError as exc:
             logger.warning("%s: ack after commit failed: %s", self.name, exc)
