@@ -18,7 +18,7 @@ import redis
 from django.conf import settings
 
 from exchange.api.auth import Principal
-from exchange.api.decimals import parse_amount
+from exchange.api.decimals import amount_text, parse_amount
 from exchange.api.engine_results import ResultWaiter
 from exchange.api.errors import BadRequest, Unavailable, from_validation_errors
 from exchange.api.funds import check_funds
@@ -191,7 +191,15 @@ def _place_and_wait(client: redis.Redis, user_id: int, request: PlaceRequest) ->
 def _result_fields(update: dict[str, Any]) -> dict[str, Any]:
     return {
         "status": update["status"],
-        "executed_quantity": str(update.get("executed_quantity", "0")),
-        "executed_quote": str(update.get("executed_quote", "0")),
+        "executed_quantity": _executed_text(update.get("executed_quantity")),
+        "executed_quote": _executed_text(update.get("executed_quote")),
         "reject_reason": str(update.get("reject_reason") or ""),
     }
+
+
+def _executed_text(value: Any) -> str:
+    """The engine writes amounts at its own scale ("0.01000"); answer as the other endpoints ("0.01")."""
+    try:
+        return amount_text(Decimal(str(value or "0"))) or "0"
+    except ArithmeticError:
+        return str(value)

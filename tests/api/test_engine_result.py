@@ -19,6 +19,16 @@ def test_it_answers_with_the_engines_fill(alice_any_path, btc_usdt, fake_engine)
     assert (body["status"], body["executed_quantity"], body["executed_quote"]) == ("FILLED", "0.001", "30")
 
 
+def test_the_engines_amounts_are_answered_without_trailing_zeros(alice_any_path, btc_usdt, fake_engine):
+    fake_engine(
+        lambda command: {"status": "FILLED", "executed_quantity": "0.01000", "executed_quote": "300.0000000"}
+    )
+
+    body = alice_any_path.post("/api/v1/orders", limit_buy(response_type="RESULT")).json()
+
+    assert (body["executed_quantity"], body["executed_quote"]) == ("0.01", "300")
+
+
 def test_insufficient_funds_shows_as_rejected_with_its_reason(alice_any_path, alice, btc_usdt, fake_engine):
     fake_engine(lambda command: {"status": "REJECTED", "reject_reason": "INSUFFICIENT_FUNDS"})
 
