@@ -190,7 +190,7 @@ def _render(table: _Table) -> list[Statement]:
     for shape, rows in by_shape.items():
         statement, prepare = _statement(table, shape)
         if connection.vendor == "mysql":
-            statements.extend(_mysql_statements(statement, shape, rows))
+            statements.extend(_mysql_statements(statement, rows))
         else:
             statements.append((statement, [prepare(row) for row in rows]))
     return statements
@@ -266,7 +266,7 @@ def _naive_utc(value: datetime | None) -> datetime | None:
 _MYSQL_CHUNK = 1000
 
 
-def _mysql_statements(statement: str, shape: tuple[str, ...], rows: list[Row]) -> list[Statement]:
+def _mysql_statements(statement: str, rows: list[Row]) -> list[Statement]:
     """One multi-row statement per chunk, its literals rendered here.
 
     mysqlclient's executemany escapes every value through a generic path
@@ -280,7 +280,8 @@ def _mysql_statements(statement: str, shape: tuple[str, ...], rows: list[Row]) -
     rendered: list[Statement] = []
     for start in range(0, len(rows), _MYSQL_CHUNK):
         values = ",".join(
-            "(" + ",".join([_LITERALS[type(row[name])](row[name]) for name in shape]) + ")"
+            # A row's keys are its shape, in order (rows are grouped by tuple(row)).
+            "(" + ",".join([_LITERALS[type(value)](value) for value in row.values()]) + ")"
             for row in rows[start : start + _MYSQL_CHUNK]
         )
         rendered.append((f"{head} VALUES {values}{tail}", None))
