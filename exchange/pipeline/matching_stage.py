@@ -75,6 +75,7 @@ class MatchingStage:
         # symbol -> (side, price ticks) -> new level total, for this batch's depth update
         self.depth_changes: dict[str, dict[tuple[int, int], int]] = {}
         self.market_events: list[dict[str, Any]] = []
+        self._changed_orders: dict[int, OrderState] = {}
         self._by_market_id = {rules.market_id: rules for rules in markets.values()}
         self._now = datetime.fromtimestamp(0, UTC)
         self._ts = 0
@@ -84,7 +85,16 @@ class MatchingStage:
     def handle(self, entry_id: str, message: dict[str, Any]) -> None:
         if message["t"] != "batch":
             raise MalformedEntry(f"unknown command type {message['t']!r}")
-        apply_groups(message, self.replays, self._handle_group)
+        try:
+            apply_groups(message, self.replays, self._handle_group)
+        finally:
+            self._write_orders()
+
+    def _write_orders(self) -> None:
+        """Each order an entry changed, once, in its final state (an order changes ~3 times an entry)."""
+        for order in self._changed_orders.values():
+            self.buffer.upsert(Order, order.row())
+        self._changed_orders.clear()
 
     def _handle_group(self, commands: list[Any]) -> None:
         for command in commands:
@@ -355,7 +365,7 @@ class MatchingStage:
     def _save(self, order: OrderState) -> None:
         if order.status == "PENDING":
             order.status = "NEW"
-        self.buffer.upsert(Order, order.row())
+        self._changed_orders[order.order_id] = order
         self._publish(order.user_id, order.update())
 
     def _settle(self, user_id: int, item: dict[str, Any]) -> None:
