@@ -72,7 +72,18 @@ def commit_position(consumer: str, stream: str, position: CommittedPosition, epo
         raise Fenced(f"{consumer}: another leader created the offset row first") from None
 
 
+_UPDATE_SQL: dict[str, str] = {}
+
+
 def _update_sql() -> str:
+    """The fenced update of an offset row, built once per database vendor."""
+    cached = _UPDATE_SQL.get(connection.vendor)
+    if cached is None:
+        cached = _UPDATE_SQL[connection.vendor] = _build_update_sql()
+    return cached
+
+
+def _build_update_sql() -> str:
     quote = connection.ops.quote_name
     table = quote(StreamOffset._meta.db_table)
     columns = ("stream", "last_entry_id", "lease_epoch", "producer_sequences", "updated_at")

@@ -271,10 +271,6 @@ def histogram_quantile(port: int, name: str, quantile: float) -> float:
     return float("nan")
 
 
-def consumer_names(shards: list[int]) -> list[str]:
-    return list(consumers_for(shards))
-
-
 def run_throughput(
     count: int, users: list[int], symbols: list[str], shards: list[int], log_dir: Path
 ) -> dict[str, Any]:
@@ -300,7 +296,7 @@ def run_throughput(
         while not all(client.get(lease) for lease in leases):
             time.sleep(0.005)
         started = time.monotonic()
-        watched = {name: proc.pid for name, proc in zip(consumer_names(shards), processes, strict=True)}
+        watched = {name: proc.pid for name, proc in zip(consumers_for(shards), processes, strict=True)}
         watched |= service_pids()
         cpu_before = cpu_split(watched)
         finished = wait_quiet(consumers_for(shards), timeout=600)

@@ -16,6 +16,7 @@ stream, one event per field, and one PUBLISH of all of them as a JSON array.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from exchange.pipeline.ids import parse_entry_id
@@ -115,7 +116,7 @@ class MalformedGroups(MalformedEntry):
         self.failures = failures
 
 
-def apply_groups(message: dict[str, Any], replays: ReplayFilter, apply: Any) -> None:
+def apply_groups(message: dict[str, Any], replays: ReplayFilter, apply: Callable[[list[Any]], None]) -> None:
     """Apply each group not seen before; collect the ones that fail into one MalformedGroups."""
     failures = []
     for producer, sequence, commands in groups_of(message):

@@ -76,7 +76,8 @@ class MatchingWorker(StageWorker):
             self._my_markets,
         )
         for symbol in markets:
-            self._publish_depth(symbol)
+            self._queue_restart_depth(symbol)
+        self._send()
         return self._stage
 
     def after_batch(self) -> None:
@@ -94,12 +95,11 @@ class MatchingWorker(StageWorker):
     def _maxlen(self, stream: str) -> int | None:
         return settings.EVENTS_STREAM_MAXLEN if stream == self.keys.events else None
 
-    def _publish_depth(self, symbol: str) -> None:
+    def _queue_restart_depth(self, symbol: str) -> None:
         """After a (re)start: a full snapshot with the next sequence, so readers reset."""
         stored: Any = self.redis.get(depth_key(self.keys, symbol))
         self._depth_sequence[symbol] = json.loads(stored)["seq"] if stored else 0
         self._queue_depth(symbol, None)
-        self._send()
 
     def _queue_depth(self, symbol: str, changes: dict[tuple[int, int], int] | None) -> None:
         """The top of the book for REST and WebSocket snapshots, and the batch's level changes.
