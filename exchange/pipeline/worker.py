@@ -54,6 +54,17 @@ def settle_garbage_collector() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
+Entry = tuple[bytes, dict[bytes, bytes]]
+
+
+def _entries(reply: Any) -> list[Entry]:
+    """The entries of an XREADGROUP reply on one stream (None when a block timed out)."""
+    if not reply:
+        return []
+    entries: list[Entry] = reply[0][1]
+    return entries
+
+
 class Stage(Protocol):
     def handle(self, entry_id: str, message: dict[str, Any]) -> None: ...
 
@@ -76,6 +87,7 @@ class StageWorker(ABC):
         self.flusher: Flusher | None = None
         self.outbox = Outbox(keys.tag)
         self._unacked: list[bytes] = []
+        self._reread = False  # after a Redis error: read this consumer's pending entries first
         self._lease_renewed_at = 0.0
         self._lag_checked_at = 0.0
         self._backoff = 0.0
@@ -129,6 +141,7 @@ class StageWorker(ABC):
             if self.owns_process:
                 settle_garbage_collector()
             self._rewind_group(position.last_entry_id)
+            self._reread = False
             self.flusher = Flusher(self.name, self.redis, self.keys.stream, self.lease.epoch)
         except (redis.RedisError, DatabaseError) as exc:
             self._fault("becoming leader", exc)
@@ -140,25 +153,28 @@ class StageWorker(ABC):
         return True
 
     def step(self) -> bool:
-        """Read and apply one batch, send, commit if due. Returns whether there was work."""
+        """Send the last batch's outputs, read and apply the next batch, commit if due.
+
+        Returns whether there was work (something read or sent).
+        """
         assert self.buffer is not None and self.stage is not None
         try:
             if not self._keep_lease():
                 return False
             if self.flusher is not None and self.flusher.error is not None:
                 raise self.flusher.error
-            # Outputs left over from a failed send go first: a commit must
-            # never cover entries whose outputs were not sent.
-            self._send()
-            entries = self._read()
+            # Sending, or looking at the pending list after a fault, is work too: the next read may bring more.
+            had_work = self.outbox.has_output or self._reread
+            entries = self._send_and_read()
             if entries:
                 self._apply(entries)
-                self._send()
             if self.buffer.due():
+                # A commit must never cover entries whose outputs were not sent.
+                self._send()
                 self._hand_over()
             self._backoff = 0.0
             self._report_lag()
-            return bool(entries)
+            return bool(entries) or had_work
         except Fenced:
             raise
         except (redis.RedisError, DatabaseError) as exc:
@@ -167,24 +183,66 @@ class StageWorker(ABC):
 
     # ------------------------------------------------------------- pieces
 
-    def _read(self) -> list[tuple[bytes, dict[bytes, bytes]]]:
+    def _send_and_read(self) -> list[Entry]:
+        """What the last batch produced, sent, and the next batch read: one round trip.
+
+        The XADDs run at once; the read then blocks until entries arrive. If
+        a reply is lost on the way (a broken connection), entries Redis
+        delivered may sit in this consumer's pending list unseen, and `>`
+        would never deliver them again: the next read takes them from there.
+        """
+        pipe = self.redis.pipeline(transaction=False)
+        self._queue_outputs(pipe)
+        self._queue_read(pipe)
+        try:
+            replies = pipe.execute(raise_on_error=False)
+        except redis.RedisError:
+            self._reread = True
+            raise
+        failed = next((reply for reply in replies if isinstance(reply, Exception)), None)
+        if failed is not None:
+            self._reread = True
+            raise failed
+        self.outbox.drain()
+        entries = _entries(replies[-1])
+        # Pending entries come a batch at a time: read from there until a short batch.
+        self._reread = self._reread and len(entries) >= settings.WORKER_READ_COUNT
+        return entries
+
+    def _read(self) -> list[Entry]:
+        """Read the next batch (sending nothing)."""
+        pipe = self.redis.pipeline(transaction=False)
+        self._queue_read(pipe)
+        try:
+            (reply,) = pipe.execute()
+        except redis.RedisError:
+            self._reread = True
+            raise
+        entries = _entries(reply)
+        self._reread = self._reread and len(entries) >= settings.WORKER_READ_COUNT
+        return entries
+
+    def _queue_read(self, pipe: Any) -> None:
         assert self.buffer is not None
+        if self._reread:
+            # Entries after the last one applied that are pending for this consumer.
+            after = self.buffer.position.last_entry_id
+            pipe.xreadgroup(
+                CONSUMER_GROUP, self.consumer, {self.keys.stream: after}, count=settings.WORKER_READ_COUNT
+            )
+            return
         block_ms = settings.WORKER_BLOCK_MS
         if self.buffer.has_pending:
             block_ms = max(1, int(self.buffer.max_delay_s * 1000))
-        response: Any = self.redis.xreadgroup(
+        pipe.xreadgroup(
             CONSUMER_GROUP,
             self.consumer,
             {self.keys.stream: ">"},
             count=settings.WORKER_READ_COUNT,
             block=block_ms,
         )
-        if not response:
-            return []
-        entries: list[tuple[bytes, dict[bytes, bytes]]] = response[0][1]
-        return entries
 
-    def _apply(self, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> None:
+    def _apply(self, entries: list[Entry]) -> None:
         assert self.buffer is not None and self.stage is not None
         now_ms = time.time() * 1000
         for raw_id, fields in entries:
@@ -210,10 +268,15 @@ class StageWorker(ABC):
         self.after_batch()
 
     def _send(self) -> None:
-        """One XADD per destination stream and per user for the whole batch, pipelined."""
+        """Send what is collected (one XADD per destination stream and per user), pipelined."""
         if not self.outbox.has_output:
             return
         pipe = self.redis.pipeline(transaction=False)
+        self._queue_outputs(pipe)
+        pipe.execute()
+        self.outbox.drain()
+
+    def _queue_outputs(self, pipe: Any) -> None:
         for stream, fields in self.outbox.entries():
             pipe.xadd(stream, fields, maxlen=self._maxlen(stream), approximate=True)  # type: ignore[arg-type]
         for key, value in self.outbox.values.items():
@@ -228,8 +291,6 @@ class StageWorker(ABC):
                 approximate=True,
             )
             pipe.publish(channel, b"[" + b",".join(events) + b"]")
-        pipe.execute()
-        self.outbox.drain()
 
     def _maxlen(self, stream: str) -> int | None:
         """Streams that no stage consumes (market events) are capped; input streams are trimmed by offset."""

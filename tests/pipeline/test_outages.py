@@ -69,3 +69,42 @@ def test_a_redis_outage_while_sending_keeps_the_outputs_until_they_are_sent(
     assert Order.objects.get(pk=buy).status == "FILLED"
     assert_ledger_explains_balances()
     assert_money_is_conserved()
+
+
+def test_entries_whose_read_reply_was_lost_are_read_again_from_the_pending_list(
+    pipeline, alice, bob, monkeypatch
+):
+    """Redis delivered the entries (they are pending for the worker), but the reply never arrived."""
+    pipeline.deposit(alice, "USDT", "1000")
+    pipeline.deposit(bob, "BTC", "1")
+    pipeline.run()
+    accounts = pipeline.workers[0]
+    real_pipeline = accounts.redis.pipeline
+    lost = {"left": 2}
+
+    def lossy_pipeline(*args, **kwargs):
+        pipe = real_pipeline(*args, **kwargs)
+        real_execute = pipe.execute
+
+        def execute(*a, **k):
+            replies = real_execute(*a, **k)
+            read = replies[-1] if replies else None
+            if lost["left"] and isinstance(read, list) and read and read[0][1]:
+                lost["left"] -= 1
+                raise redis.ConnectionError("Connection reset by peer")
+            return replies
+
+        pipe.execute = execute
+        return pipe
+
+    monkeypatch.setattr(accounts.redis, "pipeline", lossy_pipeline)
+    sell = pipeline.place(bob, "BTC/USDT", "SELL", price="100.00", quantity="0.5")
+    buy = pipeline.place(alice, "BTC/USDT", "BUY", price="100.00", quantity="0.5")
+    pipeline.run()
+
+    assert lost["left"] == 0
+    assert Order.objects.get(pk=sell).status == "FILLED"
+    assert Order.objects.get(pk=buy).status == "FILLED"
+    assert Balance.objects.get(user=alice, asset__code="BTC").available == Decimal("0.5")
+    assert_ledger_explains_balances()
+    assert_money_is_conserved()
