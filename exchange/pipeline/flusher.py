@@ -77,6 +77,10 @@ class Flusher:
         backoff = 0.1
         while self.error is None:
             try:
+                if connection.get_autocommit():
+                    # Switching autocommit off and on around every batch costs two round
+                    # trips; off for good, a COMMIT ends one batch and the next begins.
+                    connection.set_autocommit(False)
                 result = batch.commit(self.epoch)
             except Fenced as exc:
                 self.error = exc

@@ -92,6 +92,10 @@ class StageWorker(ABC):
         self._lag_checked_at = 0.0
         self._backoff = 0.0
         self._labels = {"worker": name}
+        # The labelled children, looked up once: per entry, labels() cost more than observe().
+        self._stage_latency = metrics.STAGE_LATENCY.labels(**self._labels)
+        self._commands = metrics.COMMANDS.labels(**self._labels)
+        self._read_batch = metrics.READ_BATCH.labels(**self._labels)
 
     # --------------------------------------------------------- to implement
 
@@ -163,14 +167,12 @@ class StageWorker(ABC):
                 return False
             if self.flusher is not None and self.flusher.error is not None:
                 raise self.flusher.error
-            # Sending, or looking at the pending list after a fault, is work too: the next read may bring more.
+            # Sending, or reading the pending list after a fault, is work: the next read may bring more.
             had_work = self.outbox.has_output or self._reread
             entries = self._send_and_read()
             if entries:
                 self._apply(entries)
             if self.buffer.due():
-                # A commit must never cover entries whose outputs were not sent.
-                self._send()
                 self._hand_over()
             self._backoff = 0.0
             self._report_lag()
@@ -222,7 +224,7 @@ class StageWorker(ABC):
         self._reread = self._reread and len(entries) >= settings.WORKER_READ_COUNT
         return entries
 
-    def _queue_read(self, pipe: Any) -> None:
+    def _queue_read(self, pipe: redis.client.Pipeline) -> None:
         assert self.buffer is not None
         if self._reread:
             # Entries after the last one applied that are pending for this consumer.
@@ -260,11 +262,9 @@ class StageWorker(ABC):
             self.outbox.end()
             self.buffer.advance(entry_id)
             self._unacked.append(raw_id)
-            metrics.STAGE_LATENCY.labels(**self._labels).observe(
-                max(0.0, now_ms - int(entry_id.partition("-")[0])) / 1000
-            )
-        metrics.COMMANDS.labels(**self._labels).inc(len(entries))
-        metrics.READ_BATCH.labels(**self._labels).observe(len(entries))
+            self._stage_latency.observe(max(0.0, now_ms - int(entry_id.partition("-")[0])) / 1000)
+        self._commands.inc(len(entries))
+        self._read_batch.observe(len(entries))
         self.after_batch()
 
     def _send(self) -> None:
@@ -276,7 +276,7 @@ class StageWorker(ABC):
         pipe.execute()
         self.outbox.drain()
 
-    def _queue_outputs(self, pipe: Any) -> None:
+    def _queue_outputs(self, pipe: redis.client.Pipeline) -> None:
         for stream, fields in self.outbox.entries():
             pipe.xadd(stream, fields, maxlen=self._maxlen(stream), approximate=True)  # type: ignore[arg-type]
         for key, value in self.outbox.values.items():
@@ -305,6 +305,7 @@ class StageWorker(ABC):
             if self.buffer.pending_items < self.buffer.max_items * settings.WRITE_BUFFER_BACKLOG_FACTOR:
                 return
             self.flusher.wait()  # the database is this far behind: stop reading until it catches up
+        self._send()  # a commit must never cover entries whose outputs were not sent
         self.flusher.submit(self.buffer.detach(), self._unacked)
         self._unacked = []
 

@@ -50,3 +50,78 @@ def test_repeated_upserts_of_a_row_write_its_last_state_and_a_replayed_insert_ch
     appender.advance("1-2")
     appender.flush(epoch=1)
     assert Asset.objects.get(pk=950).name == "second"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_out_of_autocommit_a_batch_commits_on_its_own_and_a_failed_one_leaves_nothing(monkeypatch) -> None:
+    """The flusher's connection stays out of autocommit: COMMIT ends a batch, ROLLBACK a failed one."""
+    from django.db import OperationalError, connection
+
+    import persistence.write_buffer as write_buffer
+
+    connection.set_autocommit(False)
+    try:
+        failing = WriteBuffer("test-consumer", "test-stream", CommittedPosition())
+        failing.upsert(Asset, asset_row(960, "lost with its batch"))
+        failing.advance("1-1")
+
+        def connection_lost(*args: object) -> None:
+            raise OperationalError("2013, Lost connection to server during query")
+
+        monkeypatch.setattr(write_buffer, "commit_position", connection_lost)
+        with pytest.raises(OperationalError):
+            failing.flush(epoch=1)
+        monkeypatch.undo()
+        assert not Asset.objects.filter(pk=960).exists()
+
+        buffer = WriteBuffer("test-consumer", "test-stream", CommittedPosition())
+        buffer.upsert(Asset, asset_row(961, "committed"))
+        buffer.advance("1-2")
+        buffer.flush(epoch=1)
+        assert not connection.get_autocommit()
+    finally:
+        connection.set_autocommit(True)
+    assert Asset.objects.get(pk=961).name == "committed"
+    assert not Asset.objects.filter(pk=960).exists()
+    assert StreamOffset.objects.get(consumer="test-consumer").last_entry_id == "1-2"
+
+
+def test_a_compiled_row_renderer_writes_each_value_as_the_generic_literals_do() -> None:
+    from decimal import Decimal
+
+    from exchange.models import LedgerEntry
+    from persistence.write_buffer import _LITERALS, _compile_row_renderer
+
+    shape = ("id", "user_id", "kind", "available_delta", "locked_delta", "fee", "trade_id", "created_at")
+    render = _compile_row_renderer(LedgerEntry, shape)
+    amounts = ["0E-18", "1E+2", "-1.5E-7", "12345.678900000000000000", "-0.51", "0", "1E-18"]
+    when = datetime(2026, 11, 25, 12, 0, 0, 123456, tzinfo=UTC)
+    for n, text in enumerate(amounts):
+        row = {
+            "id": n,
+            "user_id": True if n == 1 else 7,  # an unexpected type still goes through the generic literal
+            "kind": NASTY[n % len(NASTY)],
+            "available_delta": Decimal(text),
+            "locked_delta": -Decimal(text),
+            "fee": Decimal(0),
+            "trade_id": None if n % 2 else 10**15 + n,
+            "created_at": when,
+        }
+        generic = "(" + ",".join(_LITERALS[type(value)](value) for value in row.values()) + ")"
+        assert render(row) == generic
+        assert "E" not in render(row)  # never an amount in exponent form (hex digits are lower case)
+
+
+def test_a_non_finite_amount_is_refused_before_it_reaches_the_database() -> None:
+    from decimal import Decimal
+
+    from exchange.models import LedgerEntry
+    from persistence.write_buffer import _mysql_statements, _row_renderer
+
+    shape = ("id", "available_delta")
+    statement = "INSERT INTO t (id, available_delta) VALUES (%s, %s)"
+    for bad in ("NaN", "Infinity", "-Infinity", "sNaN"):
+        with pytest.raises(ValueError, match="non-finite"):
+            _mysql_statements(
+                statement, _row_renderer(LedgerEntry, shape), [{"id": 1, "available_delta": Decimal(bad)}]
+            )
