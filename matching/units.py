@@ -7,7 +7,12 @@ be exact: a float, or the default 28-digit context, could round.
 
 from __future__ import annotations
 
-from decimal import Context, Decimal, InvalidOperation, localcontext
+from decimal import Context, Decimal, DecimalException, Inexact, InvalidOperation, localcontext
+
+# Wide enough for any stored amount (36 digits) over any unit, and anything
+# inexact raises instead of rounding: the fast path is exact or not taken.
+# A method of a fixed context is ten times cheaper than a local context.
+_WIDE = Context(prec=60, traps=[InvalidOperation, Inexact])
 
 
 def to_ticks(price: Decimal, tick_size: Decimal) -> int | None:
@@ -50,6 +55,16 @@ def _to_units(amount: Decimal, unit: Decimal) -> int | None:
     _require_decimal(amount, unit)
     if not _is_unit(unit) or not amount.is_finite():
         return None
+    try:
+        quotient, remainder = _WIDE.divmod(amount, unit)
+    except DecimalException:
+        return _to_units_exactly(amount, unit)  # a quotient of more than 60 digits
+    if remainder != 0:
+        return None
+    return int(quotient)
+
+
+def _to_units_exactly(amount: Decimal, unit: Decimal) -> int | None:
     # Enough digits for the whole integer quotient, so divmod is exact or raises.
     precision = (
         len(amount.as_tuple().digits)
@@ -72,6 +87,10 @@ def _times(count: int, unit: Decimal) -> Decimal:
     _require_decimal(unit)
     if type(count) is not int:
         raise TypeError(f"expected an int count, got {type(count).__name__}")
+    try:
+        return _WIDE.multiply(count, unit)
+    except DecimalException:
+        pass  # more than 60 digits
     digits = len(str(abs(count))) + len(unit.as_tuple().digits) + 1
     with localcontext(Context(prec=digits)):
         return count * unit

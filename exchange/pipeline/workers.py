@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +16,7 @@ from exchange.pipeline.loading import fee_user_id, load_accounts_state, load_boo
 from exchange.pipeline.markets import MarketRules, load_markets
 from exchange.pipeline.matching_stage import MatchingStage
 from exchange.pipeline.messages import dumps
+from exchange.pipeline.outbox import feed_fields
 from exchange.pipeline.worker import Stage, StageWorker
 from exchange.routing import account_shard_for
 from matching import Side, from_lots, from_ticks
@@ -69,7 +71,7 @@ class MatchingWorker(StageWorker):
             orders,
             buffer,
             self.outbox,
-            lambda user_id: accounts_keys(account_shard_for(user_id)).stream,
+            _accounts_streams(),
             fee_user_id(),
             self.keys,
             settings.REDIS_KEY_PREFIX,
@@ -81,16 +83,17 @@ class MatchingWorker(StageWorker):
         return self._stage
 
     def after_batch(self) -> None:
-        """The batch's trades and depth changes, sent with the rest of its output in one round trip."""
+        """The batch's trades and depth changes: one events entry, sent with the rest of the output."""
         stage = self._stage
         if stage is None:
             return
-        for event in stage.market_events:
-            self.outbox.messages.append((self.keys.events, {"d": dumps(event)}))
+        events = [dumps(event) for event in stage.market_events]
         stage.market_events.clear()
         for symbol, changes in sorted(stage.depth_changes.items()):
-            self._queue_depth(symbol, changes)
+            events.append(self._queue_depth(symbol, changes))
         stage.depth_changes.clear()
+        if events:
+            self.outbox.messages.append((self.keys.events, feed_fields(events)))
 
     def _maxlen(self, stream: str) -> int | None:
         return settings.EVENTS_STREAM_MAXLEN if stream == self.keys.events else None
@@ -99,10 +102,10 @@ class MatchingWorker(StageWorker):
         """After a (re)start: a full snapshot with the next sequence, so readers reset."""
         stored: Any = self.redis.get(depth_key(self.keys, symbol))
         self._depth_sequence[symbol] = json.loads(stored)["seq"] if stored else 0
-        self._queue_depth(symbol, None)
+        self.outbox.messages.append((self.keys.events, feed_fields([self._queue_depth(symbol, None)])))
 
-    def _queue_depth(self, symbol: str, changes: dict[tuple[int, int], int] | None) -> None:
-        """The top of the book for REST and WebSocket snapshots, and the batch's level changes.
+    def _queue_depth(self, symbol: str, changes: dict[tuple[int, int], int] | None) -> bytes:
+        """The top of the book for REST and WebSocket snapshots; returns the event of the batch's changes.
 
         The sequence grows by one per batch that changed the market, so a
         reader that sees a gap knows to take the snapshot again.
@@ -127,7 +130,20 @@ class MatchingWorker(StageWorker):
                 ),
                 "asks": texts.levels(sorted((p, q) for (s, p), q in changes.items() if s == Side.SELL)),
             }
-        self.outbox.messages.append((self.keys.events, {"d": dumps(event)}))
+        return dumps(event)
+
+
+def _accounts_streams() -> Callable[[int], str]:
+    """The accounts stream of a user's partition, worked out once per user."""
+    streams: dict[int, str] = {}
+
+    def stream_of(user_id: int) -> str:
+        stream = streams.get(user_id)
+        if stream is None:
+            stream = streams[user_id] = accounts_keys(account_shard_for(user_id)).stream
+        return stream
+
+    return stream_of
 
 
 class LevelTexts:

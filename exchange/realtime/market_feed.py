@@ -98,40 +98,55 @@ class ShardReader:
         updates: dict[str, list[str]] = {}
         last_update: dict[str, int] = {}
         for entry_id, fields in entries:
-            try:
-                raw = fields[b"d"].decode()
-                event = json.loads(raw)
-                kind, symbol = event["type"], event["symbol"]
-            except (KeyError, TypeError, ValueError):
-                logger.warning("ws shard %s: unreadable event %s skipped", self.shard, entry_id)
-                continue
-            if kind == "trade":
-                self.hub.tickers.on_trade(symbol, event)
-                if registry.listened(f"trades:{symbol}"):
-                    trades.setdefault(symbol, []).append(raw)
-            elif kind == "depth_update":
-                seq = event["seq"]
-                last = self.depth_seq.get(symbol)
-                if last is not None and seq <= last:
-                    continue  # already covered by a snapshot this reader sent
-                self.depth_seq[symbol] = seq
-                if last is not None and seq != last + 1:
-                    logger.warning("ws: depth of %s jumped from %s to %s; resyncing", symbol, last, seq)
-                    self._resync.add(symbol)
-                if symbol not in self._resync and registry.listened(f"depth:{symbol}"):
-                    updates.setdefault(symbol, []).append(raw)
-                    last_update[symbol] = seq
-            elif kind == "depth_snapshot":
-                # A (re)started worker: everything before it is void.
-                self._flush(symbol, updates, last_update)
-                self.depth_seq[symbol] = event["seq"]
-                self._resync.discard(symbol)
-                registry.publish(f"depth:{symbol}", snapshot_frame(symbol, raw, event["seq"], "restart"))
+            # A worker batch's events, one per field in order ("0", "1", ...; "d" before).
+            for value in fields.values():
+                try:
+                    raw = value.decode()
+                    event = json.loads(raw)
+                    kind, symbol = event["type"], event["symbol"]
+                except (KeyError, TypeError, ValueError):
+                    logger.warning("ws shard %s: unreadable event in %s skipped", self.shard, entry_id)
+                    continue
+                self._dispatch_event(kind, symbol, event, raw, trades, updates, last_update)
         for symbol, raws in trades.items():
             channel = f"trades:{symbol}"
             registry.publish(channel, batch_frame("trade", channel, raws))
         for symbol in list(updates):
             self._flush(symbol, updates, last_update)
+
+    def _dispatch_event(
+        self,
+        kind: str,
+        symbol: str,
+        event: dict[str, Any],
+        raw: str,
+        trades: dict[str, list[str]],
+        updates: dict[str, list[str]],
+        last_update: dict[str, int],
+    ) -> None:
+        registry = self.hub.registry
+        if kind == "trade":
+            self.hub.tickers.on_trade(symbol, event)
+            if registry.listened(f"trades:{symbol}"):
+                trades.setdefault(symbol, []).append(raw)
+        elif kind == "depth_update":
+            seq = event["seq"]
+            last = self.depth_seq.get(symbol)
+            if last is not None and seq <= last:
+                return  # already covered by a snapshot this reader sent
+            self.depth_seq[symbol] = seq
+            if last is not None and seq != last + 1:
+                logger.warning("ws: depth of %s jumped from %s to %s; resyncing", symbol, last, seq)
+                self._resync.add(symbol)
+            if symbol not in self._resync and registry.listened(f"depth:{symbol}"):
+                updates.setdefault(symbol, []).append(raw)
+                last_update[symbol] = seq
+        elif kind == "depth_snapshot":
+            # A (re)started worker: everything before it is void.
+            self._flush(symbol, updates, last_update)
+            self.depth_seq[symbol] = event["seq"]
+            self._resync.discard(symbol)
+            registry.publish(f"depth:{symbol}", snapshot_frame(symbol, raw, event["seq"], "restart"))
 
     def _flush(self, symbol: str, updates: dict[str, list[str]], last_update: dict[str, int]) -> None:
         raws = updates.pop(symbol, None)

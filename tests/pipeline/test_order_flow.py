@@ -65,7 +65,8 @@ def test_traders_and_market_data_get_their_updates(pipeline, alice, bob, redis_c
     assert fill["role"] == "taker"
     assert any(u["type"] == "balance" and u["asset"] == "BTC" for u in feed)
 
-    events = [json.loads(f[b"d"]) for _, f in redis_conn.xrange(f"{settings.REDIS_KEY_PREFIX}:{{m1}}:events")]
+    entries = redis_conn.xrange(f"{settings.REDIS_KEY_PREFIX}:{{m1}}:events")
+    events = [json.loads(value) for _, fields in entries for value in fields.values()]
     trades = [e for e in events if e["type"] == "trade"]
     assert [(Decimal(t["price"]), Decimal(t["quantity"]), t["taker_side"]) for t in trades] == [
         (Decimal("100"), Decimal("0.2"), "BUY")

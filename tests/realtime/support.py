@@ -74,9 +74,12 @@ class EventSource:
         return matching_keys(SymbolRouter.from_settings().shard_for(symbol), self.prefix)
 
     def market_event(self, event: dict[str, Any]) -> str:
-        entry: Any = self.redis.xadd(
-            self.shard_keys(event["symbol"]).events, {"d": json.dumps(event, separators=(",", ":"))}
-        )
+        return self.market_batch([event])
+
+    def market_batch(self, events: list[dict[str, Any]]) -> str:
+        """A matching worker batch's events: one entry, one event per field "0", "1", ..."""
+        fields = {str(n): json.dumps(event, separators=(",", ":")) for n, event in enumerate(events)}
+        entry: Any = self.redis.xadd(self.shard_keys(events[0]["symbol"]).events, fields)  # type: ignore[arg-type]
         return str(entry.decode())
 
     def trade(self, symbol: str, trade_id: int, price: str = "100", quantity: str = "1", **extra: Any) -> str:

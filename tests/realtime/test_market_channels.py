@@ -29,6 +29,40 @@ def test_it_streams_the_trades_of_a_subscribed_market(market: Market, events: Ev
     run(body)
 
 
+def test_a_worker_batch_of_trades_and_depth_in_one_entry_arrives_whole_and_in_order(
+    market: Market, events: EventSource
+) -> None:
+    events.book("BTC/USDT", 5, BIDS, ASKS)
+    trade = {"type": "trade", "symbol": "BTC/USDT", "price": "101.00", "quantity": "1", "taker_side": "BUY"}
+
+    async def body() -> None:
+        ws = await connect()
+        await request(ws, {"op": "subscribe", "channels": ["trades:BTC/USDT"]})
+        await request(ws, {"op": "subscribe", "channels": ["depth:BTC/USDT"]})
+        snapshot = await receive(ws)
+        assert snapshot["type"] == "depth_snapshot" and snapshot["data"]["seq"] == 5
+        events.market_batch(
+            [
+                {**trade, "trade_id": 1, "ts": 1},
+                {**trade, "trade_id": 2, "ts": 1},
+                {
+                    "type": "depth_update",
+                    "symbol": "BTC/USDT",
+                    "seq": 6,
+                    "bids": [],
+                    "asks": [["101.00", "1"]],
+                },
+            ]
+        )
+        frames = [await receive(ws), await receive(ws)]
+        by_type = {frame["type"]: frame for frame in frames}
+        assert [t["trade_id"] for t in by_type["trade"]["data"]] == [1, 2]
+        assert [u["seq"] for u in by_type["depth_update"]["data"]] == [6]
+        await ws.disconnect()
+
+    run(body)
+
+
 def test_trades_of_other_markets_and_after_unsubscribing_do_not_arrive(
     market: Market, events: EventSource
 ) -> None:
