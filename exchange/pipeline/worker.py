@@ -30,6 +30,7 @@ from exchange.pipeline.keys import CONSUMER_GROUP, ShardKeys
 from exchange.pipeline.lease import Lease
 from exchange.pipeline.messages import MalformedEntry, decode
 from exchange.pipeline.outbox import MalformedGroups, Outbox, feed_fields, user_feed
+from exchange.pipeline.wire import Command, Entry, Wire, read_entries, xadd, xreadgroup
 from persistence.offsets import CommittedPosition, Fenced, claim_epoch, load_position
 from persistence.write_buffer import WriteBuffer
 
@@ -54,17 +55,6 @@ def settle_garbage_collector() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-Entry = tuple[bytes, dict[bytes, bytes]]
-
-
-def _entries(reply: Any) -> list[Entry]:
-    """The entries of an XREADGROUP reply on one stream (None when a block timed out)."""
-    if not reply:
-        return []
-    entries: list[Entry] = reply[0][1]
-    return entries
-
-
 class Stage(Protocol):
     def handle(self, entry_id: str, message: dict[str, Any]) -> None: ...
 
@@ -76,6 +66,7 @@ class StageWorker(ABC):
         self.name = name
         self.keys = keys
         self.redis = client
+        self.wire = Wire(client)  # the loop's own connection: outputs and reads
         self.standby = standby
         # Set by the management command: the worker may tune the process (GC), unlike one inside tests.
         self.owns_process = False
@@ -193,11 +184,15 @@ class StageWorker(ABC):
         delivered may sit in this consumer's pending list unseen, and `>`
         would never deliver them again: the next read takes them from there.
         """
-        pipe = self.redis.pipeline(transaction=False)
-        self._queue_outputs(pipe)
-        self._queue_read(pipe)
+        return self._round_trip(self._output_commands())
+
+    def _read(self) -> list[Entry]:
+        """Read the next batch (sending nothing)."""
+        return self._round_trip([])
+
+    def _round_trip(self, outputs: list[Command]) -> list[Entry]:
         try:
-            replies = pipe.execute(raise_on_error=False)
+            replies = self.wire.round_trip([*outputs, self._read_command()])
         except redis.RedisError:
             self._reread = True
             raise
@@ -205,43 +200,26 @@ class StageWorker(ABC):
         if failed is not None:
             self._reread = True
             raise failed
-        self.outbox.drain()
-        entries = _entries(replies[-1])
+        if outputs:
+            self.outbox.drain()
+        entries = read_entries(replies[-1])
         # Pending entries come a batch at a time: read from there until a short batch.
         self._reread = self._reread and len(entries) >= settings.WORKER_READ_COUNT
         return entries
 
-    def _read(self) -> list[Entry]:
-        """Read the next batch (sending nothing)."""
-        pipe = self.redis.pipeline(transaction=False)
-        self._queue_read(pipe)
-        try:
-            (reply,) = pipe.execute()
-        except redis.RedisError:
-            self._reread = True
-            raise
-        entries = _entries(reply)
-        self._reread = self._reread and len(entries) >= settings.WORKER_READ_COUNT
-        return entries
-
-    def _queue_read(self, pipe: redis.client.Pipeline) -> None:
+    def _read_command(self) -> Command:
         assert self.buffer is not None
         if self._reread:
             # Entries after the last one applied that are pending for this consumer.
             after = self.buffer.position.last_entry_id
-            pipe.xreadgroup(
-                CONSUMER_GROUP, self.consumer, {self.keys.stream: after}, count=settings.WORKER_READ_COUNT
+            return xreadgroup(
+                CONSUMER_GROUP, self.consumer, self.keys.stream, after, settings.WORKER_READ_COUNT, None
             )
-            return
         block_ms = settings.WORKER_BLOCK_MS
         if self.buffer.has_pending:
             block_ms = max(1, int(self.buffer.max_delay_s * 1000))
-        pipe.xreadgroup(
-            CONSUMER_GROUP,
-            self.consumer,
-            {self.keys.stream: ">"},
-            count=settings.WORKER_READ_COUNT,
-            block=block_ms,
+        return xreadgroup(
+            CONSUMER_GROUP, self.consumer, self.keys.stream, ">", settings.WORKER_READ_COUNT, block_ms
         )
 
     def _apply(self, entries: list[Entry]) -> None:
@@ -268,29 +246,24 @@ class StageWorker(ABC):
         self.after_batch()
 
     def _send(self) -> None:
-        """Send what is collected (one XADD per destination stream and per user), pipelined."""
+        """Send what is collected (one XADD per destination stream and per user), in one round trip."""
         if not self.outbox.has_output:
             return
-        pipe = self.redis.pipeline(transaction=False)
-        self._queue_outputs(pipe)
-        pipe.execute()
+        replies = self.wire.round_trip(self._output_commands())
+        failed = next((reply for reply in replies if isinstance(reply, Exception)), None)
+        if failed is not None:
+            raise failed
         self.outbox.drain()
 
-    def _queue_outputs(self, pipe: redis.client.Pipeline) -> None:
-        for stream, fields in self.outbox.entries():
-            pipe.xadd(stream, fields, maxlen=self._maxlen(stream), approximate=True)  # type: ignore[arg-type]
-        for key, value in self.outbox.values.items():
-            pipe.set(key, value)
+    def _output_commands(self) -> list[Command]:
+        commands = [xadd(stream, fields, self._maxlen(stream)) for stream, fields in self.outbox.entries()]
+        commands += [("SET", key, value) for key, value in self.outbox.values.items()]
         for channel, events in user_feed(self.outbox.publications).items():
             # The stream is the user's gap-free, resumable feed (its entry ids are
             # the sequence); the publish wakes whoever waits for one order's result.
-            pipe.xadd(
-                f"{channel}:events",
-                feed_fields(events),  # type: ignore[arg-type]
-                maxlen=settings.USER_EVENTS_MAXLEN,
-                approximate=True,
-            )
-            pipe.publish(channel, b"[" + b",".join(events) + b"]")
+            commands.append(xadd(f"{channel}:events", feed_fields(events), settings.USER_EVENTS_MAXLEN))
+            commands.append(("PUBLISH", channel, b"[" + b",".join(events) + b"]"))
+        return commands
 
     def _maxlen(self, stream: str) -> int | None:
         """Streams that no stage consumes (market events) are capped; input streams are trimmed by offset."""
@@ -405,6 +378,7 @@ class StageWorker(ABC):
         self.buffer = None
         self._unacked.clear()
         self.outbox.drain()
+        self.wire.close()
 
     # ------------------------------------------------------------ stopping
 

@@ -8,6 +8,7 @@ import redis
 from django.db import OperationalError
 
 from exchange.models import Balance, Order
+from exchange.pipeline.wire import read_entries
 from persistence.write_buffer import Batch
 from tests.pipeline.checks import assert_ledger_explains_balances, assert_money_is_conserved
 
@@ -44,23 +45,16 @@ def test_a_redis_outage_while_sending_keeps_the_outputs_until_they_are_sent(
     pipeline.deposit(bob, "BTC", "1")
     pipeline.run()
     accounts = pipeline.workers[0]
-    real_pipeline = accounts.redis.pipeline
+    real_round_trip = accounts.wire.round_trip
     failures = {"left": 2}
 
-    def flaky_pipeline(*args, **kwargs):
-        pipe = real_pipeline(*args, **kwargs)
-        real_execute = pipe.execute
+    def flaky_round_trip(commands):
+        if failures["left"]:
+            failures["left"] -= 1
+            raise redis.ConnectionError("Connection refused")
+        return real_round_trip(commands)
 
-        def execute(*a, **k):
-            if failures["left"]:
-                failures["left"] -= 1
-                raise redis.ConnectionError("Connection refused")
-            return real_execute(*a, **k)
-
-        pipe.execute = execute
-        return pipe
-
-    monkeypatch.setattr(accounts.redis, "pipeline", flaky_pipeline)
+    monkeypatch.setattr(accounts.wire, "round_trip", flaky_round_trip)
     pipeline.place(bob, "BTC/USDT", "SELL", price="100.00", quantity="0.5")
     buy = pipeline.place(alice, "BTC/USDT", "BUY", price="100.00", quantity="0.5")
     pipeline.run()
@@ -79,25 +73,18 @@ def test_entries_whose_read_reply_was_lost_are_read_again_from_the_pending_list(
     pipeline.deposit(bob, "BTC", "1")
     pipeline.run()
     accounts = pipeline.workers[0]
-    real_pipeline = accounts.redis.pipeline
+    real_round_trip = accounts.wire.round_trip
     lost = {"left": 2}
 
-    def lossy_pipeline(*args, **kwargs):
-        pipe = real_pipeline(*args, **kwargs)
-        real_execute = pipe.execute
+    def lossy_round_trip(commands):
+        replies = real_round_trip(commands)
+        read = replies[-1]
+        if lost["left"] and commands[-1][0] == "XREADGROUP" and read_entries(read):
+            lost["left"] -= 1  # Redis delivered the entries; the reply never arrived
+            raise redis.ConnectionError("Connection reset by peer")
+        return replies
 
-        def execute(*a, **k):
-            replies = real_execute(*a, **k)
-            read = replies[-1] if replies else None
-            if lost["left"] and isinstance(read, list) and read and read[0][1]:
-                lost["left"] -= 1
-                raise redis.ConnectionError("Connection reset by peer")
-            return replies
-
-        pipe.execute = execute
-        return pipe
-
-    monkeypatch.setattr(accounts.redis, "pipeline", lossy_pipeline)
+    monkeypatch.setattr(accounts.wire, "round_trip", lossy_round_trip)
     sell = pipeline.place(bob, "BTC/USDT", "SELL", price="100.00", quantity="0.5")
     buy = pipeline.place(alice, "BTC/USDT", "BUY", price="100.00", quantity="0.5")
     pipeline.run()
