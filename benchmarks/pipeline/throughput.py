@@ -500,7 +500,8 @@ def main() -> None:
             f"{lat['p99_ms']:.2f} | {lat['max_ms']:.2f} |"
         )
         print(
-            "\nEach stage's own view, from the XADD of its input entry (millisecond ids, histogram buckets):"
+            "\nEach stage's own view, from the XADD of its input entry to the send of its outputs"
+            " (the bucket holding the quantile; the entry id's millisecond reads up to 1 ms high):"
         )
         print("| " + " | ".join(lat["stages"]) + " |")
         print("|" + "---|" * len(lat["stages"]))

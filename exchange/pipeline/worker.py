@@ -79,6 +79,7 @@ class StageWorker(ABC):
         self.outbox = Outbox(keys.tag)
         self._unacked: list[bytes] = []
         self._reread = False  # after a Redis error: read this consumer's pending entries first
+        self._applied_ms: list[int] = []  # the XADD millisecond of each entry applied and not yet sent on
         self._lease_renewed_at = 0.0
         self._lag_checked_at = 0.0
         self._backoff = 0.0
@@ -184,7 +185,16 @@ class StageWorker(ABC):
         delivered may sit in this consumer's pending list unseen, and `>`
         would never deliver them again: the next read takes them from there.
         """
+        self._observe_stage_latency()
         return self._round_trip(self._output_commands())
+
+    def _observe_stage_latency(self) -> None:
+        """Each entry applied since the last send: from its XADD to now, as its outputs leave."""
+        if self._applied_ms:
+            now_ms = time.time() * 1000
+            for added_ms in self._applied_ms:
+                self._stage_latency.observe(max(0.0, now_ms - added_ms) / 1000)
+            self._applied_ms.clear()
 
     def _read(self) -> list[Entry]:
         """Read the next batch (sending nothing)."""
@@ -224,7 +234,6 @@ class StageWorker(ABC):
 
     def _apply(self, entries: list[Entry]) -> None:
         assert self.buffer is not None and self.stage is not None
-        now_ms = time.time() * 1000
         for raw_id, fields in entries:
             entry_id = raw_id.decode()
             self.outbox.begin(entry_id)
@@ -240,7 +249,7 @@ class StageWorker(ABC):
             self.outbox.end()
             self.buffer.advance(entry_id)
             self._unacked.append(raw_id)
-            self._stage_latency.observe(max(0.0, now_ms - int(entry_id.partition("-")[0])) / 1000)
+            self._applied_ms.append(int(entry_id.partition("-")[0]))
         self._commands.inc(len(entries))
         self._read_batch.observe(len(entries))
         self.after_batch()
@@ -249,6 +258,7 @@ class StageWorker(ABC):
         """Send what is collected (one XADD per destination stream and per user), in one round trip."""
         if not self.outbox.has_output:
             return
+        self._observe_stage_latency()
         replies = self.wire.round_trip(self._output_commands())
         failed = next((reply for reply in replies if isinstance(reply, Exception)), None)
         if failed is not None:
@@ -377,6 +387,7 @@ class StageWorker(ABC):
         self.stage = None
         self.buffer = None
         self._unacked.clear()
+        self._applied_ms.clear()
         self.outbox.drain()
         self.wire.close()
 
