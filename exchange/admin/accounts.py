@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -165,6 +166,9 @@ class BalanceChangeForm(forms.Form):
         help_text="Positive for deposits and withdrawals; signed for adjustments.",
     )
     reference = forms.CharField(max_length=128, required=False, help_text="Ticket or transaction id.")
+    # Made when the form is shown: the same form sent twice (a double click, a
+    # resubmitted page) is applied once.
+    request_id = forms.CharField(max_length=64, required=False, widget=forms.HiddenInput)
 
 
 @admin.register(Balance)
@@ -186,7 +190,9 @@ class BalanceAdmin(ReadOnlyAdmin):
     def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> HttpResponse:
         if not self.has_add_permission(request):
             raise PermissionDenied
-        form = BalanceChangeForm(request.POST or None, initial=request.GET.dict())
+        form = BalanceChangeForm(
+            request.POST or None, initial={**request.GET.dict(), "request_id": uuid.uuid4().hex}
+        )
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             change = BalanceChange(
@@ -196,18 +202,27 @@ class BalanceAdmin(ReadOnlyAdmin):
                 amount=data["amount"],
                 reference=data["reference"],
                 operator_id=request.user.pk,
+                request_id=data["request_id"] or None,
             )
             try:
-                entry_id = request_balance_change(change)
+                queued = request_balance_change(change)
             except BalanceChangeRefused as exc:
                 form.add_error(None, str(exc))
             else:
-                self.message_user(
-                    request,
-                    f"{change.kind.label} of {change.amount} {change.asset_code} for {data['user']} "
-                    f"sent to the accounts worker (entry {entry_id}); the ledger shows it once applied.",
-                    messages.SUCCESS,
-                )
+                what = f"{change.kind.label} of {change.amount} {change.asset_code} for {data['user']}"
+                if queued.duplicate:
+                    self.message_user(
+                        request,
+                        f"{what} was already sent from this form (entry {queued.entry_id}); not sent again.",
+                        messages.WARNING,
+                    )
+                else:
+                    self.message_user(
+                        request,
+                        f"{what} sent to the accounts worker (entry {queued.entry_id}); "
+                        "the ledger shows it once applied.",
+                        messages.SUCCESS,
+                    )
                 return HttpResponseRedirect(reverse("admin:exchange_balance_changelist"))
         context = {
             **self.admin_site.each_context(request),

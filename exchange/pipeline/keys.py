@@ -42,6 +42,9 @@ class ShardKeys:
     def client_order_id(self, user_id: int, client_order_id: str) -> str:
         return self._key(f"cid:{user_id}:{client_order_id}")
 
+    def funds_request(self, request_id: str) -> str:
+        return self._key(f"funds:{request_id}")
+
 
 def accounts_keys(shard: int, prefix: str | None = None) -> ShardKeys:
     return ShardKeys(prefix or settings.REDIS_KEY_PREFIX, f"a{shard}")

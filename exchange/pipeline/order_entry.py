@@ -8,6 +8,7 @@ back and enqueues nothing, whether or not the first attempt was processed.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -37,6 +38,19 @@ return {1, entry}
 
 CLIENT_ORDER_ID_TTL_S = 7 * 24 * 3600
 
+# A balance change is enqueued once per request id, however often the call
+# is retried (redis-py retries a command whose reply was lost) or the
+# operator's form is submitted again.
+_FUNDS_ONCE = """
+local existing = redis.call('GET', KEYS[1])
+if existing then return {0, existing} end
+local entry = redis.call('XADD', KEYS[2], '*', 'd', ARGV[2])
+redis.call('SET', KEYS[1], entry, 'EX', tonumber(ARGV[1]))
+return {1, entry}
+"""
+
+FUNDS_REQUEST_TTL_S = 24 * 3600
+
 
 class StreamBusy(Exception):
     """The stream took more than 4,095 entries in one millisecond; retry."""
@@ -45,6 +59,12 @@ class StreamBusy(Exception):
 @dataclass(frozen=True)
 class Placed:
     order_id: int
+    entry_id: str
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class Queued:
     entry_id: str
     duplicate: bool
 
@@ -85,6 +105,7 @@ class OrderEntry:
         self._redis = client
         self._prefix = prefix or settings.REDIS_KEY_PREFIX
         self._place_once = client.register_script(_PLACE_ONCE)
+        self._funds_once = client.register_script(_FUNDS_ONCE)
 
     def place(self, request: PlaceRequest) -> Placed:
         shard = account_shard_for(request.user_id)
@@ -121,8 +142,20 @@ class OrderEntry:
         )
 
     def change_funds(
-        self, user_id: int, asset: str, kind: str, amount: Decimal, reference: str, operator_id: int | None
-    ) -> str:
+        self,
+        user_id: int,
+        asset: str,
+        kind: str,
+        amount: Decimal,
+        reference: str,
+        operator_id: int | None,
+        request_id: str | None = None,
+    ) -> Queued:
+        """Queue a deposit, withdrawal or adjustment once per `request_id` (one is made if none is given).
+
+        A second call with the same request id within a day enqueues nothing
+        and answers the first call's entry, marked as a duplicate.
+        """
         message = {
             "t": "funds",
             "uid": user_id,
@@ -132,7 +165,14 @@ class OrderEntry:
             "ref": reference,
             "op": operator_id,
         }
-        return self._send(user_id, message)
+        keys = accounts_keys(account_shard_for(user_id), self._prefix)
+        status, entry = self._funds_once(
+            keys=[keys.funds_request(request_id or uuid.uuid4().hex), keys.stream],
+            args=[FUNDS_REQUEST_TTL_S, encode(message)["d"]],
+        )
+        if status == 1:
+            self._make_durable()
+        return Queued(entry.decode() if isinstance(entry, bytes) else str(entry), duplicate=status == 0)
 
     def _send(self, user_id: int, message: dict[str, Any]) -> str:
         stream = accounts_keys(account_shard_for(user_id), self._prefix).stream

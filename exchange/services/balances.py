@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from exchange.models import Asset, Balance, LedgerKind
 from exchange.models.fields import AMOUNT_PLACES
-from exchange.pipeline.order_entry import OrderEntry
+from exchange.pipeline.order_entry import OrderEntry, Queued
 from spot.redis_connection import redis_client
 
 OPERATOR_KINDS = (LedgerKind.DEPOSIT, LedgerKind.WITHDRAWAL, LedgerKind.ADJUSTMENT)
@@ -31,10 +31,12 @@ class BalanceChange:
     amount: Decimal
     reference: str = ""
     operator_id: int | None = None
+    # One id per operator request: a retried call or a form sent twice enqueues it once.
+    request_id: str | None = None
 
 
-def request_balance_change(change: BalanceChange) -> str:
-    """Queue the change for the accounts worker; returns the stream entry id."""
+def request_balance_change(change: BalanceChange) -> Queued:
+    """Queue the change for the accounts worker (once per request id): its stream entry."""
     delta = _signed_delta(change)
     asset = Asset.objects.filter(code=change.asset_code).first()
     if asset is None:
@@ -54,7 +56,13 @@ def request_balance_change(change: BalanceChange) -> str:
         if (available or Decimal(0)) + delta < 0:
             raise BalanceChangeRefused(f"{asset.code} available is {available or 0}, cannot apply {delta:+}")
     return OrderEntry(redis_client()).change_funds(
-        change.user_id, asset.code, change.kind, change.amount, change.reference[:128], change.operator_id
+        change.user_id,
+        asset.code,
+        change.kind,
+        change.amount,
+        change.reference[:128],
+        change.operator_id,
+        change.request_id,
     )
 
 

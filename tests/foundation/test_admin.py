@@ -206,6 +206,20 @@ def test_the_deposit_form_credits_the_balance_and_writes_a_ledger_entry(
     assert (entry.reference, entry.created_by) == ("tx-1", operator)
 
 
+def test_the_same_deposit_form_sent_twice_is_queued_once(client, operator, alice, usdt, redis_conn):
+    client.force_login(operator)
+    form = client.get(admin_url(Balance, "add")).content.decode()
+    request_id = form.split('name="request_id" value="')[1].split('"')[0]
+    data = {"user": alice.pk, "asset": "USDT", "kind": "DEPOSIT", "amount": "5", "request_id": request_id}
+    first = client.post(admin_url(Balance, "add"), data, follow=True)
+    second = client.post(admin_url(Balance, "add"), data, follow=True)
+    assert "sent to the accounts worker" in first.content.decode()
+    assert "already sent from this form" in second.content.decode()
+    assert redis_conn.xlen(accounts_keys(0).stream) == 1
+    other = client.get(admin_url(Balance, "add")).content.decode()
+    assert request_id not in other, "each form shown gets its own request id"
+
+
 def test_a_withdrawal_beyond_the_available_funds_is_refused_and_sends_nothing(
     client, operator, alice, usdt, redis_conn
 ):
