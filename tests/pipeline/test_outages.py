@@ -38,12 +38,28 @@ def test_a_database_outage_during_a_commit_is_retried_and_commits_once(pipeline,
     assert_money_is_conserved()
 
 
-def test_a_redis_outage_while_sending_keeps_the_outputs_until_they_are_sent(
-    pipeline, alice, bob, monkeypatch
-):
+def fund(pipeline, alice, bob) -> None:
     pipeline.deposit(alice, "USDT", "1000")
     pipeline.deposit(bob, "BTC", "1")
     pipeline.run()
+
+
+def cross_and_check(pipeline, alice, bob) -> None:
+    """Bob sells, Alice buys the same: both fill once, and the books balance."""
+    sell = pipeline.place(bob, "BTC/USDT", "SELL", price="100.00", quantity="0.5")
+    buy = pipeline.place(alice, "BTC/USDT", "BUY", price="100.00", quantity="0.5")
+    pipeline.run()
+    assert Order.objects.get(pk=sell).status == "FILLED"
+    assert Order.objects.get(pk=buy).status == "FILLED"
+    assert Balance.objects.get(user=alice, asset__code="BTC").available == Decimal("0.5")
+    assert_ledger_explains_balances()
+    assert_money_is_conserved()
+
+
+def test_a_redis_outage_while_sending_keeps_the_outputs_until_they_are_sent(
+    pipeline, alice, bob, monkeypatch
+):
+    fund(pipeline, alice, bob)
     accounts = pipeline.workers[0]
     real_round_trip = accounts.wire.round_trip
     failures = {"left": 2}
@@ -55,43 +71,26 @@ def test_a_redis_outage_while_sending_keeps_the_outputs_until_they_are_sent(
         return real_round_trip(commands)
 
     monkeypatch.setattr(accounts.wire, "round_trip", flaky_round_trip)
-    pipeline.place(bob, "BTC/USDT", "SELL", price="100.00", quantity="0.5")
-    buy = pipeline.place(alice, "BTC/USDT", "BUY", price="100.00", quantity="0.5")
-    pipeline.run()
-
+    cross_and_check(pipeline, alice, bob)
     assert failures["left"] == 0
-    assert Order.objects.get(pk=buy).status == "FILLED"
-    assert_ledger_explains_balances()
-    assert_money_is_conserved()
 
 
 def test_entries_whose_read_reply_was_lost_are_read_again_from_the_pending_list(
     pipeline, alice, bob, monkeypatch
 ):
     """Redis delivered the entries (they are pending for the worker), but the reply never arrived."""
-    pipeline.deposit(alice, "USDT", "1000")
-    pipeline.deposit(bob, "BTC", "1")
-    pipeline.run()
+    fund(pipeline, alice, bob)
     accounts = pipeline.workers[0]
     real_round_trip = accounts.wire.round_trip
     lost = {"left": 2}
 
     def lossy_round_trip(commands):
         replies = real_round_trip(commands)
-        read = replies[-1]
-        if lost["left"] and commands[-1][0] == "XREADGROUP" and read_entries(read):
+        if lost["left"] and commands[-1][0] == "XREADGROUP" and read_entries(replies[-1]):
             lost["left"] -= 1  # Redis delivered the entries; the reply never arrived
             raise redis.ConnectionError("Connection reset by peer")
         return replies
 
     monkeypatch.setattr(accounts.wire, "round_trip", lossy_round_trip)
-    sell = pipeline.place(bob, "BTC/USDT", "SELL", price="100.00", quantity="0.5")
-    buy = pipeline.place(alice, "BTC/USDT", "BUY", price="100.00", quantity="0.5")
-    pipeline.run()
-
+    cross_and_check(pipeline, alice, bob)
     assert lost["left"] == 0
-    assert Order.objects.get(pk=sell).status == "FILLED"
-    assert Order.objects.get(pk=buy).status == "FILLED"
-    assert Balance.objects.get(user=alice, asset__code="BTC").available == Decimal("0.5")
-    assert_ledger_explains_balances()
-    assert_money_is_conserved()
