@@ -2,6 +2,7 @@
 
     DATABASE_URL=mysql://root@127.0.0.1:3306/spot_bench REDIS_URL=redis://127.0.0.1:6379/0 \\
         python -m benchmarks.pipeline.throughput [--orders 30000] [--rate 2000]
+        [--rate 500,1000,2000 --latency-rounds 3 --skip throughput baseline]   # latency alone
 
 Uses its own database (created and migrated) and its own Redis key prefix,
 and starts real worker processes (`manage.py run_accounts` / `run_matching`).
@@ -10,8 +11,10 @@ Prints three tables:
 1. sustained throughput: N place commands pre-loaded into the accounts
    stream, then the workers started; orders/s from the first entry applied
    to the last commit, with 1 and with 2 matching shards;
-2. latency at a fixed offered rate: from XADD to the order's first update
-   from the matching worker (accepted or filled), p50/p99;
+2. latency at a fixed offered rate (or several, several rounds each: the
+   machine is shared, so one run says little): from XADD to the order's
+   first update from the matching worker (accepted or filled), p50/p99,
+   and each stage's own histogram;
 3. the plan's baseline in the same run: one database write per order.
 """
 
@@ -438,7 +441,14 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--orders", type=int, default=30_000)
-    parser.add_argument("--rate", type=int, default=2_000)
+    parser.add_argument(
+        "--rate",
+        default="2000",
+        help="offered orders/s of the latency phase; a list runs each: 500,1000,2000",
+    )
+    parser.add_argument(
+        "--latency-rounds", type=int, default=1, help="run the latency phase this many times per rate"
+    )
     parser.add_argument("--latency-seconds", type=float, default=10)
     parser.add_argument("--baseline-orders", type=int, default=2_000)
     parser.add_argument("--account-shards", type=int, default=1)
@@ -492,20 +502,29 @@ def main() -> None:
             print("|---|" + "---|" * (len(spent) + 1))
             print("| | " + " | ".join(f"{value:.0f}" for value in spent.values()) + f" | {total:.0f} |")
     if "latency" not in options.skip:
-        lat = run_latency(options.rate, options.latency_seconds, users, log_dir)
-        print("\n| offered orders/s | orders | answered | XADD→first update p50 ms | p99 ms | max ms |")
-        print("|---|---|---|---|---|---|")
         print(
-            f"| {lat['offered_per_s']:,.0f} | {lat['orders']:,} | {lat['answered']:,} | {lat['p50_ms']:.2f} | "
-            f"{lat['p99_ms']:.2f} | {lat['max_ms']:.2f} |"
+            "\nLatency from before the XADD to the order's first update; then each stage's own view, from the"
+            " XADD of its input entry to the send of its outputs (the bucket holding the quantile; the entry"
+            " id's millisecond reads up to 1 ms high):\n"
         )
-        print(
-            "\nEach stage's own view, from the XADD of its input entry to the send of its outputs"
-            " (the bucket holding the quantile; the entry id's millisecond reads up to 1 ms high):"
-        )
-        print("| " + " | ".join(lat["stages"]) + " |")
-        print("|" + "---|" * len(lat["stages"]))
-        print("| " + " | ".join(f"{value:g}" for value in lat["stages"].values()) + " |")
+        stage_columns = ""
+        for round_number in range(1, options.latency_rounds + 1):
+            for rate in (int(text) for text in str(options.rate).split(",")):
+                lat = run_latency(rate, options.latency_seconds, users, log_dir)
+                if not stage_columns:
+                    stage_columns = " | ".join(lat["stages"])
+                    print(
+                        "| offered orders/s | round | orders | answered | XADD→first update p50 ms | p99 ms | "
+                        f"max ms | {stage_columns} |"
+                    )
+                    print("|---|---|---|---|---|---|---|" + "---|" * len(lat["stages"]))
+                print(
+                    f"| {lat['offered_per_s']:,.0f} | {round_number} | {lat['orders']:,} | {lat['answered']:,} | "
+                    f"{lat['p50_ms']:.2f} | {lat['p99_ms']:.2f} | {lat['max_ms']:.2f} | "
+                    + " | ".join(f"{value:g}" for value in lat["stages"].values())
+                    + " |",
+                    flush=True,
+                )
     if "baseline" not in options.skip:
         base = run_baseline(options.baseline_orders, users)
         print(
