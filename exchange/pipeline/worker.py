@@ -206,12 +206,12 @@ class StageWorker(ABC):
         except redis.RedisError:
             self._reread = True
             raise
-        failed = next((reply for reply in replies if isinstance(reply, Exception)), None)
-        if failed is not None:
+        failed = next((reply for reply in replies[:-1] if isinstance(reply, Exception)), None)
+        if outputs and failed is None:
+            self.outbox.drain()  # sent, whatever became of the read: never sent twice
+        if failed is not None or isinstance(replies[-1], Exception):
             self._reread = True
-            raise failed
-        if outputs:
-            self.outbox.drain()
+            raise failed or replies[-1]
         entries = read_entries(replies[-1])
         # Pending entries come a batch at a time: read from there until a short batch.
         self._reread = self._reread and len(entries) >= settings.WORKER_READ_COUNT

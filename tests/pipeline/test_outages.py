@@ -8,6 +8,8 @@ import redis
 from django.db import OperationalError
 
 from exchange.models import Balance, Order
+from exchange.pipeline.keys import matching_keys
+from exchange.pipeline.messages import decode
 from exchange.pipeline.wire import read_entries
 from persistence.write_buffer import Batch
 from tests.pipeline.checks import assert_ledger_explains_balances, assert_money_is_conserved
@@ -94,3 +96,32 @@ def test_entries_whose_read_reply_was_lost_are_read_again_from_the_pending_list(
     monkeypatch.setattr(accounts.wire, "round_trip", lossy_round_trip)
     cross_and_check(pipeline, alice, bob)
     assert lost["left"] == 0
+
+
+def test_outputs_sent_in_a_trip_whose_read_failed_are_not_sent_again(
+    pipeline, alice, bob, monkeypatch, redis_conn
+):
+    """The XADDs of a round trip ran; only its read answered an error: the outputs must not go out twice."""
+    fund(pipeline, alice, bob)
+    accounts = pipeline.workers[0]
+    real_round_trip = accounts.wire.round_trip
+    failed = {"left": 2}
+
+    def read_fails(commands):
+        replies = real_round_trip(commands)
+        if failed["left"] and len(commands) > 1 and commands[-1][0] == "XREADGROUP":
+            failed["left"] -= 1
+            replies[-1] = redis.ResponseError("BUSY Redis is busy running a script")
+        return replies
+
+    monkeypatch.setattr(accounts.wire, "round_trip", read_fails)
+    cross_and_check(pipeline, alice, bob)
+    assert failed["left"] == 0
+    forwarded = [
+        command["oid"]
+        for _, fields in redis_conn.xrange(matching_keys(1).stream)
+        for _, commands in decode(fields)["g"]
+        for command in commands
+        if command["t"] == "place"
+    ]
+    assert len(forwarded) == len(set(forwarded)) == 2
