@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, models, transaction
+from django.db import DatabaseError, connection, models, transaction
 
 from persistence.offsets import CommittedPosition, commit_position
 
@@ -77,7 +77,10 @@ class Batch:
                 self._write(epoch)
                 connection.commit()
             except BaseException:
-                connection.rollback()
+                try:
+                    connection.rollback()
+                except DatabaseError:
+                    connection.close()  # a broken connection: the server drops the transaction with it
                 raise
         return FlushResult(self.items, time.perf_counter() - started)
 
@@ -297,9 +300,8 @@ def _mysql_statements(statement: str, render: Callable[[Row], str], rows: list[R
     rendered: list[Statement] = []
     for start in range(0, len(rows), _MYSQL_CHUNK):
         values = ",".join([render(row) for row in rows[start : start + _MYSQL_CHUNK]])
-        if (
-            "NaN" in values or "Inf" in values
-        ):  # only a non-finite Decimal reads so (hex digits are lower case)
+        # Only a non-finite Decimal reads so (hex digits are lower case).
+        if "NaN" in values or "Inf" in values:
             raise ValueError(f"cannot store a non-finite amount: {values[:200]}")
         rendered.append((f"{head} VALUES {values}{tail}", None))
     return rendered
