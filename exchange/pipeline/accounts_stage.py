@@ -91,6 +91,15 @@ class AccountsStage:
         self._fees: dict[tuple[int, str], tuple[Decimal, int, int, int]] = {}
         self._entry_id = "0-0"
         self._now = datetime.fromtimestamp(0, UTC)
+        self._commands: dict[str, Callable[[dict[str, Any]], None]] = {
+            "place": self._place,
+            "cancel": self._cancel,
+            "cancel_all": self._cancel_all,
+            "amend": self._amend,
+            "funds": self._funds,
+            "batch": self._settle,
+            "markets": lambda message: self._reload_markets(),
+        }
 
     # ------------------------------------------------------------- dispatch
 
@@ -99,23 +108,10 @@ class AccountsStage:
         self._entry_id = entry_id
         self._now = datetime.fromtimestamp(parse_entry_id(entry_id)[0] / 1000, UTC)
         try:
-            kind = message["t"]
-            if kind == "place":
-                self._place(message)
-            elif kind == "cancel":
-                self._cancel(message)
-            elif kind == "cancel_all":
-                self._cancel_all(message)
-            elif kind == "amend":
-                self._amend(message)
-            elif kind == "funds":
-                self._funds(message)
-            elif kind == "batch":
-                self._settle(message)
-            elif kind == "markets":
-                self._reload_markets()
-            else:
-                raise MalformedEntry(f"unknown command type {kind!r}")
+            command = self._commands.get(message["t"])
+            if command is None:
+                raise MalformedEntry(f"unknown command type {message['t']!r}")
+            command(message)
         finally:
             self._publish_balances()
 

@@ -58,6 +58,11 @@ class Wire:
             self._connection = None
 
 
+def first_error(replies: list[Any]) -> Exception | None:
+    """The first error reply of a round trip, if any."""
+    return next((reply for reply in replies if isinstance(reply, Exception)), None)
+
+
 def xadd(stream: str, fields: dict[str, Any], maxlen: int | None = None) -> Command:
     trim = ("MAXLEN", "~", maxlen) if maxlen is not None else ()
     flat = [item for pair in fields.items() for item in pair]

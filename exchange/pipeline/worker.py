@@ -30,7 +30,7 @@ from exchange.pipeline.keys import CONSUMER_GROUP, ShardKeys
 from exchange.pipeline.lease import Lease
 from exchange.pipeline.messages import MalformedEntry, decode
 from exchange.pipeline.outbox import MalformedGroups, Outbox, feed_fields, user_feed
-from exchange.pipeline.wire import Command, Entry, Wire, read_entries, xadd, xreadgroup
+from exchange.pipeline.wire import Command, Entry, Wire, first_error, read_entries, xadd, xreadgroup
 from persistence.offsets import CommittedPosition, Fenced, claim_epoch, load_position
 from persistence.write_buffer import WriteBuffer
 
@@ -206,7 +206,7 @@ class StageWorker(ABC):
         except redis.RedisError:
             self._reread = True
             raise
-        failed = next((reply for reply in replies[:-1] if isinstance(reply, Exception)), None)
+        failed = first_error(replies[:-1])
         if outputs and failed is None:
             self.outbox.drain()  # sent, whatever became of the read: never sent twice
         if failed is not None or isinstance(replies[-1], Exception):
@@ -260,7 +260,7 @@ class StageWorker(ABC):
             return
         self._observe_stage_latency()
         replies = self.wire.round_trip(self._output_commands())
-        failed = next((reply for reply in replies if isinstance(reply, Exception)), None)
+        failed = first_error(replies)
         if failed is not None:
             raise failed
         self.outbox.drain()
