@@ -2,20 +2,24 @@
 
     DATABASE_URL=mysql://root@127.0.0.1:3306/spot_bench REDIS_URL=redis://127.0.0.1:6379/0 \\
         python -m benchmarks.pipeline.throughput [--orders 30000] [--rate 2000]
-        [--rate 500,1000,2000 --latency-rounds 3 --skip throughput baseline]   # latency alone
+        [--sustain 8000,10000 --sustain-seconds 15]
+        [--rate 500,1000,2000 --latency-rounds 3 --skip throughput sustained baseline]   # latency alone
 
 Uses its own database (created and migrated) and its own Redis key prefix,
 and starts real worker processes (`manage.py run_accounts` / `run_matching`).
-Prints three tables:
+Prints four tables:
 
-1. sustained throughput: N place commands pre-loaded into the accounts
-   stream, then the workers started; orders/s from the first entry applied
-   to the last commit, with 1 and with 2 matching shards;
-2. latency at a fixed offered rate (or several, several rounds each: the
+1. drain: N place commands pre-loaded into the accounts stream, then the
+   workers started; orders/s from the first entry applied to the last
+   commit, with 1 and with 2 matching shards;
+2. sustained: a producer feeds orders at a fixed rate (or several) while
+   the workers run; whether they keep up: orders/s to the last commit, the
+   backlog left when the producer stops, CPU per order of every process;
+3. latency at a fixed offered rate (or several, several rounds each: the
    machine is shared, so one run says little): from XADD to the order's
    first update from the matching worker (accepted or filled), p50/p99,
    and each stage's own histogram;
-3. the plan's baseline in the same run: one database write per order.
+4. the plan's baseline in the same run: one database write per order.
 """
 
 from __future__ import annotations
@@ -324,6 +328,71 @@ def run_throughput(
     }
 
 
+def run_sustained(
+    rate: int, seconds: float, symbols: list[str], shards: list[int], log_dir: Path
+) -> dict[str, Any]:
+    """Orders fed at a fixed rate while the workers run: does the pipeline keep up?
+
+    The producer stands for the API processes: every 10 ms it sends the
+    orders due since its last send in one pipeline of the same claim-and-XADD
+    script the API runs per order. The run keeps up if the backlog stays
+    small and drains soon after the producer stops.
+    """
+    from django.db import connection
+
+    from exchange.pipeline.keys import accounts_keys, matching_keys
+    from exchange.pipeline.order_entry import OrderEntry, Placed, PlaceRequest
+    from spot.redis_connection import redis_client
+
+    flush_redis()
+    users = prepare_database(USERS)
+    batch = orders(int(rate * seconds), users, symbols, seed=4)
+    connection.close()
+    client = redis_client()
+    entry = OrderEntry(client)
+    stream = accounts_keys(0).stream
+    requests = [PlaceRequest(**fields) for fields in batch]
+    processes = start_workers(shards, log_dir)
+    try:
+        leases = [accounts_keys(0).lease] + [matching_keys(shard).lease for shard in shards]
+        while not all(client.get(lease) for lease in leases):
+            time.sleep(0.005)
+        watched = {name: proc.pid for name, proc in zip(consumers_for(shards), processes, strict=True)}
+        watched |= service_pids() | {"producer": os.getpid()}
+        cpu_before = cpu_split(watched)
+        lag_peak = 0
+        lag_checked = 0.0
+        begin, started = time.perf_counter(), time.monotonic()
+        sent = 0
+        while sent < len(requests):
+            due = min(len(requests), int((time.perf_counter() - begin) * rate) + 1)
+            if due > sent:
+                refused = [a for a in entry.place_many(requests[sent:due]) if not isinstance(a, Placed)]
+                if refused:
+                    raise SystemExit(f"the stream refused orders: {refused[:3]}")
+                sent = due
+            now = time.perf_counter()
+            if now - lag_checked >= 0.5:  # the accounts stream's undelivered entries (Redis 7)
+                lag_checked = now
+                for group in client.xinfo_groups(stream):
+                    lag_peak = max(lag_peak, int(group.get("lag") or 0))
+            time.sleep(max(0.0, 0.01 - (time.perf_counter() - now)))
+        produced = time.perf_counter() - begin
+        drained = wait_quiet(consumers_for(shards), timeout=600) - started - produced
+        cpu = {name: seconds - cpu_before[name] for name, seconds in cpu_split(watched).items()}
+    finally:
+        stop_workers(processes)
+    count = len(requests)
+    return {
+        "offered_per_s": count / produced,
+        "orders": count,
+        "completed_per_s": count / (produced + drained),
+        "drain_s": drained,
+        "lag_peak": lag_peak,
+        "cpu_us_per_order": {name: seconds * 1e6 / count for name, seconds in cpu.items()},
+    }
+
+
 def listen_for_updates(ready: Any, stop: Any, results: Any) -> None:
     """In a child process: the arrival time of each order's first update that is not a rejection."""
     from spot.redis_connection import redis_client
@@ -450,10 +519,19 @@ def main() -> None:
         "--latency-rounds", type=int, default=1, help="run the latency phase this many times per rate"
     )
     parser.add_argument("--latency-seconds", type=float, default=10)
+    parser.add_argument(
+        "--sustain",
+        default="8000,10000",
+        help="offered orders/s of the sustained phase (a producer feeds the running workers); a list runs each",
+    )
+    parser.add_argument("--sustain-seconds", type=float, default=15)
     parser.add_argument("--baseline-orders", type=int, default=2_000)
     parser.add_argument("--account-shards", type=int, default=1)
     parser.add_argument(
-        "--skip", nargs="*", default=[], choices=["throughput", "two-shards", "latency", "baseline"]
+        "--skip",
+        nargs="*",
+        default=[],
+        choices=["throughput", "two-shards", "sustained", "latency", "baseline"],
     )
     options = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "")
@@ -501,6 +579,30 @@ def main() -> None:
             print(f"\n| CPU µs per order, {name} | " + " | ".join(spent) + " | total |")
             print("|---|" + "---|" * (len(spent) + 1))
             print("| | " + " | ".join(f"{value:.0f}" for value in spent.values()) + f" | {total:.0f} |")
+    if "sustained" not in options.skip:
+        print(
+            "\nSustained: a producer feeds orders at a fixed rate to 1 accounts and 2 matching workers (BTC,"
+            " ETH); completed/s counts to the last commit, drain is what was left when the producer stopped:\n"
+        )
+        for rate in (int(text) for text in str(options.sustain).split(",")):
+            sus = run_sustained(rate, options.sustain_seconds, ["BTC/USDT", "ETH/USDT"], [1, 2], log_dir)
+            spent = sus["cpu_us_per_order"]
+            total = sum(value for key, value in spent.items() if not key.endswith("main thread"))
+            processes = {name: value for name, value in spent.items() if not name.endswith("main thread")}
+            if rate == int(str(options.sustain).split(",")[0]):
+                print(
+                    "| offered/s | orders | completed/s | drain s | peak backlog | CPU µs/order: "
+                    + " | ".join(processes)
+                    + " | total |"
+                )
+                print("|---|---|---|---|---|" + "---|" * (len(processes) + 1))
+            print(
+                f"| {sus['offered_per_s']:,.0f} | {sus['orders']:,} | {sus['completed_per_s']:,.0f} | "
+                f"{sus['drain_s']:.2f} | {sus['lag_peak']:,} | "
+                + " | ".join(f"{value:.0f}" for value in processes.values())
+                + f" | {total:.0f} |",
+                flush=True,
+            )
     if "latency" not in options.skip:
         print(
             "\nLatency from before the XADD to the order's first update; then each stage's own view, from the"

@@ -121,6 +121,34 @@ class OrderEntry:
             self._make_durable()
         return Placed(order_id_for(entry_id, shard), entry_id, duplicate=status == 0)
 
+    def place_many(self, requests: list[PlaceRequest]) -> list[Placed | StreamBusy]:
+        """Place several orders in one round trip to Redis, each claimed once as `place` does.
+
+        Each answer is in its request's place: the order, or StreamBusy for
+        one that the stream could not take in its millisecond (retry it).
+        """
+        pipe = self._redis.pipeline(transaction=False)
+        shards = []
+        for request in requests:
+            shard = account_shard_for(request.user_id)
+            keys = accounts_keys(shard, self._prefix)
+            self._place_once(
+                keys=[keys.client_order_id(request.user_id, request.client_order_id), keys.stream],
+                args=[CLIENT_ORDER_ID_TTL_S, encode(request.message())["d"]],
+                client=pipe,
+            )
+            shards.append(shard)
+        answers: list[Placed | StreamBusy] = []
+        for shard, (status, entry) in zip(shards, pipe.execute(), strict=True):
+            entry_id = entry.decode() if isinstance(entry, bytes) else str(entry)
+            if status == 2:
+                answers.append(StreamBusy(entry_id))
+            else:
+                answers.append(Placed(order_id_for(entry_id, shard), entry_id, duplicate=status == 0))
+        if any(isinstance(answer, Placed) and not answer.duplicate for answer in answers):
+            self._make_durable()
+        return answers
+
     def known_order_id(self, user_id: int, client_order_id: str) -> int | None:
         """The order id of a client order id placed within the last week, if any."""
         shard = account_shard_for(user_id)

@@ -1,0 +1,41 @@
+"""Several orders placed in one round trip: each is claimed once, as a single place is."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from exchange.pipeline.keys import accounts_keys
+from exchange.pipeline.messages import decode
+from exchange.pipeline.order_entry import OrderEntry, Placed, PlaceRequest
+
+
+def _limit(user_id: int, client_order_id: str, price: str) -> PlaceRequest:
+    return PlaceRequest(
+        user_id=user_id,
+        client_order_id=client_order_id,
+        symbol="BTC/USDT",
+        side="BUY",
+        type="LIMIT",
+        price=Decimal(price),
+        quantity=Decimal("0.5"),
+    )
+
+
+def test_each_order_is_enqueued_once_in_order_and_a_retry_answers_the_first(redis_conn, alice) -> None:
+    entry = OrderEntry(redis_conn)
+    single = entry.place(_limit(alice.pk, "a-0", "99"))
+    answers = entry.place_many(
+        [_limit(alice.pk, "a-1", "100"), _limit(alice.pk, "a-0", "101"), _limit(alice.pk, "a-2", "102")]
+    )
+    assert all(isinstance(answer, Placed) for answer in answers)
+    placed = [answer for answer in answers if isinstance(answer, Placed)]
+    assert [answer.duplicate for answer in placed] == [False, True, False]
+    assert placed[1] == Placed(single.order_id, single.entry_id, duplicate=True)
+    assert entry.known_order_id(alice.pk, "a-2") == placed[2].order_id
+    entries = redis_conn.xrange(accounts_keys(0).stream)
+    assert [entry_id.decode() for entry_id, _ in entries] == [
+        single.entry_id,
+        placed[0].entry_id,
+        placed[2].entry_id,
+    ]
+    assert [decode(fields)["px"] for _, fields in entries] == ["99", "100", "102"]
