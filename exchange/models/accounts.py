@@ -88,8 +88,13 @@ class OrderHold(models.Model):
     """
 
     order_id = models.BigIntegerField(primary_key=True)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+")
+    # hold_user_open leads with the user: it serves the constraint and the loader.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    asset = models.ForeignKey(
+        Asset, on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
+    )
     market_symbol = models.CharField(max_length=33)
     client_order_id = models.CharField(max_length=36)
     remaining = amount_field(help_text="What the order may still spend.")
@@ -101,7 +106,7 @@ class OrderHold(models.Model):
     updated_at = models.DateTimeField()
 
     class Meta:
-        indexes = [models.Index(fields=["is_open", "user"], name="hold_open_user")]
+        indexes = [models.Index(fields=["user", "is_open"], name="hold_user_open")]
 
     def __str__(self) -> str:
         return f"hold of order {self.order_id}"

@@ -24,7 +24,12 @@ class LedgerKind(models.TextChoices):
 class LedgerEntry(models.Model):
     id = models.BigIntegerField(primary_key=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="ledger")
-    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+")
+    # No database constraint nor index of its own: assets are never deleted
+    # (PROTECT still holds in the ORM) and ledger_user_asset serves the
+    # lookups; both cost a write of every entry (ADR 0003, "Fewer index writes").
+    asset = models.ForeignKey(
+        Asset, on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
+    )
     kind = models.CharField(max_length=10, choices=LedgerKind.choices)
     available_delta = amount_field(default=Decimal(0))
     locked_delta = amount_field(default=Decimal(0))

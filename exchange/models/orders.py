@@ -133,9 +133,13 @@ class Trade(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="taker_trades"
     )
     maker_fee = amount_field(default=Decimal(0))
-    maker_fee_asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+")
+    maker_fee_asset = models.ForeignKey(
+        Asset, on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
+    )
     taker_fee = amount_field(default=Decimal(0))
-    taker_fee_asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+")
+    taker_fee_asset = models.ForeignKey(
+        Asset, on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
+    )
     executed_at = models.DateTimeField()
 
     class Meta:
