@@ -30,13 +30,14 @@ class FlushResult:
 
 
 class _Table:
-    __slots__ = ("key_fields", "model", "rows", "upsert")
+    __slots__ = ("key_fields", "model", "rows", "single_key", "upsert")
 
     def __init__(self, model: type[models.Model], key_fields: tuple[str, ...], upsert: bool) -> None:
         self.model = model
         self.key_fields = key_fields
+        self.single_key = len(key_fields) == 1  # keyed by the value itself, not a 1-tuple
         self.upsert = upsert
-        self.rows: dict[tuple[Any, ...], Row] = {}
+        self.rows: dict[Any, Row] = {}
 
 
 Statement = tuple[str, list[list[Any]] | None]  # SQL, and the parameter rows of an executemany
@@ -118,8 +119,8 @@ class WriteBuffer:
 
     def upsert(self, model: type[models.Model], row: Row, key: Sequence[str] = ("id",)) -> None:
         """Insert or update a row; a later upsert of the same key replaces the earlier one."""
-        table = self._table(model, tuple(key), upsert=True)
-        row_key = tuple(row[name] for name in table.key_fields)
+        table = self._tables.get(model) or self._table(model, tuple(key), upsert=True)
+        row_key = row[table.key_fields[0]] if table.single_key else tuple(row[k] for k in table.key_fields)
         pending = table.rows.get(row_key)
         if pending is None:
             table.rows[row_key] = row
@@ -129,8 +130,9 @@ class WriteBuffer:
 
     def insert(self, model: type[models.Model], row: Row, key: Sequence[str] = ("id",)) -> None:
         """Insert an append-only row; a replayed insert of an existing key is a no-op."""
-        table = self._table(model, tuple(key), upsert=False)
-        table.rows[tuple(row[name] for name in table.key_fields)] = row
+        table = self._tables.get(model) or self._table(model, tuple(key), upsert=False)
+        fields = table.key_fields
+        table.rows[row[fields[0]] if table.single_key else tuple(row[k] for k in fields)] = row
         self._touched()
 
     def advance(self, entry_id: str) -> None:

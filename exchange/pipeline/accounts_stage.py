@@ -90,6 +90,7 @@ class AccountsStage:
         # (fee account, asset) -> (total, first trade id, last trade id, trades) of the entry being applied
         self._fees: dict[tuple[int, str], tuple[Decimal, int, int, int]] = {}
         self._entry_id = "0-0"
+        self._ms = 0
         self._now = datetime.fromtimestamp(0, UTC)
         self._commands: dict[str, Callable[[dict[str, Any]], None]] = {
             "place": self._place,
@@ -106,7 +107,10 @@ class AccountsStage:
     def handle(self, entry_id: str, message: dict[str, Any]) -> None:
         """Apply one input entry. Raises MalformedEntry for what no stage can apply."""
         self._entry_id = entry_id
-        self._now = datetime.fromtimestamp(parse_entry_id(entry_id)[0] / 1000, UTC)
+        millis = parse_entry_id(entry_id)[0]
+        if millis != self._ms:  # entries of one millisecond share their time
+            self._ms = millis
+            self._now = datetime.fromtimestamp(millis / 1000, UTC)
         try:
             command = self._commands.get(message["t"])
             if command is None:
@@ -189,13 +193,14 @@ class AccountsStage:
                 "side": order["side"],
                 "type": order["type"],
                 "tif": order["tif"],
-                "px": _text(order["price"]),
-                "qty": _text(order["quantity"]),
-                "qq": _text(order["quote_quantity"]),
+                # The texts as received: each was read as a decimal above, and matching reads them again.
+                "px": message.get("px"),
+                "qty": message.get("qty"),
+                "qq": message.get("qq"),
                 "po": order["post_only"],
                 "stp": order["stp"],
                 "hold": _text(hold_amount),
-                "ts": self._now_ms(),
+                "ts": self._ms,
             },
         )
 
@@ -557,9 +562,6 @@ class AccountsStage:
 
     def _publish(self, user_id: int, payload: dict[str, Any]) -> None:
         self.outbox.publish(f"{self.channel_prefix}:user:{user_id}", payload)
-
-    def _now_ms(self) -> int:
-        return parse_entry_id(self._entry_id)[0]
 
 
 def _limit_buy_hold(price: Decimal, quantity: Decimal, rules: MarketRules) -> Decimal:

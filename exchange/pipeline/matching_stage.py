@@ -101,8 +101,9 @@ class MatchingStage:
             if not isinstance(command, dict):
                 raise MalformedEntry("a command must be an object")
             kind = command.get("t")
-            self._ts = require_int(command, "ts") if "ts" in command else self._ts
-            self._now = datetime.fromtimestamp(self._ts / 1000, UTC)
+            if "ts" in command and command["ts"] != self._ts:  # commands of one millisecond share their time
+                self._ts = require_int(command, "ts")
+                self._now = datetime.fromtimestamp(self._ts / 1000, UTC)
             if kind == "place":
                 self._place(command)
             elif kind == "cancel":
