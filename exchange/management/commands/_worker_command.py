@@ -9,6 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from prometheus_client import start_http_server
 
+from exchange.pipeline.allocator import keep_large_blocks_on_heap
 from exchange.pipeline.worker import StageWorker
 
 logger = logging.getLogger("spot.worker")
@@ -33,6 +34,7 @@ class WorkerCommand(BaseCommand):
         # The flusher thread renders SQL while the loop matches: hand the GIL over
         # every 0.5 ms instead of CPython's 5 ms, or each entry can wait that long.
         sys.setswitchinterval(0.0005)
+        keep_large_blocks_on_heap()
         worker = self.make_worker(options["shard"], options["standby"])
         worker.owns_process = True
         logger.info("%s starting%s", worker.name, " as standby" if options["standby"] else "")
