@@ -581,11 +581,11 @@ def main() -> None:
             print("| | " + " | ".join(f"{value:.0f}" for value in spent.values()) + f" | {total:.0f} |")
     if "sustained" not in options.skip:
         print(
-            "\nSustained: a producer feeds orders at a fixed rate to 1 accounts and 2 matching workers (BTC,"
-            " ETH); completed/s counts to the last commit, drain is what was left when the producer stopped:\n"
+            "\nSustained: a producer feeds orders at a fixed rate to 1 accounts and 1 matching worker (BTC);"
+            " completed/s counts to the last commit, drain is what was left when the producer stopped:\n"
         )
         for rate in (int(text) for text in str(options.sustain).split(",")):
-            sus = run_sustained(rate, options.sustain_seconds, ["BTC/USDT", "ETH/USDT"], [1, 2], log_dir)
+            sus = run_sustained(rate, options.sustain_seconds, ["BTC/USDT"], [1], log_dir)
             spent = sus["cpu_us_per_order"]
             total = sum(value for key, value in spent.items() if not key.endswith("main thread"))
             processes = {name: value for name, value in spent.items() if not name.endswith("main thread")}
