@@ -324,30 +324,46 @@ def _compile_row_renderer(model: type[models.Model], shape: tuple[str, ...]) -> 
 
     Each column's literal is written inline for the type its field stores
     (an int as is, a Decimal as its text, a str as a hex literal); any
-    other value (None, or an unexpected type) goes through `_LITERALS`.
-    Measured: 1.5 us per ledger row instead of 3.0 with a call per value.
+    other value (an unexpected type) goes through `_LITERALS`. A field with
+    choices looks its literals up, made once; a nullable one checks for
+    None first. Measured: 1.5 us per ledger row instead of 3.0 with a call
+    per value.
     """
     expressions = []
+    namespace: dict[str, Any] = {
+        "L": _LITERALS,
+        "Decimal": Decimal,
+        "EXPONENT": "E",
+        "HEX": "X'",
+        "END": "'",
+        "DATETIMES": _DATETIME_LITERALS,
+    }
     for n, name in enumerate(shape):
-        internal = model._meta.get_field(name).get_internal_type()
+        field = model._meta.get_field(name)
+        internal = field.get_internal_type()
+        generic = f"L[type(v{n})](v{n})"
         if internal in _INT_TYPES:
-            expressions.append(f"{{v{n} if type(v{n}) is int else L[type(v{n})](v{n})}}")
+            expression = f"v{n} if type(v{n}) is int else {generic}"
         elif internal == "DecimalField":
             # str() is twice as fast as format(.., "f") but may answer in exponent form (0E-18).
             text = f"(t{n} := str(v{n}))"
-            expressions.append(
-                f"{{t{n} if type(v{n}) is Decimal and EXPONENT not in {text} else L[type(v{n})](v{n})}}"
-            )
+            expression = f"t{n} if type(v{n}) is Decimal and EXPONENT not in {text} else {generic}"
         elif internal in ("CharField", "TextField"):
-            expressions.append(
-                f"{{HEX + v{n}.encode().hex() + END if type(v{n}) is str else L[type(v{n})](v{n})}}"
-            )
+            expression = f"HEX + v{n}.encode().hex() + END if type(v{n}) is str else {generic}"
+            if getattr(field, "choices", None):
+                choices = [str(value) for value, _ in getattr(field, "choices", None) or ()]
+                namespace[f"C{n}"] = {value: _string_literal(value) for value in choices}
+                expression = f"C{n}.get(v{n}) or ({expression})"
+        elif internal == "DateTimeField":  # the rows of one entry share its time: mostly a lookup
+            expression = f"DATETIMES.get(v{n}) or {generic}"
         else:
-            expressions.append(f"{{L[type(v{n})](v{n})}}")
+            expression = generic
+        if getattr(field, "null", False):
+            expression = f"'NULL' if v{n} is None else {expression}"
+        expressions.append(f"{{{expression}}}")
     names = ", ".join(f"v{n}" for n in range(len(shape)))
     # A row's keys are its shape, in order (rows are grouped by tuple(row)).
     source = f'def render(row):\n    {names}, = row.values()\n    return f"({",".join(expressions)})"\n'
-    namespace: dict[str, Any] = {"L": _LITERALS, "Decimal": Decimal, "EXPONENT": "E", "HEX": "X'", "END": "'"}
     exec(compile(source, f"<row renderer of {model.__name__}>", "exec"), namespace)  # noqa: S102  (our own source)
     renderer: Callable[[Row], str] = namespace["render"]
     return renderer

@@ -277,7 +277,10 @@ class MatchingStage:
                 "executed_at": self._now,
             },
         )
+        # Each amount's text once: they go into two settlements, two fills and the trade event.
+        price_text, quantity_text, notional_text = str(price), str(quantity), str(notional)
         for order, fee, role in ((maker, maker_fee, "maker"), (taker, taker_fee, "taker")):
+            fee_text = str(fee)
             order.fill(quantity, notional, self._now)
             self._save(order)
             self._settle(
@@ -289,9 +292,9 @@ class MatchingStage:
                     "tid": trade.trade_id,
                     "m": rules.symbol,
                     "side": order.side,
-                    "base": str(quantity),
-                    "quote": str(notional),
-                    "fee": str(fee),
+                    "base": quantity_text,
+                    "quote": notional_text,
+                    "fee": fee_text,
                 },
             )
             self._publish(
@@ -303,9 +306,9 @@ class MatchingStage:
                     "symbol": rules.symbol,
                     "side": order.side,
                     "role": role,
-                    "price": str(price),
-                    "quantity": str(quantity),
-                    "fee": str(fee),
+                    "price": price_text,
+                    "quantity": quantity_text,
+                    "fee": fee_text,
                     "fee_asset": rules.quote,
                 },
             )
@@ -325,8 +328,8 @@ class MatchingStage:
                 "type": "trade",
                 "symbol": rules.symbol,
                 "trade_id": trade.trade_id,
-                "price": str(price),
-                "quantity": str(quantity),
+                "price": price_text,
+                "quantity": quantity_text,
                 "taker_side": taker.side,
                 "ts": self._ts,
             }

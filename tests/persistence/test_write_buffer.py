@@ -100,12 +100,12 @@ def test_a_compiled_row_renderer_writes_each_value_as_the_generic_literals_do() 
         row = {
             "id": n,
             "user_id": True if n == 1 else 7,  # an unexpected type still goes through the generic literal
-            "kind": NASTY[n % len(NASTY)],
+            "kind": NASTY[n % len(NASTY)] if n % 3 else "TRADE",  # a choice is looked up
             "available_delta": Decimal(text),
             "locked_delta": -Decimal(text),
             "fee": Decimal(0),
             "trade_id": None if n % 2 else 10**15 + n,
-            "created_at": when,
+            "created_at": when if n % 2 else datetime(2026, 1, n + 1, tzinfo=UTC),
         }
         generic = "(" + ",".join(_LITERALS[type(value)](value) for value in row.values()) + ")"
         assert render(row) == generic
