@@ -149,6 +149,27 @@ class OrderEntry:
             self._make_durable()
         return answers
 
+    def place_command(self, request: PlaceRequest) -> list[Any]:
+        """The command `place` sends, for a caller that writes many itself (a load generator).
+
+        It runs the script by its hash: call `load_scripts` once first.
+        """
+        keys = accounts_keys(account_shard_for(request.user_id), self._prefix)
+        return [
+            "EVALSHA",
+            self._place_once.sha,
+            2,
+            keys.client_order_id(request.user_id, request.client_order_id),
+            keys.stream,
+            CLIENT_ORDER_ID_TTL_S,
+            encode(request.message())["d"],
+        ]
+
+    def load_scripts(self) -> None:
+        """Load the scripts into Redis (a restarted Redis forgets them; `place` reloads on its own)."""
+        for script in (self._place_once, self._funds_once):
+            self._redis.script_load(script.script)
+
     def known_order_id(self, user_id: int, client_order_id: str) -> int | None:
         """The order id of a client order id placed within the last week, if any."""
         shard = account_shard_for(user_id)

@@ -39,3 +39,14 @@ def test_each_order_is_enqueued_once_in_order_and_a_retry_answers_the_first(redi
         placed[2].entry_id,
     ]
     assert [decode(fields)["px"] for _, fields in entries] == ["99", "100", "102"]
+
+
+def test_a_load_generators_command_places_as_place_does(redis_conn, alice) -> None:
+    entry = OrderEntry(redis_conn)
+    entry.load_scripts()
+    command = entry.place_command(_limit(alice.pk, "g-1", "100"))
+    status, entry_id = redis_conn.execute_command(*command)
+    again = entry.place(_limit(alice.pk, "g-1", "100"))
+    assert status == 1
+    assert again == Placed(again.order_id, entry_id.decode(), duplicate=True)
+    assert decode(redis_conn.xrange(accounts_keys(0).stream)[0][1])["cid"] == "g-1"
