@@ -385,6 +385,12 @@ def run_sustained(
         produced = time.perf_counter() - begin
         drained = wait_quiet(consumers_for(shards), timeout=600) - started - produced
         cpu = {name: seconds - cpu_before[name] for name, seconds in cpu_split(watched).items()}
+        batches = {
+            "accounts entries/read": histogram_mean(9180, "spot_worker_read_batch_entries"),
+            "matching entries/read": histogram_mean(9191, "spot_worker_read_batch_entries"),
+            "accounts rows/commit": histogram_mean(9180, "spot_worker_flush_rows"),
+            "matching rows/commit": histogram_mean(9191, "spot_worker_flush_rows"),
+        }
     finally:
         wire.close()
         stop_workers(processes)
@@ -395,6 +401,7 @@ def run_sustained(
         "completed_per_s": count / (produced + drained),
         "drain_s": drained,
         "lag_peak": lag_peak,
+        "batches": batches,
         "cpu_us_per_order": {name: seconds * 1e6 / count for name, seconds in cpu.items()},
     }
 
@@ -597,14 +604,18 @@ def main() -> None:
             processes = {name: value for name, value in spent.items() if not name.endswith("main thread")}
             if rate == int(str(options.sustain).split(",")[0]):
                 print(
-                    "| offered/s | orders | completed/s | drain s | peak backlog | CPU µs/order: "
+                    "| offered/s | orders | completed/s | drain s | peak backlog | "
+                    + " | ".join(sus["batches"])
+                    + " | CPU µs/order: "
                     + " | ".join(processes)
                     + " | total |"
                 )
-                print("|---|---|---|---|---|" + "---|" * (len(processes) + 1))
+                print("|---|---|---|---|---|" + "---|" * (len(sus["batches"]) + len(processes) + 1))
             print(
                 f"| {sus['offered_per_s']:,.0f} | {sus['orders']:,} | {sus['completed_per_s']:,.0f} | "
                 f"{sus['drain_s']:.2f} | {sus['lag_peak']:,} | "
+                + " | ".join(f"{value:.0f}" for value in sus["batches"].values())
+                + " | "
                 + " | ".join(f"{value:.0f}" for value in processes.values())
                 + f" | {total:.0f} |",
                 flush=True,
