@@ -76,6 +76,7 @@ class MatchingStage:
         self.depth_changes: dict[str, dict[tuple[int, int], int]] = {}
         self.market_events: list[dict[str, Any]] = []
         self._changed_orders: dict[int, OrderState] = {}
+        self._traded: dict[int, OrderState] = {}  # filled by the command being applied, update not yet sent
         self._by_market_id = {rules.market_id: rules for rules in markets.values()}
         self._now = datetime.fromtimestamp(0, UTC)
         self._ts = 0
@@ -225,6 +226,7 @@ class MatchingStage:
     # --------------------------------------------------------------- events
 
     def _apply(self, rules: MarketRules, events: list[Any]) -> None:
+        """One engine command's events; an order its trades changed gets one update, in its final state."""
         for raw in events:
             kind = raw[0]
             if kind is EventKind.DEPTH:
@@ -248,6 +250,9 @@ class MatchingStage:
                 self._rejected(rules, event)
             elif kind is EventKind.AMENDED:
                 self._amended(rules, event)
+        for order in self._traded.values():  # still open after the command: partially filled
+            self._publish(order.user_id, order.update())
+        self._traded.clear()
 
     def _trade(self, rules: MarketRules, trade: Any) -> None:
         price = from_ticks(trade.price_ticks, rules.tick_size)
@@ -282,7 +287,9 @@ class MatchingStage:
         for order, fee, role in ((maker, maker_fee, "maker"), (taker, taker_fee, "taker")):
             fee_text = str(fee)
             order.fill(quantity, notional, self._now)
-            self._save(order)
+            # Its row now; its update once the command's events are through (it may fill completely).
+            self._changed_orders[order.order_id] = order
+            self._traded[order.order_id] = order
             self._settle(
                 order.user_id,
                 {
@@ -370,6 +377,7 @@ class MatchingStage:
         if order.status == "PENDING":
             order.status = "NEW"
         self._changed_orders[order.order_id] = order
+        self._traded.pop(order.order_id, None)  # this update carries its fills
         self._publish(order.user_id, order.update())
 
     def _settle(self, user_id: int, item: dict[str, Any]) -> None:

@@ -55,7 +55,13 @@ def test_traders_and_market_data_get_their_updates(pipeline, alice, bob, redis_c
 
     feed = user_feed(redis_conn, alice)
     mine = [update for update in feed if update.get("order_id") == buy]
-    assert [u["status"] for u in mine if u["type"] == "order"] == ["NEW", "PARTIALLY_FILLED", "FILLED"]
+    # Accepted, then filled: one update per command in its final state, not PARTIALLY_FILLED on the way.
+    assert [u["status"] for u in mine if u["type"] == "order"] == ["NEW", "FILLED"]
+    sells = [u for u in user_feed(redis_conn, bob) if u.get("type") == "order" and u["order_id"] != buy]
+    assert [(u["status"], Decimal(u["executed_quantity"])) for u in sells] == [
+        ("NEW", 0),
+        ("PARTIALLY_FILLED", Decimal("0.2")),
+    ]
     [fill] = [u for u in mine if u["type"] == "fill"]
     assert [Decimal(fill[k]) for k in ("price", "quantity", "fee")] == [
         Decimal("100"),
