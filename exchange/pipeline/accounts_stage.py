@@ -87,6 +87,7 @@ class AccountsStage:
         self.channel_prefix = channel_prefix
         self.replays = ReplayFilter(buffer.position.producer_sequences)
         self._touched: set[tuple[int, str]] = set()
+        self._channels: dict[int, str] = {}  # user id -> its updates channel
         # (fee account, asset) -> (total, first trade id, last trade id, trades) of the entry being applied
         self._fees: dict[tuple[int, str], tuple[Decimal, int, int, int]] = {}
         self._entry_id = "0-0"
@@ -336,7 +337,9 @@ class AccountsStage:
         user_id = require_int(item, "uid")
         trade_id = require_int(item, "tid")
         rules = self.markets[require_str(item, "m")]
-        base, quote, fee = (require_decimal(item, name) for name in ("base", "quote", "fee"))
+        base = require_decimal(item, "base")
+        quote = require_decimal(item, "quote")
+        fee = require_decimal(item, "fee")
         hold = self.state.holds.get(order_id)
         if item.get("side") == "BUY":
             spent = quote + fee
@@ -561,7 +564,10 @@ class AccountsStage:
         )
 
     def _publish(self, user_id: int, payload: dict[str, Any]) -> None:
-        self.outbox.publish(f"{self.channel_prefix}:user:{user_id}", payload)
+        channel = self._channels.get(user_id)
+        if channel is None:
+            channel = self._channels[user_id] = f"{self.channel_prefix}:user:{user_id}"
+        self.outbox.publish(channel, payload)
 
 
 def _limit_buy_hold(price: Decimal, quantity: Decimal, rules: MarketRules) -> Decimal:

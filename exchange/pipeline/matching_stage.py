@@ -76,6 +76,7 @@ class MatchingStage:
         self.depth_changes: dict[str, dict[tuple[int, int], int]] = {}
         self.market_events: list[dict[str, Any]] = []
         self._changed_orders: dict[int, OrderState] = {}
+        self._channels: dict[int, str] = {}  # user id -> its updates channel
         self._traded: dict[int, OrderState] = {}  # filled by the command being applied, update not yet sent
         self._by_market_id = {rules.market_id: rules for rules in markets.values()}
         self._now = datetime.fromtimestamp(0, UTC)
@@ -384,7 +385,10 @@ class MatchingStage:
         self.outbox.send(self.accounts_stream_of(user_id), item)
 
     def _publish(self, user_id: int, payload: dict[str, Any]) -> None:
-        self.outbox.publish(f"{self.channel_prefix}:user:{user_id}", payload)
+        channel = self._channels.get(user_id)
+        if channel is None:
+            channel = self._channels[user_id] = f"{self.channel_prefix}:user:{user_id}"
+        self.outbox.publish(channel, payload)
 
     def _next_engine_sequence(self) -> int:
         counters = self.buffer.position.counters

@@ -69,16 +69,16 @@ class Outbox:
 
 def user_feed(publications: list[tuple[str, dict[str, Any]]]) -> dict[str, list[bytes]]:
     """Each user channel's events as JSON texts, in order; only the last balance per asset survives."""
-    last_balance: dict[tuple[str, str], int] = {}
-    for index, (channel, payload) in enumerate(publications):
+    seen_balances: set[tuple[str, str]] = set()
+    backwards: dict[str, list[bytes]] = {}
+    for channel, payload in reversed(publications):  # one pass from the end: the last balance comes first
         if payload.get("type") == "balance":
-            last_balance[(channel, payload["asset"])] = index
-    keep = set(last_balance.values())
-    feed: dict[str, list[bytes]] = {}
-    for index, (channel, payload) in enumerate(publications):
-        if payload.get("type") != "balance" or index in keep:
-            feed.setdefault(channel, []).append(dumps(payload))
-    return feed
+            key = (channel, payload["asset"])
+            if key in seen_balances:
+                continue
+            seen_balances.add(key)
+        backwards.setdefault(channel, []).append(dumps(payload))
+    return {channel: backwards[channel][::-1] for channel in reversed(backwards)}
 
 
 def feed_fields(events: list[bytes]) -> Fields:
