@@ -79,6 +79,7 @@ def run(count: int) -> dict[str, float]:
         return WriteBuffer(name, "in", CommittedPosition("0-0", 1, {}, {}), max_items=10**9)
 
     accounts_buffer, matching_buffer = buffer("accounts-0"), buffer("matching-1")
+    settlements_stream = accounts_keys(0, "b").stream
     accounts = AccountsStage(
         0, markets, state, accounts_buffer, accounts_out, {1: matching_keys(1, "b")}, "b"
     )
@@ -89,7 +90,7 @@ def run(count: int) -> dict[str, float]:
         {},
         matching_buffer,
         matching_out,
-        lambda user_id: accounts_keys(0, "b").stream,
+        {user: settlements_stream for user in [*users, 1]}.__getitem__,  # looked up once, as the workers do
         1,
         matching_keys(1, "b"),
         "b",
