@@ -195,5 +195,6 @@ def replay_matching_stream(redis_conn, shard, markets) -> Replay:
     )
     for entry_id, fields in redis_conn.xrange(matching_keys(shard).stream):
         stage.handle(entry_id.decode(), decode(fields))
-    trade_ids = {row_key[0] for row_key in buffer._tables[Trade].rows} if Trade in buffer._tables else set()
+    trades = buffer._tables[Trade].rows.values() if Trade in buffer._tables else []
+    trade_ids = {row["id"] for row in trades}
     return Replay(books, trade_ids)

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from exchange.pipeline.outbox import user_feed
 
 
 def test_each_channel_keeps_its_events_in_order_and_only_its_last_balance_per_asset() -> None:
-    def balance(asset: str, available: str) -> dict[str, str]:
+    def balance(asset: str, available: str) -> dict[str, Any]:
         return {"type": "balance", "asset": asset, "available": available}
 
-    publications = [
+    publications: list[tuple[str, dict[str, Any]]] = [
         ("u:1", balance("USDT", "10")),
         ("u:1", {"type": "order", "order_id": 7, "status": "NEW"}),
         ("u:2", balance("USDT", "5")),
@@ -20,7 +21,7 @@ def test_each_channel_keeps_its_events_in_order_and_only_its_last_balance_per_as
         ("u:1", balance("USDT", "9")),
         ("u:2", {"type": "order", "order_id": 8, "status": "FILLED"}),
     ]
-    feed = {channel: [json.loads(text) for text in texts] for channel, texts in user_feed(publications).items()}
+    feed = {channel: [json.loads(t) for t in texts] for channel, texts in user_feed(publications).items()}
     assert feed == {
         "u:1": [
             {"type": "order", "order_id": 7, "status": "NEW"},
