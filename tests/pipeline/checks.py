@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from decimal import Decimal
+from typing import Any
 
 from exchange.models import Balance, LedgerEntry, Order, OrderHold, Trade
+from exchange.pipeline.keys import matching_keys
+from exchange.pipeline.messages import decode
 
 
 def assert_money_is_conserved() -> None:
@@ -55,3 +58,15 @@ def assert_no_funds_locked_without_open_orders() -> None:
         held[(hold.user_id, hold.asset_id)] += hold.remaining
     for balance in Balance.objects.all():
         assert balance.locked == held.get((balance.user_id, balance.asset_id), Decimal(0)), balance
+
+
+def assert_places_forwarded_once(redis_conn: Any, count: int, shard: int = 1) -> None:
+    """The accounts stage forwarded `count` places to the matching shard, none of them twice."""
+    forwarded = [
+        command["oid"]
+        for _, fields in redis_conn.xrange(matching_keys(shard).stream)
+        for _, commands in decode(fields)["g"]
+        for command in commands
+        if command["t"] == "place"
+    ]
+    assert len(forwarded) == len(set(forwarded)) == count

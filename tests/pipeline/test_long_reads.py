@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import redis
 
-from exchange.pipeline.keys import matching_keys
-from exchange.pipeline.messages import decode
+from tests.pipeline.checks import assert_places_forwarded_once
 from tests.pipeline.test_outages import cross_and_check, fund
 
 
@@ -61,11 +60,4 @@ def test_a_failed_send_inside_a_read_loses_none_of_the_rest_of_it(
     monkeypatch.setattr(accounts.wire, "round_trip", send_fails)
     cross_and_check(pipeline, alice, bob)
     assert failed["left"] == 0
-    forwarded = [
-        command["oid"]
-        for _, fields in redis_conn.xrange(matching_keys(1).stream)
-        for _, commands in decode(fields)["g"]
-        for command in commands
-        if command["t"] == "place"
-    ]
-    assert len(forwarded) == len(set(forwarded)) == 2
+    assert_places_forwarded_once(redis_conn, 2)

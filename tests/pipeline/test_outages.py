@@ -8,11 +8,13 @@ import redis
 from django.db import OperationalError
 
 from exchange.models import Balance, Order
-from exchange.pipeline.keys import matching_keys
-from exchange.pipeline.messages import decode
 from exchange.pipeline.wire import read_entries
 from persistence.write_buffer import Batch
-from tests.pipeline.checks import assert_ledger_explains_balances, assert_money_is_conserved
+from tests.pipeline.checks import (
+    assert_ledger_explains_balances,
+    assert_money_is_conserved,
+    assert_places_forwarded_once,
+)
 
 
 def test_a_database_outage_during_a_commit_is_retried_and_commits_once(pipeline, alice, bob, monkeypatch):
@@ -117,11 +119,4 @@ def test_outputs_sent_in_a_trip_whose_read_failed_are_not_sent_again(
     monkeypatch.setattr(accounts.wire, "round_trip", read_fails)
     cross_and_check(pipeline, alice, bob)
     assert failed["left"] == 0
-    forwarded = [
-        command["oid"]
-        for _, fields in redis_conn.xrange(matching_keys(1).stream)
-        for _, commands in decode(fields)["g"]
-        for command in commands
-        if command["t"] == "place"
-    ]
-    assert len(forwarded) == len(set(forwarded)) == 2
+    assert_places_forwarded_once(redis_conn, 2)
