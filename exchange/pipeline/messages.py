@@ -25,8 +25,15 @@ def encode(message: dict[str, Any]) -> Fields:
 
 
 def dumps(value: Any) -> bytes:
-    """Compact JSON; a Decimal becomes its string."""
-    return orjson.dumps(value, default=str)
+    """Compact JSON; a Decimal becomes its string.
+
+    The stages send amounts as text already, so the fallback is rarely
+    needed; passing it on every call cost 0.1 us of a 0.2 us dump.
+    """
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return orjson.dumps(value, default=str)
 
 
 def decode(fields: dict[bytes, bytes]) -> dict[str, Any]:
