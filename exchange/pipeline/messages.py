@@ -51,14 +51,14 @@ def decode(fields: dict[bytes, bytes]) -> dict[str, Any]:
 
 def require_int(message: dict[str, Any], name: str) -> int:
     value = message.get(name)
-    if not isinstance(value, int) or isinstance(value, bool):
+    if type(value) is not int:  # decoded JSON: exactly int, and a bool is not one
         raise MalformedEntry(f"{name!r} must be an integer")
     return value
 
 
 def require_str(message: dict[str, Any], name: str) -> str:
     value = message.get(name)
-    if not isinstance(value, str) or not value:
+    if type(value) is not str or not value:
         raise MalformedEntry(f"{name!r} must be a non-empty string")
     return value
 
@@ -67,7 +67,7 @@ def optional_decimal(message: dict[str, Any], name: str) -> Decimal | None:
     value = message.get(name)
     if value is None:
         return None
-    if not isinstance(value, str):
+    if type(value) is not str:
         raise MalformedEntry(f"{name!r} must be a decimal string")
     try:
         number = Decimal(value)

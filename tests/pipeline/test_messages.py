@@ -24,3 +24,20 @@ def test_an_entry_that_is_not_a_typed_object_is_malformed() -> None:
     for raw in (b"[1]", b'{"x": 1}', b"not json"):
         with pytest.raises(MalformedEntry):
             decode({b"d": raw})
+
+
+def test_fields_of_the_wrong_type_are_malformed() -> None:
+    from exchange.pipeline.messages import optional_decimal, require_int, require_str
+
+    assert (require_int({"n": 3}, "n"), require_str({"s": "x"}, "s")) == (3, "x")
+    assert optional_decimal({"d": "1.5"}, "d") == Decimal("1.5")
+    assert optional_decimal({}, "d") is None
+    for bad in (True, 1.0, "3", None):
+        with pytest.raises(MalformedEntry):
+            require_int({"n": bad}, "n")
+    for bad in ("", 3, None):
+        with pytest.raises(MalformedEntry):
+            require_str({"s": bad}, "s")
+    for bad in (1.5, 2, "NaN", "Infinity", "x"):
+        with pytest.raises(MalformedEntry):
+            optional_decimal({"d": bad}, "d")
