@@ -228,32 +228,37 @@ class MatchingStage:
 
     def _apply(self, rules: MarketRules, events: list[Any]) -> None:
         """One engine command's events; an order its trades changed gets one update, in its final state."""
-        for raw in events:
-            kind = raw[0]
-            if kind is EventKind.DEPTH:
-                self.depth_changes.setdefault(rules.symbol, {})[(raw[2], raw[3])] = raw[4]
-                continue
-            event: Any = view(raw)
-            if kind is EventKind.TRADE:
-                self._trade(rules, event)
-            elif kind is EventKind.ACCEPTED:
-                order = self.orders[event.order_id]
-                order.engine_sequence = self._next_engine_sequence()
-                self._save(order)
-            elif kind is EventKind.FILLED:
-                self._end(self.orders[event.order_id], rules, "FILLED", "")
-            elif kind is EventKind.CANCELLED:
-                order = self.orders[event.order_id]
-                status = "CANCELED" if event.reason in CANCELED_REASONS else "EXPIRED"
-                reason = "" if event.reason is CancelReason.USER else event.reason.name
-                self._end(order, rules, status, reason)
-            elif kind is EventKind.REJECTED:
-                self._rejected(rules, event)
-            elif kind is EventKind.AMENDED:
-                self._amended(rules, event)
-        for order in self._traded.values():  # still open after the command: partially filled
-            self._publish(order.user_id, order.update())
-        self._traded.clear()
+        try:
+            for raw in events:
+                self._apply_event(rules, raw)
+        finally:  # what did change is told even if a later event of the command could not be applied
+            for order in self._traded.values():  # still open after the command: partially filled
+                self._publish(order.user_id, order.update())
+            self._traded.clear()
+
+    def _apply_event(self, rules: MarketRules, raw: Any) -> None:
+        kind = raw[0]
+        if kind is EventKind.DEPTH:
+            self.depth_changes.setdefault(rules.symbol, {})[(raw[2], raw[3])] = raw[4]
+            return
+        event: Any = view(raw)
+        if kind is EventKind.TRADE:
+            self._trade(rules, event)
+        elif kind is EventKind.ACCEPTED:
+            order = self.orders[event.order_id]
+            order.engine_sequence = self._next_engine_sequence()
+            self._save(order)
+        elif kind is EventKind.FILLED:
+            self._end(self.orders[event.order_id], rules, "FILLED", "")
+        elif kind is EventKind.CANCELLED:
+            order = self.orders[event.order_id]
+            status = "CANCELED" if event.reason in CANCELED_REASONS else "EXPIRED"
+            reason = "" if event.reason is CancelReason.USER else event.reason.name
+            self._end(order, rules, status, reason)
+        elif kind is EventKind.REJECTED:
+            self._rejected(rules, event)
+        elif kind is EventKind.AMENDED:
+            self._amended(rules, event)
 
     def _trade(self, rules: MarketRules, trade: Any) -> None:
         price = from_ticks(trade.price_ticks, rules.tick_size)
