@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from django.db import DatabaseError, connection, models, transaction
@@ -30,12 +31,13 @@ class FlushResult:
 
 
 class _Table:
-    __slots__ = ("key_fields", "model", "rows", "single_key", "upsert")
+    __slots__ = ("key_fields", "key_of", "model", "rows", "upsert")
 
     def __init__(self, model: type[models.Model], key_fields: tuple[str, ...], upsert: bool) -> None:
         self.model = model
         self.key_fields = key_fields
-        self.single_key = len(key_fields) == 1  # keyed by the value itself, not a 1-tuple
+        # A row's key: the value itself for one key field, a tuple for several.
+        self.key_of: Callable[[Row], Any] = itemgetter(*key_fields)
         self.upsert = upsert
         self.rows: dict[Any, Row] = {}
 
@@ -120,7 +122,7 @@ class WriteBuffer:
     def upsert(self, model: type[models.Model], row: Row, key: Sequence[str] = ("id",)) -> None:
         """Insert or update a row; a later upsert of the same key replaces the earlier one."""
         table = self._tables.get(model) or self._table(model, tuple(key), upsert=True)
-        row_key = row[table.key_fields[0]] if table.single_key else tuple(row[k] for k in table.key_fields)
+        row_key = table.key_of(row)
         pending = table.rows.get(row_key)
         if pending is None:
             table.rows[row_key] = row
@@ -131,8 +133,7 @@ class WriteBuffer:
     def insert(self, model: type[models.Model], row: Row, key: Sequence[str] = ("id",)) -> None:
         """Insert an append-only row; a replayed insert of an existing key is a no-op."""
         table = self._tables.get(model) or self._table(model, tuple(key), upsert=False)
-        fields = table.key_fields
-        table.rows[row[fields[0]] if table.single_key else tuple(row[k] for k in fields)] = row
+        table.rows[table.key_of(row)] = row
         self._touched()
 
     def advance(self, entry_id: str) -> None:
@@ -350,8 +351,8 @@ def _compile_row_renderer(model: type[models.Model], shape: tuple[str, ...]) -> 
             expression = f"t{n} if type(v{n}) is Decimal and EXPONENT not in {text} else {generic}"
         elif internal in ("CharField", "TextField"):
             expression = f"HEX + v{n}.encode().hex() + END if type(v{n}) is str else {generic}"
-            if getattr(field, "choices", None):
-                choices = [str(value) for value, _ in getattr(field, "choices", None) or ()]
+            choices = [str(value) for value, _ in getattr(field, "choices", None) or ()]
+            if choices:
                 namespace[f"C{n}"] = {value: _string_literal(value) for value in choices}
                 expression = f"C{n}.get(v{n}) or ({expression})"
         elif internal == "DateTimeField":  # the rows of one entry share its time: mostly a lookup

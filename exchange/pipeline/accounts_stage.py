@@ -27,7 +27,7 @@ from exchange.pipeline.messages import (
     require_int,
     require_str,
 )
-from exchange.pipeline.outbox import Outbox, ReplayFilter, apply_groups
+from exchange.pipeline.outbox import Outbox, ReplayFilter, UserChannels, apply_groups
 from exchange.pipeline.validation import SELF_TRADE_MODES, SIDES, TIMES_IN_FORCE, TYPES, place_problem
 from persistence.write_buffer import WriteBuffer
 
@@ -87,7 +87,7 @@ class AccountsStage:
         self.channel_prefix = channel_prefix
         self.replays = ReplayFilter(buffer.position.producer_sequences)
         self._touched: set[tuple[int, str]] = set()
-        self._channels: dict[int, str] = {}  # user id -> its updates channel
+        self._channels = UserChannels(channel_prefix)
         # (fee account, asset) -> (total, first trade id, last trade id, trades) of the entry being applied
         self._fees: dict[tuple[int, str], tuple[Decimal, int, int, int]] = {}
         self._entry_id = "0-0"
@@ -564,10 +564,7 @@ class AccountsStage:
         )
 
     def _publish(self, user_id: int, payload: dict[str, Any]) -> None:
-        channel = self._channels.get(user_id)
-        if channel is None:
-            channel = self._channels[user_id] = f"{self.channel_prefix}:user:{user_id}"
-        self.outbox.publish(channel, payload)
+        self.outbox.publish(self._channels[user_id], payload)
 
 
 def _limit_buy_hold(price: Decimal, quantity: Decimal, rules: MarketRules) -> Decimal:

@@ -18,7 +18,7 @@ from exchange.pipeline.keys import ShardKeys
 from exchange.pipeline.markets import MarketRules
 from exchange.pipeline.messages import MalformedEntry, optional_decimal, require_int, require_str
 from exchange.pipeline.order_state import OrderState
-from exchange.pipeline.outbox import Outbox, ReplayFilter, apply_groups
+from exchange.pipeline.outbox import Outbox, ReplayFilter, UserChannels, apply_groups
 from matching import (
     CancelReason,
     EventKind,
@@ -76,7 +76,7 @@ class MatchingStage:
         self.depth_changes: dict[str, dict[tuple[int, int], int]] = {}
         self.market_events: list[dict[str, Any]] = []
         self._changed_orders: dict[int, OrderState] = {}
-        self._channels: dict[int, str] = {}  # user id -> its updates channel
+        self._channels = UserChannels(channel_prefix)
         self._traded: dict[int, OrderState] = {}  # filled by the command being applied, update not yet sent
         self._by_market_id = {rules.market_id: rules for rules in markets.values()}
         self._now = datetime.fromtimestamp(0, UTC)
@@ -390,10 +390,7 @@ class MatchingStage:
         self.outbox.send(self.accounts_stream_of(user_id), item)
 
     def _publish(self, user_id: int, payload: dict[str, Any]) -> None:
-        channel = self._channels.get(user_id)
-        if channel is None:
-            channel = self._channels[user_id] = f"{self.channel_prefix}:user:{user_id}"
-        self.outbox.publish(channel, payload)
+        self.outbox.publish(self._channels[user_id], payload)
 
     def _next_engine_sequence(self) -> int:
         counters = self.buffer.position.counters

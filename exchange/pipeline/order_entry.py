@@ -108,18 +108,13 @@ class OrderEntry:
         self._funds_once = client.register_script(_FUNDS_ONCE)
 
     def place(self, request: PlaceRequest) -> Placed:
-        shard = account_shard_for(request.user_id)
-        keys = accounts_keys(shard, self._prefix)
-        status, entry = self._place_once(
-            keys=[keys.client_order_id(request.user_id, request.client_order_id), keys.stream],
-            args=[CLIENT_ORDER_ID_TTL_S, encode(request.message())["d"]],
-        )
-        entry_id = entry.decode() if isinstance(entry, bytes) else str(entry)
-        if status == 2:
-            raise StreamBusy(entry_id)
-        if status == 1:
+        shard, keys, args = self._place_call(request)
+        answer = _placed(shard, *self._place_once(keys=keys, args=args))
+        if isinstance(answer, StreamBusy):
+            raise answer
+        if not answer.duplicate:
             self._make_durable()
-        return Placed(order_id_for(entry_id, shard), entry_id, duplicate=status == 0)
+        return answer
 
     def place_many(self, requests: list[PlaceRequest]) -> list[Placed | StreamBusy]:
         """Place several orders in one round trip to Redis, each claimed once as `place` does.
@@ -130,21 +125,10 @@ class OrderEntry:
         pipe = self._redis.pipeline(transaction=False)
         shards = []
         for request in requests:
-            shard = account_shard_for(request.user_id)
-            keys = accounts_keys(shard, self._prefix)
-            self._place_once(
-                keys=[keys.client_order_id(request.user_id, request.client_order_id), keys.stream],
-                args=[CLIENT_ORDER_ID_TTL_S, encode(request.message())["d"]],
-                client=pipe,
-            )
+            shard, keys, args = self._place_call(request)
+            self._place_once(keys=keys, args=args, client=pipe)
             shards.append(shard)
-        answers: list[Placed | StreamBusy] = []
-        for shard, (status, entry) in zip(shards, pipe.execute(), strict=True):
-            entry_id = entry.decode() if isinstance(entry, bytes) else str(entry)
-            if status == 2:
-                answers.append(StreamBusy(entry_id))
-            else:
-                answers.append(Placed(order_id_for(entry_id, shard), entry_id, duplicate=status == 0))
+        answers = [_placed(shard, *reply) for shard, reply in zip(shards, pipe.execute(), strict=True)]
         if any(isinstance(answer, Placed) and not answer.duplicate for answer in answers):
             self._make_durable()
         return answers
@@ -154,21 +138,23 @@ class OrderEntry:
 
         It runs the script by its hash: call `load_scripts` once first.
         """
-        keys = accounts_keys(account_shard_for(request.user_id), self._prefix)
-        return [
-            "EVALSHA",
-            self._place_once.sha,
-            2,
-            keys.client_order_id(request.user_id, request.client_order_id),
-            keys.stream,
-            CLIENT_ORDER_ID_TTL_S,
-            encode(request.message())["d"],
-        ]
+        _, keys, args = self._place_call(request)
+        return ["EVALSHA", self._place_once.sha, len(keys), *keys, *args]
 
     def load_scripts(self) -> None:
         """Load the scripts into Redis (a restarted Redis forgets them; `place` reloads on its own)."""
         for script in (self._place_once, self._funds_once):
             self._redis.script_load(script.script)
+
+    def _place_call(self, request: PlaceRequest) -> tuple[int, list[str], list[Any]]:
+        """The accounts shard of a place, and the keys and arguments of its claim-and-XADD script."""
+        shard = account_shard_for(request.user_id)
+        keys = accounts_keys(shard, self._prefix)
+        return (
+            shard,
+            [keys.client_order_id(request.user_id, request.client_order_id), keys.stream],
+            [CLIENT_ORDER_ID_TTL_S, encode(request.message())["d"]],
+        )
 
     def known_order_id(self, user_id: int, client_order_id: str) -> int | None:
         """The order id of a client order id placed within the last week, if any."""
@@ -237,6 +223,14 @@ class OrderEntry:
             self._redis.execute_command(  # type: ignore[no-untyped-call]
                 "WAITAOF", 1, 0, settings.STREAM_DURABILITY_TIMEOUT_MS
             )
+
+
+def _placed(shard: int, status: int, entry: bytes | str) -> Placed | StreamBusy:
+    """What the place script answered: the order (new or a duplicate), or a stream too busy to take it."""
+    entry_id = entry.decode() if isinstance(entry, bytes) else str(entry)
+    if status == 2:
+        return StreamBusy(entry_id)
+    return Placed(order_id_for(entry_id, shard), entry_id, duplicate=status == 0)
 
 
 def _text(value: Decimal | None) -> str | None:

@@ -67,6 +67,18 @@ class Outbox:
         self._groups, self.messages, self.publications, self.values = {}, [], [], {}
 
 
+class UserChannels(dict[int, str]):
+    """Each user's updates channel, its name made once: `channels[user_id]`."""
+
+    def __init__(self, prefix: str) -> None:
+        super().__init__()
+        self.prefix = prefix
+
+    def __missing__(self, user_id: int) -> str:
+        channel = self[user_id] = f"{self.prefix}:user:{user_id}"
+        return channel
+
+
 def user_feed(publications: list[tuple[str, dict[str, Any]]]) -> dict[str, list[bytes]]:
     """Each user channel's events as JSON texts, in order; only the last balance per asset survives."""
     seen_balances: set[tuple[str, str]] = set()
