@@ -21,7 +21,7 @@ from django.db import DatabaseError, connection, models, transaction
 
 from persistence.offsets import CommittedPosition, commit_position
 
-Row = dict[str, Any]
+Row = tuple[Any, ...]
 
 
 @dataclass(frozen=True)
@@ -30,16 +30,49 @@ class FlushResult:
     seconds: float
 
 
-class _Table:
-    __slots__ = ("key_fields", "key_of", "model", "rows", "upsert")
+class TableRows:
+    """The rows of one table waiting in a buffer, each a tuple of values in the order of `fields`.
 
-    def __init__(self, model: type[models.Model], key_fields: tuple[str, ...], upsert: bool) -> None:
+    A stage that writes many rows of a table asks the buffer for its handle
+    once (`WriteBuffer.table`) and adds tuples: no dict per row, no shape
+    to find out when the batch is rendered. An upserted row replaces the
+    waiting row of the same key (an order placed and filled inside one
+    batch is written once, in its last state); an inserted row is written
+    unless its key is in the database already.
+    """
+
+    __slots__ = ("_buffer", "_key_of", "fields", "key_fields", "model", "rows", "upsert")
+
+    def __init__(
+        self,
+        buffer: WriteBuffer,
+        model: type[models.Model],
+        fields: tuple[str, ...],
+        key_fields: tuple[str, ...],
+        upsert: bool,
+    ) -> None:
+        missing = [name for name in key_fields if name not in fields]
+        if missing:
+            raise ValueError(f"{model.__name__}: key fields {missing} are not among the row's fields")
+        self._buffer = buffer
         self.model = model
+        self.fields = fields
         self.key_fields = key_fields
-        # A row's key: the value itself for one key field, a tuple for several.
-        self.key_of: Callable[[Row], Any] = itemgetter(*key_fields)
         self.upsert = upsert
+        # A row's key: the value itself for one key field, a tuple for several.
+        self._key_of: Callable[[Row], Any] = itemgetter(*(fields.index(name) for name in key_fields))
         self.rows: dict[Any, Row] = {}
+
+    def add(self, values: Row) -> None:
+        """Add a row: its values in the order of `fields`."""
+        key = self._key_of(values)
+        rows = self.rows
+        buffer = self._buffer
+        if not self.upsert or key not in rows:
+            buffer._items += 1
+        rows[key] = values
+        if buffer._dirty_since is None:
+            buffer._dirty_since = buffer._clock()
 
 
 Statement = tuple[str, list[list[Any]] | None]  # SQL, and the parameter rows of an executemany
@@ -113,28 +146,37 @@ class WriteBuffer:
         self.max_items = max_items
         self.max_delay_s = max_delay_s
         self._clock = clock
-        self._tables: dict[type[models.Model], _Table] = {}
+        self._tables: dict[tuple[type[models.Model], tuple[str, ...], tuple[str, ...], bool], TableRows] = {}
         self._items = 0
         self._dirty_since: float | None = None
 
     # ------------------------------------------------------------ collecting
 
-    def upsert(self, model: type[models.Model], row: Row, key: Sequence[str] = ("id",)) -> None:
-        """Insert or update a row; a later upsert of the same key replaces the earlier one."""
-        table = self._tables.get(model) or self._table(model, tuple(key), upsert=True)
-        row_key = table.key_of(row)
-        pending = table.rows.get(row_key)
-        if pending is None:
-            table.rows[row_key] = row
-            self._touched()
-        else:
-            pending.update(row)
+    def table(
+        self,
+        model: type[models.Model],
+        fields: Sequence[str],
+        key: Sequence[str] = ("id",),
+        upsert: bool = False,
+    ) -> TableRows:
+        """The handle for adding rows of `fields` to a model's table (made once, kept across batches).
 
-    def insert(self, model: type[models.Model], row: Row, key: Sequence[str] = ("id",)) -> None:
-        """Insert an append-only row; a replayed insert of an existing key is a no-op."""
-        table = self._tables.get(model) or self._table(model, tuple(key), upsert=False)
-        table.rows[table.key_of(row)] = row
-        self._touched()
+        Tables are written in the order they were first asked for, so a
+        caller that asks for parents first keeps foreign keys satisfied.
+        """
+        spec = (model, tuple(fields), tuple(key), upsert)
+        table = self._tables.get(spec)
+        if table is None:
+            table = self._tables[spec] = TableRows(self, model, spec[1], spec[2], upsert)
+        return table
+
+    def upsert(self, model: type[models.Model], row: dict[str, Any], key: Sequence[str] = ("id",)) -> None:
+        """Insert or update a row given as a dict; a later upsert of the same key replaces it."""
+        self.table(model, tuple(row), key, upsert=True).add(tuple(row.values()))
+
+    def insert(self, model: type[models.Model], row: dict[str, Any], key: Sequence[str] = ("id",)) -> None:
+        """Insert an append-only row given as a dict; a replayed insert of an existing key is a no-op."""
+        self.table(model, tuple(row), key, upsert=False).add(tuple(row.values()))
 
     def advance(self, entry_id: str) -> None:
         """Mark the input up to entry_id as covered by what is collected."""
@@ -160,10 +202,15 @@ class WriteBuffer:
     def detach(self) -> Batch:
         """Hand over everything collected, with the position it covers, and start afresh."""
         position = self.position
+        statements = []
+        for table in self._tables.values():
+            if table.rows:
+                statements.extend(_render(table))
+                table.rows = {}
         batch = Batch(
             self.consumer,
             self.stream,
-            [statement for table in self._tables.values() if table.rows for statement in _render(table)],
+            statements,
             CommittedPosition(
                 position.last_entry_id,
                 position.lease_epoch,
@@ -172,9 +219,6 @@ class WriteBuffer:
             ),
             self._items,
         )
-        self._tables = {
-            model: _Table(model, table.key_fields, table.upsert) for model, table in self._tables.items()
-        }
         self._items = 0
         self._dirty_since = None
         return batch
@@ -183,54 +227,34 @@ class WriteBuffer:
         """Write everything and the position in one transaction; raises Fenced if outvoted."""
         return self.detach().commit(epoch)
 
-    # --------------------------------------------------------------- helpers
 
-    def _table(self, model: type[models.Model], key: tuple[str, ...], upsert: bool) -> _Table:
-        table = self._tables.get(model)
-        if table is None:
-            # Tables are written in the order first seen, so a caller that
-            # registers parents first keeps foreign keys satisfied.
-            table = self._tables[model] = _Table(model, key, upsert)
-        return table
-
-    def _touched(self) -> None:
-        self._items += 1
-        if self._dirty_since is None:
-            self._dirty_since = self._clock()
-
-
-def _render(table: _Table) -> list[Statement]:
-    """The statements that write a table's rows: one per row shape (and chunk), from the model's metadata.
+def _render(table: TableRows) -> list[Statement]:
+    """The statements that write a table's rows (one per chunk), from the model's metadata.
 
     Measured on MariaDB: Django's bulk_create spends more time compiling
     the statement (about 80 us a row) than the database spends writing it;
     a multi-row statement built here keeps the same rows at about a quarter.
     """
-    by_shape: dict[tuple[str, ...], list[Row]] = {}
-    for row in table.rows.values():
-        by_shape.setdefault(tuple(row), []).append(row)
-    statements: list[Statement] = []
-    for shape, rows in by_shape.items():
-        statement, prepare = _statement(table, shape)
-        if connection.vendor == "mysql":
-            statements.extend(_mysql_statements(statement, _row_renderer(table.model, shape), rows))
-        else:
-            statements.append((statement, [prepare(row) for row in rows]))
-    return statements
+    statement, prepare = _statement(table)
+    rows = list(table.rows.values())
+    if connection.vendor == "mysql":
+        return _mysql_statements(statement, _row_renderer(table.model, table.fields), rows)
+    return [(statement, [prepare(row) for row in rows])]
 
 
 _STATEMENTS: dict[tuple[str, type[models.Model], tuple[str, ...], tuple[str, ...], bool], Any] = {}
 
 
-def _statement(table: _Table, shape: tuple[str, ...]) -> tuple[str, Callable[[Row], list[Any]]]:
-    key = (connection.vendor, table.model, shape, table.key_fields, table.upsert)
+def _statement(table: TableRows) -> tuple[str, Callable[[Row], list[Any]]]:
+    key = (connection.vendor, table.model, table.fields, table.key_fields, table.upsert)
     cached = _STATEMENTS.get(key)
     if cached is None:
-        cached = _STATEMENTS[key] = _build_statement(table, shape)
+        cached = _STATEMENTS[key] = _build_statement(table)
     return cached
 
 
-def _build_statement(table: _Table, shape: tuple[str, ...]) -> tuple[str, Callable[[Row], list[Any]]]:
+def _build_statement(table: TableRows) -> tuple[str, Callable[[Row], list[Any]]]:
+    shape = table.fields
     meta = table.model._meta
     quote = connection.ops.quote_name
     fields = [meta.get_field(name) for name in shape]
@@ -255,10 +279,9 @@ def _build_statement(table: _Table, shape: tuple[str, ...]) -> tuple[str, Callab
         else:
             statement += f" ON CONFLICT ({target}) DO NOTHING"
     converters = [_converter(field) for field in fields]
-    names = list(shape)
 
     def prepare(row: Row) -> list[Any]:
-        return [convert(row[name]) for convert, name in zip(converters, names, strict=True)]
+        return [convert(value) for convert, value in zip(converters, row, strict=True)]
 
     return statement, prepare
 
@@ -321,7 +344,7 @@ def _row_renderer(model: type[models.Model], shape: tuple[str, ...]) -> Callable
 
 
 def _compile_row_renderer(model: type[models.Model], shape: tuple[str, ...]) -> Callable[[Row], str]:
-    """A function that renders a row of this shape as `(literal,...)`, compiled once per shape.
+    """A function that renders a row (its values in the order of `shape`) as `(literal,...)`.
 
     Each column's literal is written inline for the type its field stores
     (an int as is, a Decimal as its text, a str as a hex literal); any
@@ -363,8 +386,7 @@ def _compile_row_renderer(model: type[models.Model], shape: tuple[str, ...]) -> 
             expression = f"'NULL' if v{n} is None else {expression}"
         expressions.append(f"{{{expression}}}")
     names = ", ".join(f"v{n}" for n in range(len(shape)))
-    # A row's keys are its shape, in order (rows are grouped by tuple(row)).
-    source = f'def render(row):\n    {names}, = row.values()\n    return f"({",".join(expressions)})"\n'
+    source = f'def render(row):\n    {names}, = row\n    return f"({",".join(expressions)})"\n'
     exec(compile(source, f"<row renderer of {model.__name__}>", "exec"), namespace)  # noqa: S102  (our own source)
     renderer: Callable[[Row], str] = namespace["render"]
     return renderer

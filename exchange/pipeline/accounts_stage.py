@@ -38,6 +38,37 @@ ZERO = Decimal(0)
 MAX_AMOUNT = Decimal("1e18")
 FUNDS_KINDS = ("DEPOSIT", "WITHDRAWAL", "ADJUSTMENT")
 
+# The columns of the rows this stage writes, in the order their tuples give them.
+LEDGER_FIELDS = (
+    "id",
+    "user_id",
+    "asset_id",
+    "kind",
+    "available_delta",
+    "locked_delta",
+    "available_after",
+    "locked_after",
+    "fee",
+    "order_id",
+    "trade_id",
+    "reference",
+    "created_by_id",
+    "created_at",
+)
+BALANCE_FIELDS = ("user_id", "asset_id", "available", "locked", "updated_at")
+HOLD_FIELDS = (
+    "order_id",
+    "user_id",
+    "asset_id",
+    "market_symbol",
+    "client_order_id",
+    "remaining",
+    "price",
+    "quantity",
+    "is_open",
+    "updated_at",
+)
+
 
 @dataclass
 class Hold:
@@ -86,6 +117,9 @@ class AccountsStage:
         self.matching_keys = matching_keys
         self.channel_prefix = channel_prefix
         self.replays = ReplayFilter(buffer.position.producer_sequences)
+        self._ledger = buffer.table(LedgerEntry, LEDGER_FIELDS)
+        self._balances = buffer.table(Balance, BALANCE_FIELDS, key=("user_id", "asset_id"), upsert=True)
+        self._holds = buffer.table(OrderHold, HOLD_FIELDS, key=("order_id",), upsert=True)
         self._touched: set[tuple[int, str]] = set()
         self._channels = UserChannels(channel_prefix)
         # (fee account, asset) -> (total, first trade id, last trade id, trades) of the entry being applied
@@ -440,25 +474,23 @@ class AccountsStage:
         balance[1] += locked_delta
         if balance[0] < 0 or balance[1] < 0:
             raise AssertionError(f"balance of user {user_id} in {asset} would go negative: {balance}")
-        asset_id = self.state.asset_ids[asset]
-        self.buffer.insert(
-            LedgerEntry,
-            {
-                "id": self._next_ledger_id(),
-                "user_id": user_id,
-                "asset_id": asset_id,
-                "kind": kind,
-                "available_delta": available_delta,
-                "locked_delta": locked_delta,
-                "available_after": balance[0],
-                "locked_after": balance[1],
-                "fee": fee,
-                "order_id": order_id,
-                "trade_id": trade_id,
-                "reference": reference,
-                "created_by_id": created_by,
-                "created_at": self._now,
-            },
+        self._ledger.add(
+            (
+                self._next_ledger_id(),
+                user_id,
+                self.state.asset_ids[asset],
+                kind,
+                available_delta,
+                locked_delta,
+                balance[0],
+                balance[1],
+                fee,
+                order_id,
+                trade_id,
+                reference,
+                created_by,
+                self._now,
+            )
         )
         self._touched.add((user_id, asset))
 
@@ -466,17 +498,7 @@ class AccountsStage:
         """Each balance an entry changed, once, in its final state: its row, and an update for its owner."""
         for user_id, asset in sorted(self._touched):
             available, locked = self.state.balances[(user_id, asset)]
-            self.buffer.upsert(
-                Balance,
-                {
-                    "user_id": user_id,
-                    "asset_id": self.state.asset_ids[asset],
-                    "available": available,
-                    "locked": locked,
-                    "updated_at": self._now,
-                },
-                key=("user_id", "asset_id"),
-            )
+            self._balances.add((user_id, self.state.asset_ids[asset], available, locked, self._now))
             self._publish(
                 user_id,
                 {"type": "balance", "asset": asset, "available": str(available), "locked": str(locked)},
@@ -489,21 +511,19 @@ class AccountsStage:
         return (counters["ledger"] << 10) | self.shard
 
     def _save_hold(self, hold: Hold, is_open: bool) -> None:
-        self.buffer.upsert(
-            OrderHold,
-            {
-                "order_id": hold.order_id,
-                "user_id": hold.user_id,
-                "asset_id": self.state.asset_ids[hold.asset],
-                "market_symbol": hold.symbol,
-                "client_order_id": hold.client_order_id,
-                "remaining": hold.remaining,
-                "price": hold.price,
-                "quantity": hold.quantity,
-                "is_open": is_open,
-                "updated_at": self._now,
-            },
-            key=("order_id",),
+        self._holds.add(
+            (
+                hold.order_id,
+                hold.user_id,
+                self.state.asset_ids[hold.asset],
+                hold.symbol,
+                hold.client_order_id,
+                hold.remaining,
+                hold.price,
+                hold.quantity,
+                is_open,
+                self._now,
+            )
         )
 
     def _forward(self, rules: MarketRules, command: dict[str, Any]) -> None:

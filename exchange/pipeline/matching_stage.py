@@ -17,7 +17,7 @@ from exchange.models import Order, Trade
 from exchange.pipeline.keys import ShardKeys
 from exchange.pipeline.markets import MarketRules
 from exchange.pipeline.messages import MalformedEntry, optional_decimal, require_int, require_str
-from exchange.pipeline.order_state import OrderState
+from exchange.pipeline.order_state import ORDER_FIELDS, OrderState
 from exchange.pipeline.outbox import Outbox, ReplayFilter, UserChannels, apply_groups
 from matching import (
     CancelReason,
@@ -43,6 +43,24 @@ STPS = {mode.name: mode for mode in SelfTradePrevention}
 # Cancels the trader asked for (or self-trade prevention did) are CANCELED;
 # orders that ended because their time in force ran out are EXPIRED.
 CANCELED_REASONS = {CancelReason.USER, CancelReason.SELF_TRADE}
+# The columns of a trade's row, in the order `_trade` gives them.
+TRADE_FIELDS = (
+    "id",
+    "market_id",
+    "price",
+    "quantity",
+    "quote_quantity",
+    "taker_side",
+    "maker_order_id",
+    "taker_order_id",
+    "maker_user_id",
+    "taker_user_id",
+    "maker_fee",
+    "maker_fee_asset_id",
+    "taker_fee",
+    "taker_fee_asset_id",
+    "executed_at",
+)
 
 
 class MatchingStage:
@@ -72,6 +90,8 @@ class MatchingStage:
         self.keys = keys
         self.channel_prefix = channel_prefix
         self.replays = ReplayFilter(buffer.position.producer_sequences)
+        self._order_rows = buffer.table(Order, ORDER_FIELDS, upsert=True)
+        self._trade_rows = buffer.table(Trade, TRADE_FIELDS)
         # symbol -> (side, price ticks) -> new level total, for this batch's depth update
         self.depth_changes: dict[str, dict[tuple[int, int], int]] = {}
         self.market_events: list[dict[str, Any]] = []
@@ -94,8 +114,9 @@ class MatchingStage:
 
     def _write_orders(self) -> None:
         """Each order an entry changed, once, in its final state (an order changes ~3 times an entry)."""
+        add = self._order_rows.add
         for order in self._changed_orders.values():
-            self.buffer.upsert(Order, order.row())
+            add(order.row())
         self._changed_orders.clear()
 
     def _handle_group(self, commands: list[Any]) -> None:
@@ -268,25 +289,24 @@ class MatchingStage:
         taker_fee = (notional * rules.taker_fee_rate).quantize(STORAGE_STEP, rounding=ROUND_DOWN)
         maker = self.orders[trade.maker_order_id]
         taker = self.orders[trade.taker_order_id]
-        self.buffer.insert(
-            Trade,
-            {
-                "id": trade.trade_id,
-                "market_id": rules.market_id,
-                "price": price,
-                "quantity": quantity,
-                "quote_quantity": notional,
-                "taker_side": taker.side,
-                "maker_order_id": maker.order_id,
-                "taker_order_id": taker.order_id,
-                "maker_user_id": maker.user_id,
-                "taker_user_id": taker.user_id,
-                "maker_fee": maker_fee,
-                "maker_fee_asset_id": rules.quote_asset_id,
-                "taker_fee": taker_fee,
-                "taker_fee_asset_id": rules.quote_asset_id,
-                "executed_at": self._now,
-            },
+        self._trade_rows.add(
+            (
+                trade.trade_id,
+                rules.market_id,
+                price,
+                quantity,
+                notional,
+                taker.side,
+                maker.order_id,
+                taker.order_id,
+                maker.user_id,
+                taker.user_id,
+                maker_fee,
+                rules.quote_asset_id,
+                taker_fee,
+                rules.quote_asset_id,
+                self._now,
+            )
         )
         # Each amount's text once: they go into two settlements, two fills and the trade event.
         price_text, quantity_text, notional_text = str(price), str(quantity), str(notional)

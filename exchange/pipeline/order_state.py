@@ -12,6 +12,29 @@ from exchange.pipeline.messages import optional_decimal, require_int, require_st
 
 ZERO = Decimal(0)
 
+# The columns of an order's row, in the order `OrderState.row` gives them.
+ORDER_FIELDS = (
+    "id",
+    "user_id",
+    "market_id",
+    "client_order_id",
+    "side",
+    "type",
+    "time_in_force",
+    "post_only",
+    "self_trade_prevention",
+    "price",
+    "quantity",
+    "quote_quantity",
+    "executed_quantity",
+    "executed_quote",
+    "status",
+    "reject_reason",
+    "engine_sequence",
+    "created_at",
+    "updated_at",
+)
+
 
 @dataclass(slots=True)
 class OrderState:
@@ -67,28 +90,29 @@ class OrderState:
         self.reject_reason = reason
         self.updated_at = now
 
-    def row(self) -> dict[str, Any]:
-        return {
-            "id": self.order_id,
-            "user_id": self.user_id,
-            "market_id": self.market_id,
-            "client_order_id": self.client_order_id,
-            "side": self.side,
-            "type": self.type,
-            "time_in_force": self.time_in_force,
-            "post_only": self.post_only,
-            "self_trade_prevention": self.stp,
-            "price": self.price,
-            "quantity": self.quantity,
-            "quote_quantity": self.quote_quantity,
-            "executed_quantity": self.executed_quantity,
-            "executed_quote": self.executed_quote,
-            "status": self.status,
-            "reject_reason": self.reject_reason,
-            "engine_sequence": self.engine_sequence,
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
-        }
+    def row(self) -> tuple[Any, ...]:
+        """The order's row, its values in the order of ORDER_FIELDS."""
+        return (
+            self.order_id,
+            self.user_id,
+            self.market_id,
+            self.client_order_id,
+            self.side,
+            self.type,
+            self.time_in_force,
+            self.post_only,
+            self.stp,
+            self.price,
+            self.quantity,
+            self.quote_quantity,
+            self.executed_quantity,
+            self.executed_quote,
+            self.status,
+            self.reject_reason,
+            self.engine_sequence,
+            self.created_at,
+            self.updated_at,
+        )
 
     def update(self) -> dict[str, Any]:
         """The order update traders receive."""

@@ -15,7 +15,7 @@ from exchange.models import Order, Trade
 from exchange.pipeline.keys import accounts_keys, matching_keys
 from exchange.pipeline.loading import load_books
 from exchange.pipeline.markets import load_markets
-from exchange.pipeline.matching_stage import MatchingStage
+from exchange.pipeline.matching_stage import TRADE_FIELDS, MatchingStage
 from exchange.pipeline.messages import decode
 from exchange.pipeline.order_entry import OrderEntry, PlaceRequest
 from exchange.pipeline.outbox import Outbox
@@ -195,6 +195,5 @@ def replay_matching_stream(redis_conn, shard, markets) -> Replay:
     )
     for entry_id, fields in redis_conn.xrange(matching_keys(shard).stream):
         stage.handle(entry_id.decode(), decode(fields))
-    trades = buffer._tables[Trade].rows.values() if Trade in buffer._tables else []
-    trade_ids = {row["id"] for row in trades}
+    trade_ids = set(buffer.table(Trade, TRADE_FIELDS).rows)  # the waiting trade rows, keyed by id
     return Replay(books, trade_ids)
