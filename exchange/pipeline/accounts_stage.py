@@ -16,6 +16,7 @@ from decimal import ROUND_UP, Decimal
 from typing import Any
 
 from exchange.models import Balance, LedgerEntry, Order, OrderHold
+from exchange.pipeline import settlements
 from exchange.pipeline.ids import EntryIdOutOfRange, order_id_for, parse_entry_id
 from exchange.pipeline.keys import ShardKeys
 from exchange.pipeline.keys import matching_keys as matching_keys_for
@@ -353,29 +354,23 @@ class AccountsStage:
 
     def _settle_group(self, items: list[Any]) -> None:
         for item in items:
-            if not isinstance(item, dict):
-                raise MalformedEntry("a settlement must be an object")
-            kind = item.get("k")
-            if kind == "fill":
+            item = settlements.as_list(item)
+            kind = item[0]
+            if kind == settlements.FILL:
                 self._fill(item)
-            elif kind == "done":
+            elif kind == settlements.DONE:
                 self._done(item)
-            elif kind == "fee":
-                self._fee(item)
             else:
-                raise MalformedEntry(f"unknown settlement {kind!r}")
+                self._fee(item)
 
-    def _fill(self, item: dict[str, Any]) -> None:
+    def _fill(self, item: list[Any]) -> None:
         """Two entries per side of a trade: the base and the quote, the fee folded into the quote one."""
-        order_id = require_int(item, "oid")
-        user_id = require_int(item, "uid")
-        trade_id = require_int(item, "tid")
-        rules = self.markets[require_str(item, "m")]
-        base = require_decimal(item, "base")
-        quote = require_decimal(item, "quote")
-        fee = require_decimal(item, "fee")
+        order_id, user_id, trade_id, symbol, side, base, quote, fee = settlements.read_fill(item)
+        rules = self.markets.get(symbol)
+        if rules is None:
+            raise MalformedEntry(f"a fill in unknown market {symbol!r}")
         hold = self.state.holds.get(order_id)
-        if item.get("side") == "BUY":
+        if side == "BUY":
             spent = quote + fee
             self._move(user_id, rules.quote, ZERO, -spent, "TRADE", order_id, trade_id, fee=fee)
             self._move(user_id, rules.base, base, ZERO, "TRADE", order_id, trade_id)
@@ -387,8 +382,8 @@ class AccountsStage:
             hold.remaining -= spent
             self._save_hold(hold, is_open=True)
 
-    def _done(self, item: dict[str, Any]) -> None:
-        order_id = require_int(item, "oid")
+    def _done(self, item: list[Any]) -> None:
+        order_id = settlements.read_done(item)
         hold = self.state.holds.pop(order_id, None)
         if hold is None:
             return
@@ -399,11 +394,10 @@ class AccountsStage:
         hold.remaining = ZERO
         self._save_hold(hold, is_open=False)
 
-    def _fee(self, item: dict[str, Any]) -> None:
+    def _fee(self, item: list[Any]) -> None:
         """Fees are collected per entry and credited once per asset (see `_credit_fees`)."""
-        key = (require_int(item, "uid"), require_str(item, "asset"))
-        amount = require_decimal(item, "amount")
-        trade_id = require_int(item, "tid")
+        user_id, asset, amount, trade_id = settlements.read_fee(item)
+        key = (user_id, asset)
         total, first, last, count = self._fees.get(key, (ZERO, trade_id, trade_id, 0))
         self._fees[key] = (total + amount, min(first, trade_id), max(last, trade_id), count + 1)
 

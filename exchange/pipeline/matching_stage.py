@@ -14,6 +14,7 @@ from decimal import ROUND_DOWN, ROUND_FLOOR, Decimal
 from typing import Any
 
 from exchange.models import Order, Trade
+from exchange.pipeline import settlements
 from exchange.pipeline.keys import ShardKeys
 from exchange.pipeline.markets import MarketRules
 from exchange.pipeline.messages import MalformedEntry, optional_decimal, require_int, require_str
@@ -318,17 +319,16 @@ class MatchingStage:
             self._traded[order.order_id] = order
             self._settle(
                 order.user_id,
-                {
-                    "k": "fill",
-                    "oid": order.order_id,
-                    "uid": order.user_id,
-                    "tid": trade.trade_id,
-                    "m": rules.symbol,
-                    "side": order.side,
-                    "base": quantity_text,
-                    "quote": notional_text,
-                    "fee": fee_text,
-                },
+                settlements.fill(
+                    order.order_id,
+                    order.user_id,
+                    trade.trade_id,
+                    rules.symbol,
+                    order.side,
+                    quantity_text,
+                    notional_text,
+                    fee_text,
+                ),
             )
             self._publish(
                 order.user_id,
@@ -348,13 +348,7 @@ class MatchingStage:
         if maker_fee or taker_fee:
             self._settle(
                 self.fee_user_id,
-                {
-                    "k": "fee",
-                    "uid": self.fee_user_id,
-                    "asset": rules.quote,
-                    "amount": str(maker_fee + taker_fee),
-                    "tid": trade.trade_id,
-                },
+                settlements.fee(self.fee_user_id, rules.quote, str(maker_fee + taker_fee), trade.trade_id),
             )
         self.market_events.append(
             {
@@ -397,7 +391,7 @@ class MatchingStage:
         order.finish(status, reason, self._now)
         self._save(order)
         self.orders.pop(order.order_id, None)
-        self._settle(order.user_id, {"k": "done", "oid": order.order_id, "uid": order.user_id})
+        self._settle(order.user_id, settlements.done(order.order_id, order.user_id))
 
     def _save(self, order: OrderState) -> None:
         if order.status == "PENDING":
@@ -406,7 +400,7 @@ class MatchingStage:
         self._traded.pop(order.order_id, None)  # this update carries its fills
         self._publish(order.user_id, order.update())
 
-    def _settle(self, user_id: int, item: dict[str, Any]) -> None:
+    def _settle(self, user_id: int, item: list[Any]) -> None:
         self.outbox.send(self.accounts_stream_of(user_id), item)
 
     def _publish(self, user_id: int, payload: dict[str, Any]) -> None:

@@ -67,6 +67,11 @@ def optional_decimal(message: dict[str, Any], name: str) -> Decimal | None:
     value = message.get(name)
     if value is None:
         return None
+    return decimal_value(value, name)
+
+
+def decimal_value(value: Any, name: str) -> Decimal:
+    """A decimal text as its finite Decimal; MalformedEntry names the field otherwise."""
     if type(value) is not str:
         raise MalformedEntry(f"{name!r} must be a decimal string")
     try:

@@ -29,7 +29,7 @@ class Outbox:
     def __init__(self, producer: str) -> None:
         self.producer = producer
         self._entry_id = "0-0"
-        self._pending: dict[str, list[dict[str, Any]]] = {}
+        self._pending: dict[str, list[Any]] = {}  # commands (objects) and settlement items (lists)
         self._groups: dict[str, list[Group]] = {}
         # Entries that go out as they are (dead letters), after the groups.
         self.messages: list[tuple[str, Fields]] = []
@@ -40,7 +40,7 @@ class Outbox:
     def begin(self, entry_id: str) -> None:
         self._entry_id = entry_id
 
-    def send(self, stream: str, command: dict[str, Any]) -> None:
+    def send(self, stream: str, command: dict[str, Any] | list[Any]) -> None:
         self._pending.setdefault(stream, []).append(command)
 
     def publish(self, channel: str, payload: dict[str, Any]) -> None:
