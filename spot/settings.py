@@ -144,6 +144,9 @@ WRITE_BUFFER_MAX_DELAY_MS = env_int("WRITE_BUFFER_MAX_DELAY_MS", 10, minimum=1)
 # While a batch is being written the next one grows; past this many times
 # WRITE_BUFFER_MAX_ITEMS the worker stops reading until the database catches up.
 WRITE_BUFFER_BACKLOG_FACTOR = env_int("WRITE_BUFFER_BACKLOG_FACTOR", 50, minimum=1)
+# On MySQL/MariaDB, append-only rows (ledger entries, trades) go as LOAD DATA LOCAL
+# INFILE from a file the worker writes; a server with local_infile off gets INSERTs.
+WRITE_BUFFER_BULK_LOAD = env_bool("WRITE_BUFFER_BULK_LOAD", True)
 WORKER_BLOCK_MS = env_int("WORKER_BLOCK_MS", 100, minimum=1)
 WORKER_READ_COUNT = env_int("WORKER_READ_COUNT", 500, minimum=1)
 WORKER_LEASE_TTL_MS = env_int("WORKER_LEASE_TTL_MS", 5000, minimum=500)

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from django.db import DatabaseError, connection
 
 from exchange.models import Asset
 from persistence.models import StreamOffset
+from persistence.mysql_rows import BulkLoad
 from persistence.offsets import CommittedPosition
 from persistence.write_buffer import WriteBuffer
 
@@ -90,10 +92,10 @@ def test_a_compiled_row_renderer_writes_each_value_as_the_generic_literals_do() 
     from decimal import Decimal
 
     from exchange.models import LedgerEntry
-    from persistence.write_buffer import _LITERALS, _compile_row_renderer
+    from persistence.mysql_rows import LITERALS, compile_sql_row
 
     shape = ("id", "user_id", "kind", "available_delta", "locked_delta", "fee", "trade_id", "created_at")
-    render = _compile_row_renderer(LedgerEntry, shape)
+    render = compile_sql_row(LedgerEntry, shape)
     amounts = ["0E-18", "1E+2", "-1.5E-7", "12345.678900000000000000", "-0.51", "0", "1E-18"]
     when = datetime(2026, 11, 25, 12, 0, 0, 123456, tzinfo=UTC)
     for n, text in enumerate(amounts):
@@ -107,7 +109,7 @@ def test_a_compiled_row_renderer_writes_each_value_as_the_generic_literals_do() 
             "trade_id": None if n % 2 else 10**15 + n,
             "created_at": when if n % 2 else datetime(2026, 1, n + 1, tzinfo=UTC),
         }
-        generic = "(" + ",".join(_LITERALS[type(value)](value) for value in row.values()) + ")"
+        generic = "(" + ",".join(LITERALS[type(value)](value) for value in row.values()) + ")"
         rendered = render(tuple(row.values()))
         assert rendered == generic
         assert "E" not in rendered  # never an amount in exponent form (hex digits are lower case)
@@ -117,13 +119,15 @@ def test_a_non_finite_amount_is_refused_before_it_reaches_the_database() -> None
     from decimal import Decimal
 
     from exchange.models import LedgerEntry
-    from persistence.write_buffer import _mysql_statements, _row_renderer
+    from persistence.mysql_rows import sql_row, sql_values_statements, tsv_row
 
     shape = ("id", "available_delta")
     statement = "INSERT INTO t (id, available_delta) VALUES (%s, %s)"
     for bad in ("NaN", "Infinity", "-Infinity", "sNaN"):
         with pytest.raises(ValueError, match="non-finite"):
-            _mysql_statements(statement, _row_renderer(LedgerEntry, shape), [(1, Decimal(bad))])
+            sql_values_statements(statement, sql_row(LedgerEntry, shape), [(1, Decimal(bad))])
+        with pytest.raises(ValueError, match="non-finite"):
+            tsv_row(LedgerEntry, shape)((1, Decimal(bad)))
 
 
 @pytest.mark.django_db(transaction=True)
@@ -147,3 +151,85 @@ def test_a_table_handle_needs_its_key_among_its_fields() -> None:
     buffer = WriteBuffer("test-consumer", "test-stream", CommittedPosition())
     with pytest.raises(ValueError, match="key fields"):
         buffer.table(Asset, ("code", "name"), key=("id",))
+
+
+MYSQL_ONLY = pytest.mark.skipif(
+    connection.vendor != "mysql", reason="LOAD DATA is the MySQL/MariaDB path for append-only rows"
+)
+AWKWARD = [*NASTY, "tab\there", "line\nbreak", "\\N", "\r\n", "ends with a backslash\\", "\\t not a tab"]
+
+
+@MYSQL_ONLY
+@pytest.mark.django_db(transaction=True)
+def test_appended_rows_of_any_text_are_loaded_as_given_and_a_replayed_load_changes_nothing() -> None:
+    buffer = WriteBuffer("test-consumer", "test-stream", CommittedPosition())
+    for pk, name in enumerate(AWKWARD, start=980):
+        buffer.insert(Asset, asset_row(pk, name))
+    buffer.advance("1-1")
+    [load] = buffer.detach().statements
+    assert isinstance(load, BulkLoad)
+    load_batch = WriteBuffer("test-consumer", "test-stream", CommittedPosition())
+    for pk, name in enumerate(AWKWARD, start=980):
+        load_batch.insert(Asset, asset_row(pk, name))
+    load_batch.advance("1-1")
+    load_batch.flush(epoch=1)
+    replay = WriteBuffer("test-consumer", "test-stream", CommittedPosition())
+    replay.insert(Asset, asset_row(980, "a replay must not overwrite"))
+    replay.advance("1-2")
+    replay.flush(epoch=1)
+    stored = dict(Asset.objects.filter(pk__gte=980).values_list("pk", "name"))
+    assert stored == dict(enumerate(AWKWARD, start=980))
+    assert Asset.objects.get(pk=980).created_at == datetime(2026, 11, 25, 12, 0, 0, 123456, tzinfo=UTC)
+
+
+@MYSQL_ONLY
+@pytest.mark.django_db(transaction=True)
+def test_a_server_that_refuses_local_files_gets_the_rows_as_inserts(monkeypatch) -> None:
+    import persistence.write_buffer as write_buffer
+
+    monkeypatch.setattr(write_buffer, "_bulk_load_refused", False)
+    with connection.cursor() as cursor:
+        try:
+            cursor.execute("SET GLOBAL local_infile = 0")
+        except DatabaseError:
+            pytest.skip("this database user may not turn local_infile off")
+    try:
+        buffer = WriteBuffer("test-consumer", "test-stream", CommittedPosition())
+        buffer.insert(Asset, asset_row(990, "inserted instead"))
+        buffer.advance("1-1")
+        buffer.flush(epoch=1)
+        assert write_buffer._bulk_load_refused
+        assert not write_buffer.bulk_load_enabled()
+        later = WriteBuffer("test-consumer", "test-stream", CommittedPosition())
+        later.insert(Asset, asset_row(991, "then INSERTs from the start"))
+        later.advance("1-2")
+        assert not any(isinstance(statement, BulkLoad) for statement in later.detach().statements)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SET GLOBAL local_infile = 1")
+    assert Asset.objects.get(pk=990).name == "inserted instead"
+
+
+def test_a_compiled_load_line_writes_each_value_as_the_generic_texts_do() -> None:
+    from decimal import Decimal
+
+    from exchange.models import LedgerEntry
+    from persistence.mysql_rows import TSV_TEXTS, compile_tsv_row
+
+    shape = ("id", "user_id", "kind", "available_delta", "reference", "trade_id", "created_at")
+    amounts = ["0E-18", "1E+2", "-1.5E-7", "12345.678900000000000000", "-0.51", "0", "1E-18"]
+    when = datetime(2026, 11, 25, 12, 0, 0, 123456, tzinfo=UTC)
+    render = compile_tsv_row(LedgerEntry, shape)
+    for n, text in enumerate(amounts):
+        row = {
+            "id": n,
+            "user_id": True if n == 1 else 7,
+            "kind": AWKWARD[n] if n % 3 else "TRADE",
+            "available_delta": Decimal(text),
+            "reference": AWKWARD[-n],
+            "trade_id": None if n % 2 else 10**15 + n,
+            "created_at": when if n % 2 else datetime(2026, 1, n + 1, tzinfo=UTC),
+        }
+        line = render(tuple(row.values()))
+        assert line == "\t".join(TSV_TEXTS[type(value)](value) for value in row.values())
+        assert len(line.split("\t")) == len(shape) and "\n" not in line
