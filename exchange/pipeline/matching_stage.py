@@ -15,6 +15,7 @@ from typing import Any
 
 from exchange.models import Order, Trade
 from exchange.pipeline import settlements
+from exchange.pipeline.grid import MarketGrid
 from exchange.pipeline.keys import ShardKeys
 from exchange.pipeline.markets import MarketRules
 from exchange.pipeline.messages import MalformedEntry, optional_decimal, require_int, require_str
@@ -28,8 +29,6 @@ from matching import (
     SelfTradePrevention,
     Side,
     TimeInForce,
-    from_lots,
-    from_ticks,
     to_lots,
     to_ticks,
 )
@@ -100,6 +99,9 @@ class MatchingStage:
         self._channels = UserChannels(channel_prefix)
         self._traded: dict[int, OrderState] = {}  # filled by the command being applied, update not yet sent
         self._by_market_id = {rules.market_id: rules for rules in markets.values()}
+        self._grids = {
+            symbol: MarketGrid(rules.tick_size, rules.lot_size) for symbol, rules in markets.items()
+        }
         self._now = datetime.fromtimestamp(0, UTC)
         self._ts = 0
 
@@ -150,6 +152,8 @@ class MatchingStage:
         for symbol, rules in self.load_markets().items():
             if symbol not in self.books:
                 self.books[symbol] = OrderBook(rules.market_id)
+            if symbol not in self._grids:
+                self._grids[symbol] = MarketGrid(rules.tick_size, rules.lot_size)
             self.markets[symbol] = rules
             self._by_market_id[rules.market_id] = rules
 
@@ -164,14 +168,18 @@ class MatchingStage:
 
     def _place(self, command: dict[str, Any]) -> None:
         book, rules = self._book(command)
-        order = OrderState.from_command(command, rules, self._now)
+        grid = self._grids[rules.symbol]
+        price_text, quantity_text = command.get("px"), command.get("qty")
+        price_value, price = (None, None) if price_text is None else grid.price_from_text(price_text, "px")
+        quantity_value, quantity = (
+            (None, None) if quantity_text is None else grid.quantity_from_text(quantity_text, "qty")
+        )
+        order = OrderState.from_command(command, rules, self._now, price_value, quantity_value)
         if order.order_id in self.orders:
             # Replays are filtered by producer sequence; a second place of a
             # live id can only be a forged entry, and must not touch the first.
             raise MalformedEntry(f"order {order.order_id} is already open")
         self.orders[order.order_id] = order
-        price = to_ticks(order.price, rules.tick_size) if order.price is not None else None
-        quantity = to_lots(order.quantity, rules.lot_size) if order.quantity is not None else None
         quote_units = None
         if order.quote_quantity is not None:
             # Keep the fee out of the spend, so spend plus fee fits the hold.
@@ -259,40 +267,51 @@ class MatchingStage:
             self._traded.clear()
 
     def _apply_event(self, rules: MarketRules, raw: Any) -> None:
+        """One engine event, a plain tuple laid out as its view in matching.events.
+
+        The frequent kinds are read by position (a view costs more than the
+        rest of an ACCEPTED's handling); the others through their view.
+        """
         kind = raw[0]
-        if kind is EventKind.DEPTH:
+        if kind is EventKind.DEPTH:  # (kind, market, side, price ticks, total lots, ts)
             self.depth_changes.setdefault(rules.symbol, {})[(raw[2], raw[3])] = raw[4]
-            return
-        event: Any = view(raw)
-        if kind is EventKind.TRADE:
-            self._trade(rules, event)
-        elif kind is EventKind.ACCEPTED:
-            order = self.orders[event.order_id]
+        elif kind is EventKind.TRADE:
+            self._trade(rules, raw)
+        elif kind is EventKind.ACCEPTED:  # (kind, market, order id, ...)
+            order = self.orders[raw[2]]
             order.engine_sequence = self._next_engine_sequence()
             self._save(order)
-        elif kind is EventKind.FILLED:
-            self._end(self.orders[event.order_id], rules, "FILLED", "")
-        elif kind is EventKind.CANCELLED:
-            order = self.orders[event.order_id]
-            status = "CANCELED" if event.reason in CANCELED_REASONS else "EXPIRED"
-            reason = "" if event.reason is CancelReason.USER else event.reason.name
-            self._end(order, rules, status, reason)
-        elif kind is EventKind.REJECTED:
-            self._rejected(rules, event)
-        elif kind is EventKind.AMENDED:
-            self._amended(rules, event)
+        elif kind is EventKind.FILLED:  # (kind, market, order id, ...)
+            self._end(self.orders[raw[2]], rules, "FILLED", "")
+        else:
+            event: Any = view(raw)
+            if kind is EventKind.CANCELLED:
+                order = self.orders[event.order_id]
+                status = "CANCELED" if event.reason in CANCELED_REASONS else "EXPIRED"
+                reason = "" if event.reason is CancelReason.USER else event.reason.name
+                self._end(order, rules, status, reason)
+            elif kind is EventKind.REJECTED:
+                self._rejected(rules, event)
+            elif kind is EventKind.AMENDED:
+                self._amended(rules, event)
 
-    def _trade(self, rules: MarketRules, trade: Any) -> None:
-        price = from_ticks(trade.price_ticks, rules.tick_size)
-        quantity = from_lots(trade.qty_lots, rules.lot_size)
+    def _trade(self, rules: MarketRules, raw: Any) -> None:
+        # Laid out as matching.events.Trade.
+        _, _, trade_id, maker_order_id, _, taker_order_id, _, _, price_ticks, qty_lots, _, _ = raw
+        grid = self._grids[rules.symbol]
+        price, price_text = grid.price(price_ticks)
+        quantity, quantity_text = grid.quantity(qty_lots)
         notional = price * quantity
         maker_fee = (notional * rules.maker_fee_rate).quantize(STORAGE_STEP, rounding=ROUND_DOWN)
-        taker_fee = (notional * rules.taker_fee_rate).quantize(STORAGE_STEP, rounding=ROUND_DOWN)
-        maker = self.orders[trade.maker_order_id]
-        taker = self.orders[trade.taker_order_id]
+        if rules.taker_fee_rate == rules.maker_fee_rate:
+            taker_fee = maker_fee
+        else:
+            taker_fee = (notional * rules.taker_fee_rate).quantize(STORAGE_STEP, rounding=ROUND_DOWN)
+        maker = self.orders[maker_order_id]
+        taker = self.orders[taker_order_id]
         self._trade_rows.add(
             (
-                trade.trade_id,
+                trade_id,
                 rules.market_id,
                 price,
                 quantity,
@@ -310,9 +329,10 @@ class MatchingStage:
             )
         )
         # Each amount's text once: they go into two settlements, two fills and the trade event.
-        price_text, quantity_text, notional_text = str(price), str(quantity), str(notional)
-        for order, fee, role in ((maker, maker_fee, "maker"), (taker, taker_fee, "taker")):
-            fee_text = str(fee)
+        notional_text = str(notional)
+        maker_fee_text = str(maker_fee)
+        taker_fee_text = maker_fee_text if taker_fee is maker_fee else str(taker_fee)
+        for order, fee_text, role in ((maker, maker_fee_text, "maker"), (taker, taker_fee_text, "taker")):
             order.fill(quantity, notional, self._now)
             # Its row now; its update once the command's events are through (it may fill completely).
             self._changed_orders[order.order_id] = order
@@ -322,7 +342,7 @@ class MatchingStage:
                 settlements.fill(
                     order.order_id,
                     order.user_id,
-                    trade.trade_id,
+                    trade_id,
                     rules.symbol,
                     order.side,
                     quantity_text,
@@ -334,7 +354,7 @@ class MatchingStage:
                 order.user_id,
                 {
                     "type": "fill",
-                    "trade_id": trade.trade_id,
+                    "trade_id": trade_id,
                     "order_id": order.order_id,
                     "symbol": rules.symbol,
                     "side": order.side,
@@ -348,13 +368,13 @@ class MatchingStage:
         if maker_fee or taker_fee:
             self._settle(
                 self.fee_user_id,
-                settlements.fee(self.fee_user_id, rules.quote, str(maker_fee + taker_fee), trade.trade_id),
+                settlements.fee(self.fee_user_id, rules.quote, str(maker_fee + taker_fee), trade_id),
             )
         self.market_events.append(
             {
                 "type": "trade",
                 "symbol": rules.symbol,
-                "trade_id": trade.trade_id,
+                "trade_id": trade_id,
                 "price": price_text,
                 "quantity": quantity_text,
                 "taker_side": taker.side,
@@ -378,8 +398,9 @@ class MatchingStage:
 
     def _amended(self, rules: MarketRules, event: Any) -> None:
         order = self.orders[event.order_id]
-        order.price = from_ticks(event.price_ticks, rules.tick_size)
-        order.quantity = from_lots(event.qty_lots, rules.lot_size)
+        grid = self._grids[rules.symbol]
+        order.price, order.price_text = grid.price(event.price_ticks)
+        order.quantity, order.quantity_text = grid.quantity(event.qty_lots)
         if not event.priority_kept:
             order.engine_sequence = self._next_engine_sequence()
         order.updated_at = self._now
@@ -404,7 +425,7 @@ class MatchingStage:
         self.outbox.send(self.accounts_stream_of(user_id), item)
 
     def _publish(self, user_id: int, payload: dict[str, Any]) -> None:
-        self.outbox.publish(self._channels[user_id], payload)
+        self.outbox.publications.append((self._channels[user_id], payload))
 
     def _next_engine_sequence(self) -> int:
         counters = self.buffer.position.counters

@@ -58,9 +58,20 @@ class OrderState:
     status: str = "PENDING"
     reject_reason: str = ""
     engine_sequence: int | None = None
+    # The texts of price and quantity in updates, made once (None: made from the amount each time).
+    price_text: str | None = None
+    quantity_text: str | None = None
 
     @classmethod
-    def from_command(cls, command: dict[str, Any], rules: MarketRules, now: datetime) -> OrderState:
+    def from_command(
+        cls,
+        command: dict[str, Any],
+        rules: MarketRules,
+        now: datetime,
+        price: Decimal | None,
+        quantity: Decimal | None,
+    ) -> OrderState:
+        """The order a place command describes; its price and quantity already read by the caller."""
         return cls(
             order_id=require_int(command, "oid"),
             user_id=require_int(command, "uid"),
@@ -72,11 +83,13 @@ class OrderState:
             time_in_force=require_str(command, "tif"),
             post_only=bool(command.get("po")),
             stp=require_str(command, "stp"),
-            price=optional_decimal(command, "px"),
-            quantity=optional_decimal(command, "qty"),
+            price=price,
+            quantity=quantity,
             quote_quantity=optional_decimal(command, "qq"),
             created_at=now,
             updated_at=now,
+            price_text=None if price is None else str(price),
+            quantity_text=None if quantity is None else str(quantity),
         )
 
     def fill(self, quantity: Decimal, quote: Decimal, now: datetime) -> None:
@@ -123,8 +136,8 @@ class OrderState:
             "symbol": self.symbol,
             "side": self.side,
             "status": self.status,
-            "price": None if self.price is None else str(self.price),
-            "quantity": None if self.quantity is None else str(self.quantity),
+            "price": self.price_text or (None if self.price is None else str(self.price)),
+            "quantity": self.quantity_text or (None if self.quantity is None else str(self.quantity)),
             "executed_quantity": str(self.executed_quantity),
             "executed_quote": str(self.executed_quote),
             "reject_reason": self.reject_reason,
