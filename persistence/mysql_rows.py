@@ -263,19 +263,32 @@ _SHARED_MEMORY = "/dev/shm"  # noqa: S108  (files are made there by mkstemp, pri
 
 @contextmanager
 def spooled(text: str) -> Iterator[str]:
-    """The path of a file holding `text`, for the length of a LOAD DATA statement; removed after.
+    """A path the client library can read `text` from, for the length of a LOAD DATA statement.
 
-    In shared memory when there is one; made by mkstemp (readable by this
-    user only, under a name no one can guess).
+    The file is made by mkstemp (readable by this user only, under a name
+    no one can guess), in shared memory when there is one. On Linux its
+    name is removed at once and the statement reads it through this
+    process's descriptor (/proc/self/fd/N), so it goes with the process
+    even when the process is killed in the middle; elsewhere it is removed
+    after the statement.
     """
     base = _SHARED_MEMORY if os.access(_SHARED_MEMORY, os.W_OK) else None
     handle, path = tempfile.mkstemp(prefix="spot-rows-", suffix=".tsv", dir=base)
+    named = True
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
             file.write(text)
-        yield path
+            file.flush()
+            by_descriptor = f"/proc/self/fd/{file.fileno()}"
+            if os.path.exists(by_descriptor):
+                os.unlink(path)
+                named = False
+                yield by_descriptor
+            else:
+                yield path
     finally:
-        os.unlink(path)
+        if named:
+            os.unlink(path)
 
 
 # ---------------------------------------------------------------------- shared

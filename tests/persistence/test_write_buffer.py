@@ -233,3 +233,25 @@ def test_a_compiled_load_line_writes_each_value_as_the_generic_texts_do() -> Non
         line = render(tuple(row.values()))
         assert line == "\t".join(TSV_TEXTS[type(value)](value) for value in row.values())
         assert len(line.split("\t")) == len(shape) and "\n" not in line
+
+
+def test_the_spooled_file_of_a_load_leaves_no_name_behind() -> None:
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from persistence import mysql_rows
+
+    places = [Path(mysql_rows._SHARED_MEMORY), Path(tempfile.gettempdir())]
+
+    def spooled_files() -> set[Path]:
+        return {path for place in places if place.is_dir() for path in place.glob("spot-rows-*")}
+
+    before = spooled_files()
+    with mysql_rows.spooled("1\tx\n") as path:
+        with open(path, encoding="utf-8") as file:
+            assert file.read() == "1\tx\n"
+        if os.path.isdir("/proc/self/fd"):
+            assert path.startswith("/proc/self/fd/")  # no name left even if the process is killed now
+            assert spooled_files() <= before
+    assert spooled_files() <= before
