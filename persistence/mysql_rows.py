@@ -52,11 +52,7 @@ def sql_values_statements(statement: str, render: Callable[[Row], str], rows: li
 
 def sql_row(model: type[models.Model], shape: tuple[str, ...]) -> Callable[[Row], str]:
     """The compiled function that renders a row (its values in the order of `shape`) as `(literal,...)`."""
-    key = ("sql", model, shape)
-    renderer = _RENDERERS.get(key)
-    if renderer is None:
-        renderer = _RENDERERS[key] = compile_sql_row(model, shape)
-    return renderer
+    return _cached_row(_SQL, model, shape)
 
 
 def compile_sql_row(model: type[models.Model], shape: tuple[str, ...]) -> Callable[[Row], str]:
@@ -66,39 +62,7 @@ def compile_sql_row(model: type[models.Model], shape: tuple[str, ...]) -> Callab
     checks for None first. Measured: 1.5 us per ledger row instead of 3.0
     with a call per value.
     """
-    expressions = []
-    namespace: dict[str, Any] = {
-        "L": LITERALS,
-        "Decimal": Decimal,
-        "EXPONENT": "E",
-        "HEX": "X'",
-        "END": "'",
-        "DATETIMES": _DATETIME_LITERALS,
-    }
-    for n, name in enumerate(shape):
-        field = model._meta.get_field(name)
-        internal = field.get_internal_type()
-        generic = f"L[type(v{n})](v{n})"
-        if internal in _INT_TYPES:
-            expression = f"v{n} if type(v{n}) is int else {generic}"
-        elif internal == "DecimalField":
-            # str() is twice as fast as format(.., "f") but may answer in exponent form (0E-18).
-            text = f"(t{n} := str(v{n}))"
-            expression = f"t{n} if type(v{n}) is Decimal and EXPONENT not in {text} else {generic}"
-        elif internal in ("CharField", "TextField"):
-            expression = f"HEX + v{n}.encode().hex() + END if type(v{n}) is str else {generic}"
-            choices = _choices(field)
-            if choices:
-                namespace[f"C{n}"] = {value: _string_literal(value) for value in choices}
-                expression = f"C{n}.get(v{n}) or ({expression})"
-        elif internal == "DateTimeField":  # the rows of one entry share its time: mostly a lookup
-            expression = f"DATETIMES.get(v{n}) or {generic}"
-        else:
-            expression = generic
-        if getattr(field, "null", False):
-            expression = f"'NULL' if v{n} is None else {expression}"
-        expressions.append(f"{{{expression}}}")
-    return _compile(model, "sql", shape, f'f"({",".join(expressions)})"', namespace)
+    return _compile_row(model, shape, _SQL)
 
 
 def _decimal_literal(value: Decimal) -> str:
@@ -112,12 +76,7 @@ _DATETIME_LITERALS: dict[datetime, str] = {}
 
 def _datetime_literal(value: datetime) -> str:
     """Rendered once per distinct time: a batch's rows mostly share the time of their input entry."""
-    text = _DATETIME_LITERALS.get(value)
-    if text is None:
-        if len(_DATETIME_LITERALS) >= 4096:
-            _DATETIME_LITERALS.clear()
-        text = _DATETIME_LITERALS[value] = f"'{_datetime_text(value)}'"
-    return text
+    return _remembered_time(_DATETIME_LITERALS, value, "'")
 
 
 def _string_literal(value: str) -> str:
@@ -172,11 +131,7 @@ def tsv_chunks(render: Callable[[Row], str], rows: list[Row]) -> list[str]:
 
 def tsv_row(model: type[models.Model], shape: tuple[str, ...]) -> Callable[[Row], str]:
     """The compiled function that renders a row as a line of LOAD DATA's default format."""
-    key = ("tsv", model, shape)
-    renderer = _RENDERERS.get(key)
-    if renderer is None:
-        renderer = _RENDERERS[key] = compile_tsv_row(model, shape)
-    return renderer
+    return _cached_row(_TSV, model, shape)
 
 
 def compile_tsv_row(model: type[models.Model], shape: tuple[str, ...]) -> Callable[[Row], str]:
@@ -186,46 +141,7 @@ def compile_tsv_row(model: type[models.Model], shape: tuple[str, ...]) -> Callab
     that is not printable (a tab or a line break among them), which are
     escaped. A Decimal's text must end in a digit: NaN and Infinity do not.
     """
-    expressions = []
-    namespace: dict[str, Any] = {
-        "T": TSV_TEXTS,
-        "Decimal": Decimal,
-        "EXPONENT": "E",
-        "DIGITS": "0123456789",
-        "BACKSLASH": "\\",
-        "ESCAPES": _TSV_ESCAPES,
-        "DATETIMES": _DATETIME_TEXTS,
-    }
-    for n, name in enumerate(shape):
-        field = model._meta.get_field(name)
-        internal = field.get_internal_type()
-        generic = f"T[type(v{n})](v{n})"
-        if internal in _INT_TYPES:
-            expression = f"v{n} if type(v{n}) is int else {generic}"
-        elif internal == "DecimalField":
-            text = f"(t{n} := str(v{n}))"
-            expression = (
-                f"t{n} if type(v{n}) is Decimal and EXPONENT not in {text} and t{n}[-1] in DIGITS "
-                f"else {generic}"
-            )
-        elif internal in ("CharField", "TextField"):
-            expression = (
-                f"(v{n} if BACKSLASH not in v{n} and v{n}.isprintable() else v{n}.translate(ESCAPES)) "
-                f"if type(v{n}) is str else {generic}"
-            )
-            choices = _choices(field)
-            if choices:
-                namespace[f"C{n}"] = {value: _tsv_text(value) for value in choices}
-                expression = f"C{n}.get(v{n}) or ({expression})"
-        elif internal == "DateTimeField":
-            expression = f"DATETIMES.get(v{n}) or {generic}"
-        else:
-            expression = generic
-        if getattr(field, "null", False):
-            expression = f"BACKSLASH + 'N' if v{n} is None else {expression}"
-        expressions.append(f"{{{expression}}}")
-    # The source's f-string separates fields with the escape sequence for a tab.
-    return _compile(model, "tsv", shape, 'f"' + "\\t".join(expressions) + '"', namespace)
+    return _compile_row(model, shape, _TSV)
 
 
 # LOAD DATA's default ESCAPED BY '\\': these read back as the character they stand for.
@@ -240,12 +156,7 @@ _DATETIME_TEXTS: dict[datetime, str] = {}
 
 
 def _tsv_datetime(value: datetime) -> str:
-    text = _DATETIME_TEXTS.get(value)
-    if text is None:
-        if len(_DATETIME_TEXTS) >= 4096:
-            _DATETIME_TEXTS.clear()
-        text = _DATETIME_TEXTS[value] = _datetime_text(value)
-    return text
+    return _remembered_time(_DATETIME_TEXTS, value, "")
 
 
 TSV_TEXTS: dict[type, Callable[[Any], str]] = {
@@ -316,11 +227,116 @@ def _choices(field: Any) -> list[str]:
     return [str(value) for value, _ in getattr(field, "choices", None) or ()]
 
 
+def _remembered_time(table: dict[datetime, str], value: datetime, quote: str) -> str:
+    text = table.get(value)
+    if text is None:
+        if len(table) >= 4096:
+            table.clear()
+        text = table[value] = f"{quote}{_datetime_text(value)}{quote}"
+    return text
+
+
 def _datetime_text(value: datetime) -> str:
     """As Django stores an aware datetime with USE_TZ: naive UTC."""
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
     return value.isoformat(" ")
+
+
+@dataclass(frozen=True)
+class _Form:
+    """How one text form writes each kind of value; `{v}` is the value, `{t}` its str() when a Decimal."""
+
+    name: str
+    generic: str  # the table of per-type functions for any other value, by its name in the namespace
+    decimal: str
+    text: str
+    null: str
+    choice: Callable[[str], str]  # a choice's text, made once
+    separator: str  # between fields, as written in the source of an f-string
+    enclose: tuple[str, str]
+    namespace: dict[str, Any] = field(repr=False)
+
+
+def _cached_row(form: _Form, model: type[models.Model], shape: tuple[str, ...]) -> Callable[[Row], str]:
+    key = (form.name, model, shape)
+    renderer = _RENDERERS.get(key)
+    if renderer is None:
+        renderer = _RENDERERS[key] = _compile_row(model, shape, form)
+    return renderer
+
+
+def _compile_row(model: type[models.Model], shape: tuple[str, ...], form: _Form) -> Callable[[Row], str]:
+    namespace = dict(form.namespace)
+    expressions = []
+    for n, name in enumerate(shape):
+        model_field = model._meta.get_field(name)
+        internal = model_field.get_internal_type()
+        v, t = f"v{n}", f"t{n}"
+        generic = f"{form.generic}[type({v})]({v})"
+        if internal in _INT_TYPES:
+            expression = f"{v} if type({v}) is int else {generic}"
+        elif internal == "DecimalField":
+            # str() is twice as fast as format(.., "f") but may answer in exponent form (0E-18).
+            check = form.decimal.format(v=v, t=t)
+            expression = (
+                f"{t} if type({v}) is Decimal and EXPONENT not in ({t} := str({v})){check} else {generic}"
+            )
+        elif internal in ("CharField", "TextField"):
+            expression = f"{form.text.format(v=v)} if type({v}) is str else {generic}"
+            choices = _choices(model_field)
+            if choices:
+                namespace[f"C{n}"] = {value: form.choice(value) for value in choices}
+                expression = f"C{n}.get({v}) or ({expression})"
+        elif internal == "DateTimeField":  # the rows of one entry share its time: mostly a lookup
+            expression = f"DATETIMES.get({v}) or {generic}"
+        else:
+            expression = generic
+        if getattr(model_field, "null", False):
+            expression = f"{form.null} if {v} is None else {expression}"
+        expressions.append(f"{{{expression}}}")
+    opening, closing = form.enclose
+    body = 'f"' + opening + form.separator.join(expressions) + closing + '"'
+    return _compile(model, form.name, shape, body, namespace)
+
+
+_SQL = _Form(
+    name="sql",
+    generic="L",
+    decimal="",
+    text="HEX + {v}.encode().hex() + END",
+    null="'NULL'",
+    choice=_string_literal,
+    separator=",",
+    enclose=("(", ")"),
+    namespace={
+        "L": LITERALS,
+        "Decimal": Decimal,
+        "EXPONENT": "E",
+        "HEX": "X'",
+        "END": "'",
+        "DATETIMES": _DATETIME_LITERALS,
+    },
+)
+_TSV = _Form(
+    name="tsv",
+    generic="T",
+    decimal=" and {t}[-1] in DIGITS",
+    text="({v} if BACKSLASH not in {v} and {v}.isprintable() else {v}.translate(ESCAPES))",
+    null="BACKSLASH + 'N'",
+    choice=_tsv_text,
+    separator="\\t",  # the escape sequence for a tab, in the f-string's source
+    enclose=("", ""),
+    namespace={
+        "T": TSV_TEXTS,
+        "Decimal": Decimal,
+        "EXPONENT": "E",
+        "DIGITS": "0123456789",
+        "BACKSLASH": "\\",
+        "ESCAPES": _TSV_ESCAPES,
+        "DATETIMES": _DATETIME_TEXTS,
+    },
+)
 
 
 def _compile(
