@@ -64,14 +64,20 @@ def btc_usdt(btc: Asset, usdt: Asset) -> Market:
     )
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def redis_prefix(settings: Any) -> Iterator[str]:
-    """Give the test its own key prefix and delete every key under it afterwards."""
+    """Give every test its own key prefix and delete every key under it afterwards.
+
+    Every test, not only those that ask: a test that revokes an API key or
+    places an order through the API writes keys too. Keys of a prefix a
+    test derives from this one (`{prefix}-django`) go with it.
+    """
     prefix = f"spot-test-{uuid.uuid4().hex[:12]}"
     settings.REDIS_KEY_PREFIX = prefix
+    url = settings.REDIS_URL  # as it is now: a test may point the setting at a Redis that is down
     yield prefix
-    client = redis.Redis.from_url(settings.REDIS_URL)
-    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+    client = redis.Redis.from_url(url)
+    keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
     if keys:
         client.delete(*keys)
     client.close()

@@ -45,13 +45,17 @@ class Pipeline:
     def place(self, user: Any, symbol: str, side: str, type: str = "LIMIT", **fields: Any) -> int:
         request = PlaceRequest(
             user_id=user.pk,
-            client_order_id=fields.pop("cid", f"{side}-{symbol}-{self.redis.incr('test-cid')}"),
+            client_order_id=fields.pop("cid", f"{side}-{symbol}-{self._next_cid()}"),
             symbol=symbol,
             side=side,
             type=type,
             **{k: (Decimal(v) if k in AMOUNTS else v) for k, v in fields.items()},  # type: ignore[arg-type]
         )
         return self.entry.place(request).order_id
+
+    def _next_cid(self) -> int:
+        """A number for the next made-up client order id, counted under the test's own key prefix."""
+        return int(self.redis.incr(f"{settings.REDIS_KEY_PREFIX}:test-cid"))
 
     def deposit(self, user: Any, asset: str, amount: str) -> None:
         self.entry.change_funds(user.pk, asset, "DEPOSIT", Decimal(amount), "test", None)
