@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from decimal import Decimal
+from decimal import Context, Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -135,6 +135,13 @@ def _bids_then_asks(rows: list[list[int]]) -> list[list[int]]:
 
 
 def _state_of(order: Order, rules: MarketRules) -> OrderState:
+    """An open order as the matching stage holds it, its amounts at the exponents the stage gives them.
+
+    The columns hold 18 places ("0.370000000000000000"); the stage's own
+    amounts are multiples of the tick and the lot ("0.3700"), and an update
+    after a restart must read as one before it.
+    """
+    quote_step = rules.tick_size * rules.lot_size
     return OrderState(
         order_id=order.pk,
         user_id=order.user_id,
@@ -151,9 +158,20 @@ def _state_of(order: Order, rules: MarketRules) -> OrderState:
         quote_quantity=order.quote_quantity,
         created_at=order.created_at,
         updated_at=order.updated_at,
-        executed_quantity=order.executed_quantity,
-        executed_quote=order.executed_quote,
+        executed_quantity=_at_step(order.executed_quantity, rules.lot_size),
+        executed_quote=_at_step(order.executed_quote, quote_step),
         status=order.status,
         reject_reason=order.reject_reason,
         engine_sequence=order.engine_sequence,
+        price_text=None if order.price is None else str(_at_step(order.price, rules.tick_size)),
+        quantity_text=None if order.quantity is None else str(_at_step(order.quantity, rules.lot_size)),
     )
+
+
+# Wide enough for a 36-digit column at any step's exponent (the default context has 28 digits).
+_WIDE = Context(prec=80)
+
+
+def _at_step(amount: Decimal, step: Decimal) -> Decimal:
+    """The amount with the exponent of `step` (exact: it is a multiple of it); zero as plain 0."""
+    return amount.quantize(step, context=_WIDE) if amount else Decimal(0)

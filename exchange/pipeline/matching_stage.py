@@ -175,6 +175,12 @@ class MatchingStage:
             (None, None) if quantity_text is None else grid.quantity_from_text(quantity_text, "qty")
         )
         order = OrderState.from_command(command, rules, self._now, price_value, quantity_value)
+        # Updates read price and size at the market's grid, as fills and trades do, and as an order
+        # loaded after a restart reads (loading.py): "100.00" for a price sent as "100".
+        if price is not None:
+            order.price_text = grid.price(price)[1]
+        if quantity is not None:
+            order.quantity_text = grid.quantity(quantity)[1]
         if order.order_id in self.orders:
             # Replays are filtered by producer sequence; a second place of a
             # live id can only be a forged entry, and must not touch the first.

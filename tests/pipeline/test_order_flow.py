@@ -83,3 +83,33 @@ def test_traders_and_market_data_get_their_updates(pipeline, alice, bob, redis_c
     snapshot = json.loads(redis_conn.get(f"{settings.REDIS_KEY_PREFIX}:{{m1}}:depth:BTC/USDT"))
     assert snapshot["seq"] == updates[-1]["seq"]
     assert [[Decimal(p), Decimal(q)] for p, q in snapshot["asks"]] == [[Decimal("100"), Decimal("0.3")]]
+
+
+def test_an_orders_updates_read_the_same_before_and_after_a_matching_worker_restarts(pipeline, alice, bob):
+    from exchange.pipeline.workers import MatchingWorker
+
+    pipeline.deposit(alice, "USDT", "10000")
+    pipeline.deposit(bob, "BTC", "1")
+    pipeline.run()
+    sell = pipeline.place(bob, "BTC/USDT", "SELL", price="100", quantity="0.5")
+    pipeline.place(alice, "BTC/USDT", "BUY", price="100", quantity="0.2")
+    pipeline.run()
+    index = next(n for n, worker in enumerate(pipeline.workers) if worker.name == "matching-1")
+    pipeline.workers[index].shutdown()
+    restarted = MatchingWorker(1, pipeline.redis)
+    assert restarted.become_leader()  # loads the book and the open sell from the database
+    pipeline.workers[index] = restarted
+    pipeline.place(alice, "BTC/USDT", "BUY", price="100", quantity="0.1")
+    pipeline.run()
+
+    updates = [
+        u for u in user_feed(pipeline.redis, bob) if u.get("type") == "order" and u["order_id"] == sell
+    ]
+    texts = [
+        (u["status"], u["price"], u["quantity"], u["executed_quantity"], u["executed_quote"]) for u in updates
+    ]
+    assert texts == [
+        ("NEW", "100.00", "0.50000", "0", "0"),
+        ("PARTIALLY_FILLED", "100.00", "0.50000", "0.20000", "20.0000000"),
+        ("PARTIALLY_FILLED", "100.00", "0.50000", "0.30000", "30.0000000"),  # after the restart
+    ]
