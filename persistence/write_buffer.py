@@ -246,7 +246,7 @@ def _render(table: TableRows) -> list[Statement]:
     On MySQL an append-only table's rows go as LOAD DATA lines when bulk
     loading is on (see persistence/mysql_rows.py).
     """
-    statement, prepare = _statement(table)
+    statement, prepare, columns = _statement(table)
     rows = list(table.rows.values())
     if connection.vendor != "mysql":
         return [(statement, [prepare(row) for row in rows])]
@@ -258,11 +258,10 @@ def _render(table: TableRows) -> list[Statement]:
 
     if table.upsert or not bulk_load_enabled():
         return [(sql, None) for sql in as_inserts()]
-    meta = table.model._meta
     return [
         mysql_rows.BulkLoad(
-            meta.db_table,
-            tuple(str(meta.get_field(name).column) for name in table.fields),  # type: ignore[union-attr]
+            table.model._meta.db_table,
+            columns,
             mysql_rows.tsv_chunks(mysql_rows.tsv_row(table.model, table.fields), rows),
             as_inserts,
         )
@@ -303,7 +302,8 @@ def _load(cursor: Any, load: mysql_rows.BulkLoad) -> None:
 _STATEMENTS: dict[tuple[str, type[models.Model], tuple[str, ...], tuple[str, ...], bool], Any] = {}
 
 
-def _statement(table: TableRows) -> tuple[str, Callable[[Row], list[Any]]]:
+def _statement(table: TableRows) -> tuple[str, Callable[[Row], list[Any]], tuple[str, ...]]:
+    """The table's INSERT, the function that prepares a row's parameters, and its column names."""
     key = (connection.vendor, table.model, table.fields, table.key_fields, table.upsert)
     cached = _STATEMENTS.get(key)
     if cached is None:
@@ -311,7 +311,7 @@ def _statement(table: TableRows) -> tuple[str, Callable[[Row], list[Any]]]:
     return cached
 
 
-def _build_statement(table: TableRows) -> tuple[str, Callable[[Row], list[Any]]]:
+def _build_statement(table: TableRows) -> tuple[str, Callable[[Row], list[Any]], tuple[str, ...]]:
     shape = table.fields
     meta = table.model._meta
     quote = connection.ops.quote_name
@@ -341,7 +341,7 @@ def _build_statement(table: TableRows) -> tuple[str, Callable[[Row], list[Any]]]
     def prepare(row: Row) -> list[Any]:
         return [convert(value) for convert, value in zip(converters, row, strict=True)]
 
-    return statement, prepare
+    return statement, prepare, tuple(columns)
 
 
 def _converter(field: Any) -> Callable[[Any], Any]:

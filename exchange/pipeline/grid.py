@@ -10,6 +10,7 @@ wrong answer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -22,46 +23,49 @@ Key = TypeVar("Key")
 Value = TypeVar("Value")
 
 
+class UnitTable:
+    """One unit's conversions (a market's tick, or its lot): texts to units, units to amounts."""
+
+    def __init__(
+        self,
+        step: Decimal,
+        to_units: Callable[[Decimal, Decimal], int | None],
+        from_units: Callable[[int, Decimal], Decimal],
+    ) -> None:
+        self.step = step
+        self._to_units = to_units
+        self._from_units = from_units
+        self._texts: dict[str, tuple[Decimal, int | None]] = {}
+        self._amounts: dict[int, tuple[Decimal, str]] = {}
+
+    def from_text(self, text: Any, name: str) -> tuple[Decimal, int | None]:
+        """A text's Decimal and units (None off the grid); MalformedEntry, naming it, if not a decimal."""
+        found = self._texts.get(text) if type(text) is str else None
+        if found is None:
+            value = decimal_value(text, name)
+            found = _remember(self._texts, text, (value, self._to_units(value, self.step)))
+        return found
+
+    def amount(self, units: int) -> tuple[Decimal, str]:
+        """The amount `units` stand for, and its text."""
+        found = self._amounts.get(units)
+        if found is None:
+            value = self._from_units(units, self.step)
+            found = _remember(self._amounts, units, (value, str(value)))
+        return found
+
+
 class MarketGrid:
+    """A market's prices in ticks and quantities in lots."""
+
     def __init__(self, tick_size: Decimal, lot_size: Decimal) -> None:
-        self.tick_size = tick_size
-        self.lot_size = lot_size
-        self._price_texts: dict[str, tuple[Decimal, int | None]] = {}
-        self._quantity_texts: dict[str, tuple[Decimal, int | None]] = {}
-        self._prices: dict[int, tuple[Decimal, str]] = {}
-        self._quantities: dict[int, tuple[Decimal, str]] = {}
-
-    def price_from_text(self, text: Any, name: str) -> tuple[Decimal, int | None]:
-        """A price's Decimal and ticks (None off the tick grid); MalformedEntry if it is not a decimal."""
-        found = self._price_texts.get(text) if type(text) is str else None
-        if found is None:
-            value = decimal_value(text, name)
-            found = _remember(self._price_texts, text, (value, to_ticks(value, self.tick_size)))
-        return found
-
-    def quantity_from_text(self, text: Any, name: str) -> tuple[Decimal, int | None]:
-        """A quantity's Decimal and lots (None off the lot grid); MalformedEntry if it is not a decimal."""
-        found = self._quantity_texts.get(text) if type(text) is str else None
-        if found is None:
-            value = decimal_value(text, name)
-            found = _remember(self._quantity_texts, text, (value, to_lots(value, self.lot_size)))
-        return found
-
-    def price(self, ticks: int) -> tuple[Decimal, str]:
-        """The price `ticks` stands for, and its text."""
-        found = self._prices.get(ticks)
-        if found is None:
-            value = from_ticks(ticks, self.tick_size)
-            found = _remember(self._prices, ticks, (value, str(value)))
-        return found
-
-    def quantity(self, lots: int) -> tuple[Decimal, str]:
-        """The quantity `lots` stands for, and its text."""
-        found = self._quantities.get(lots)
-        if found is None:
-            value = from_lots(lots, self.lot_size)
-            found = _remember(self._quantities, lots, (value, str(value)))
-        return found
+        self.prices = UnitTable(tick_size, to_ticks, from_ticks)
+        self.quantities = UnitTable(lot_size, to_lots, from_lots)
+        # The tables' own methods under the names callers use, without a call in between.
+        self.price_from_text = self.prices.from_text
+        self.quantity_from_text = self.quantities.from_text
+        self.price = self.prices.amount
+        self.quantity = self.quantities.amount
 
 
 def _remember(table: dict[Key, Value], key: Key, value: Value) -> Value:

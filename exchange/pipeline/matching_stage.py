@@ -431,7 +431,7 @@ class MatchingStage:
         self.outbox.send(self.accounts_stream_of(user_id), item)
 
     def _publish(self, user_id: int, payload: dict[str, Any]) -> None:
-        self.outbox.publications.append((self._channels[user_id], payload))
+        self.outbox.publish(self._channels[user_id], payload)
 
     def _next_engine_sequence(self) -> int:
         counters = self.buffer.position.counters

@@ -88,8 +88,6 @@ class OrderState:
             quote_quantity=optional_decimal(command, "qq"),
             created_at=now,
             updated_at=now,
-            price_text=None if price is None else str(price),
-            quantity_text=None if quantity is None else str(quantity),
         )
 
     def fill(self, quantity: Decimal, quote: Decimal, now: datetime) -> None:

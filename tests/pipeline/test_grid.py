@@ -35,4 +35,4 @@ def test_a_full_table_starts_afresh(monkeypatch: pytest.MonkeyPatch) -> None:
     for ticks in range(1, 11):
         exact = from_ticks(ticks, Decimal("0.01"))
         assert grid.price(ticks) == (exact, str(exact))
-    assert len(grid._prices) <= 3
+    assert len(grid.prices._amounts) <= 3
