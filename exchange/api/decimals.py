@@ -14,6 +14,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field
 from pydantic_core import PydanticCustomError
 
+from exchange.amounts import amount_text as plain_amount
 from exchange.models.fields import AMOUNT_DIGITS, AMOUNT_PLACES
 
 INTEGER_DIGITS = AMOUNT_DIGITS - AMOUNT_PLACES
@@ -56,7 +57,5 @@ AmountText = Annotated[
 
 
 def amount_text(value: Decimal | None) -> str | None:
-    """Wire text of a stored amount: 0.010000000000000000 -> "0.01", 100.00 -> "100"."""
-    if value is None:
-        return None
-    return format(value.normalize(), "f") if value else "0"
+    """Wire text of a stored amount that may be missing, by exchange.amounts' one rule."""
+    return None if value is None else plain_amount(value)
