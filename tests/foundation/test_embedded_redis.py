@@ -1,0 +1,71 @@
+"""`make run`'s embedded Redis ends with the run, however the run is stopped."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def runner() -> Iterator[tuple[subprocess.Popen[str], int]]:
+    """The runner around a command that waits to be stopped, in its own process group as `make run` is."""
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "spot.embedded_redis", "--", "sleep", "600"],
+        cwd=ROOT,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    assert process.stderr is not None
+    line = process.stderr.readline()
+    found = re.search(r"on 127\.0\.0\.1:(\d+)", line)
+    assert found, line
+    client = redis.Redis(port=int(found.group(1)))
+    server_pid = int(client.info("server")["process_id"])
+    client.close()
+    yield process, server_pid
+    for pid in (process.pid, server_pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    process.wait()
+
+
+def is_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as stat:  # a zombie has ended too
+        return stat.read().split(") ", 1)[1][0] != "Z"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+def test_a_signal_to_the_process_group_stops_the_server_too(runner, signum) -> None:
+    process, server_pid = runner
+    os.killpg(process.pid, signum)
+    process.wait()
+    # The runner reaps the server before it exits: nothing is left to wait for.
+    assert not is_running(server_pid)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the parent-death signal is Linux's")
+def test_the_server_stops_when_the_runner_is_killed_outright(runner) -> None:
+    process, server_pid = runner
+    process.kill()
+    process.wait()
+    while is_running(server_pid):  # the kernel signals it; pytest's timeout bounds the wait
+        time.sleep(0.05)
