@@ -1,0 +1,124 @@
+"""Follows every trader's private channel and the market's public trades, as a process of its own.
+
+    python -m benchmarks.e2e.listener TRADERS_JSON PORT SYMBOL
+
+One WebSocket a trader (logged in with its own key, subscribed to
+`private`) and one more subscribed to `trades:SYMBOL`. It prints "ready"
+once all are subscribed, then reads commands on its standard input:
+`dump PATH` writes what arrived since the last dump (one JSON line each:
+["fill", order id, client order id, trade id, role, received ns] or
+["trade", trade id, received ns]) and forgets it; `quit` ends it. Frames it
+does not time are counted, not parsed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+
+from benchmarks.e2e.client import Trader
+
+MAX_FRAME = 16 * 1024 * 1024
+
+
+class Records:
+    def __init__(self) -> None:
+        self.lines: list[list[Any]] = []
+        self.other_frames = 0
+
+
+async def follow_private(trader: Trader, url: str, records: Records, ready: asyncio.Queue[str]) -> None:
+    async with connect(url, max_size=MAX_FRAME, compression=None) as ws:
+        await ws.send(json.dumps(trader.ws_login()))
+        await expect(ws, "authenticated")
+        await ws.send(json.dumps({"op": "subscribe", "channels": ["private"]}))
+        await expect(ws, "subscribed")
+        ready.put_nowait("private")
+        async for text in ws:
+            received = time.time_ns()
+            if '"fill"' not in text:
+                records.other_frames += 1
+                continue
+            frame = json.loads(text)
+            events = frame["data"] if isinstance(frame.get("data"), list) else [frame.get("data")]
+            for event in events:
+                if isinstance(event, dict) and event.get("type", frame.get("type")) == "fill":
+                    records.lines.append(
+                        [
+                            "fill",
+                            str(event["order_id"]),
+                            event.get("client_order_id"),
+                            str(event["trade_id"]),
+                            event.get("role"),
+                            received,
+                        ]
+                    )
+
+
+async def follow_trades(symbol: str, url: str, records: Records, ready: asyncio.Queue[str]) -> None:
+    async with connect(url, max_size=MAX_FRAME, compression=None) as ws:
+        await ws.send(json.dumps({"op": "subscribe", "channels": [f"trades:{symbol}"]}))
+        await expect(ws, "subscribed")
+        ready.put_nowait("trades")
+        async for text in ws:
+            received = time.time_ns()
+            frame = json.loads(text)
+            if frame.get("channel") != f"trades:{symbol}":
+                records.other_frames += 1
+                continue
+            data = frame.get("data")
+            for event in data if isinstance(data, list) else [data]:
+                if isinstance(event, dict) and "trade_id" in event:
+                    records.lines.append(["trade", str(event["trade_id"]), received])
+
+
+async def expect(ws: ClientConnection, kind: str) -> None:
+    while True:
+        frame = json.loads(await ws.recv())
+        if frame.get("type") == kind:
+            return
+        if frame.get("type") == "error":
+            raise SystemExit(f"listener: {frame}")
+
+
+async def run(traders: list[Trader], port: int, symbol: str) -> None:
+    url = f"ws://127.0.0.1:{port}/ws/"
+    records = Records()
+    ready: asyncio.Queue[str] = asyncio.Queue()
+    tasks = [asyncio.create_task(follow_private(t, url, records, ready)) for t in traders]
+    tasks.append(asyncio.create_task(follow_trades(symbol, url, records, ready)))
+    for _ in tasks:
+        waiting = asyncio.create_task(ready.get())
+        done, _ = await asyncio.wait([waiting, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            if task is not waiting:
+                task.result()  # a follower that ended at start: its error
+    print("ready", flush=True)
+    loop = asyncio.get_running_loop()
+    while True:
+        line = (await loop.run_in_executor(None, sys.stdin.readline)).strip()
+        command, _, argument = line.partition(" ")
+        if command == "dump":
+            lines, records.lines = records.lines, []
+            Path(argument).write_text("".join(json.dumps(r) + "\n" for r in lines))
+            print(f"dumped {len(lines)} {records.other_frames}", flush=True)
+        elif command in ("quit", ""):
+            break
+    for task in tasks:
+        task.cancel()
+
+
+def main() -> None:
+    traders_file, port, symbol = sys.argv[1:4]
+    traders = [Trader.from_json(t) for t in json.loads(Path(traders_file).read_text())]
+    asyncio.run(run(traders, int(port), symbol))
+
+
+if __name__ == "__main__":
+    main()

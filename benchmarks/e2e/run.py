@@ -1,0 +1,378 @@
+"""The whole exchange as a trader meets it: signed REST in, the fill out on the WebSocket, everything committed.
+
+    DATABASE_URL=mysql://root@127.0.0.1:3306/spot_e2e REDIS_URL=redis://127.0.0.1:6379/0 \\
+        python -m benchmarks.e2e.run [--rates 100,250,500,1000,1500,2000,3000] [--seconds 10] [--pairs 10]
+
+Starts every process `make run` starts (benchmarks.stack: daphne, the
+granian order API, one accounts and one matching worker per shard) on its
+own database and Redis key prefix, makes traders with keys and deposits them
+funds through the pipeline, then offers crossing orders at each rate in turn
+from a sender process (benchmarks.e2e.sender) while a listener process
+(benchmarks.e2e.listener) follows every trader's private channel and the
+public trades. The sweep stops at saturation: when the achieved rate falls
+below 90 % of the offered one or the fills' p99 passes a second.
+
+For each rate it prints: the achieved rate; REST latency (sent to answered);
+REST → private fill and REST → public trade (the taker's order, sent to the
+trade on the public channel) p50/p99/max; fills missing; the CPU each process
+spent per order (the stack's, the database's and Redis's, and the load
+generator's apart). At the end it stops the stack (the workers commit what
+they hold) and runs `manage.py audit` on the database, when the command is
+there, and prints what it found.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from benchmarks.stack import ROOT, Stack, create_database, tree_cpu_seconds
+
+SYMBOL = "BTC/USDT"
+PRICE = "30000"
+QUANTITY = "0.001"
+PREFIX = f"spot-e2e-{os.getpid()}"
+DRAIN_QUIET_S = 5.0  # a phase ends when every order has its fill, or nothing arrived for this long
+
+
+def setup_django() -> None:
+    os.environ.setdefault("DATABASE_URL", "mysql://root@127.0.0.1:3306/spot_e2e")
+    os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
+    os.environ.setdefault("SECRET_KEY", "benchmark-secret-key-0123456789abcdefghij")
+    os.environ["REDIS_KEY_PREFIX"] = PREFIX
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spot.settings")
+    import django
+
+    django.setup()
+    create_database()
+
+
+def prepare_database(traders: int) -> list[dict[str, Any]]:
+    """An empty exchange with BTC/USDT and `traders` users holding trading keys."""
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.db import connection
+
+    from exchange.models import Asset, Market
+    from exchange.services.api_keys import issue_api_key
+
+    call_command("migrate", verbosity=0)
+    tables = connection.introspection.django_table_names(only_existing=True, include_views=False)
+    with connection.cursor() as cursor:
+        if connection.vendor == "mysql":
+            cursor.execute("SET FOREIGN_KEY_CHECKS = 0")
+            for table in tables:
+                cursor.execute(f"TRUNCATE TABLE {connection.ops.quote_name(table)}")
+            cursor.execute("SET FOREIGN_KEY_CHECKS = 1")
+        else:
+            for table in tables:
+                cursor.execute(f"DELETE FROM {connection.ops.quote_name(table)}")  # noqa: S608 (table names from Django)
+    usdt = Asset.objects.create(code="USDT", display_precision=6)
+    btc = Asset.objects.create(code="BTC", display_precision=8)
+    Market.objects.create(
+        symbol=SYMBOL,
+        base=btc,
+        quote=usdt,
+        tick_size=Decimal("0.01"),
+        lot_size=Decimal("0.00001"),
+        min_quantity=Decimal("0.00001"),
+        min_notional=Decimal("1"),
+    )
+    User = get_user_model()
+    out = []
+    for n in range(traders):
+        user = User.objects.create(username=f"e2e-trader-{n}")
+        issued = issue_api_key(user, label="e2e benchmark", can_trade=True)
+        out.append({"user_id": user.pk, "key_id": issued.api_key.key_id, "private_key": issued.private_key})
+    return out
+
+
+def deposit(traders: list[dict[str, Any]]) -> None:
+    """Funds for every trader through the accounts stream, as the admin's form does; waits until applied."""
+    from exchange.models import Balance
+    from exchange.pipeline.order_entry import OrderEntry
+    from spot.redis_connection import redis_client
+
+    entry = OrderEntry(redis_client())
+    for trader in traders:
+        for asset, amount in (("USDT", "100000000"), ("BTC", "10000")):
+            entry.change_funds(trader["user_id"], asset, "DEPOSIT", Decimal(amount), "e2e benchmark", None)
+    while Balance.objects.filter(user_id__in=[t["user_id"] for t in traders]).count() < 2 * len(traders):
+        time.sleep(0.2)
+
+
+@dataclass
+class Phase:
+    rate: int
+    orders: list[list[Any]]
+    fills: list[list[Any]]
+    trades: list[list[Any]]
+    seconds: float
+    cpu: dict[str, float]
+    other_frames: int
+
+
+def percentiles(values: list[float]) -> tuple[float, float, float]:
+    if not values:
+        return (float("nan"),) * 3
+    ordered = sorted(values)
+    return (
+        ordered[len(ordered) // 2],
+        ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))],
+        ordered[-1],
+    )
+
+
+class Listener:
+    def __init__(self, traders_file: Path, port: int, env: dict[str, str], work: Path) -> None:
+        self.work = work
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.e2e.listener", str(traders_file), str(port), SYMBOL],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline().strip()
+        if line != "ready":
+            raise SystemExit(f"the listener did not start: {line!r}")
+        self.dumps = 0
+
+    def dump(self) -> tuple[list[list[Any]], int]:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.dumps += 1
+        path = self.work / f"listened-{self.dumps}.jsonl"
+        self.process.stdin.write(f"dump {path}\n")
+        self.process.stdin.flush()
+        other = int(self.process.stdout.readline().split()[2])
+        return [json.loads(line) for line in path.read_text().splitlines()], other
+
+    def stop(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write("quit\n")
+        self.process.stdin.close()
+        self.process.wait()
+
+
+def run_phase(
+    stack: Stack, listener: Listener, traders_file: Path, rate: int, seconds: float, work: Path
+) -> Phase:
+    out = work / f"sent-{rate}.jsonl"
+    watched = {**stack.pids(), "listener": listener.process.pid}
+    before = stack.cpu_seconds() | tree_cpu_seconds({"listener": listener.process.pid})
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.monotonic()
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.e2e.sender",
+            str(traders_file),
+            str(stack.api_port),
+            SYMBOL,
+            PRICE,
+            QUANTITY,
+            str(rate),
+            str(seconds),
+            str(out),
+        ],
+        cwd=ROOT,
+        check=True,
+    )
+    children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    orders = [json.loads(line) for line in out.read_text().splitlines()]
+    acknowledged = sum(1 for o in orders if o[5] is not None)
+    fills: list[list[Any]] = []
+    trades: list[list[Any]] = []
+    other = 0
+    quiet_since = time.monotonic()
+    while True:
+        got, other = listener.dump()
+        if got:
+            quiet_since = time.monotonic()
+        fills += [g for g in got if g[0] == "fill"]
+        trades += [g for g in got if g[0] == "trade"]
+        if len(fills) >= acknowledged and len(trades) >= acknowledged // 2:
+            break
+        if time.monotonic() - quiet_since > DRAIN_QUIET_S:
+            break
+        time.sleep(0.2)
+    elapsed = time.monotonic() - started
+    after = stack.cpu_seconds() | tree_cpu_seconds({"listener": listener.process.pid})
+    cpu = {name: after[name] - before.get(name, 0.0) for name in after if name in before}
+    cpu["sender"] = (children_after.ru_utime + children_after.ru_stime) - (
+        children_before.ru_utime + children_before.ru_stime
+    )
+    del watched
+    return Phase(rate, orders, fills, trades, elapsed, cpu, other)
+
+
+def summarize(phase: Phase, seconds: float) -> dict[str, Any]:
+    acknowledged = [o for o in phase.orders if o[5] is not None]
+    sent = {str(o[5]): o for o in acknowledged}
+    by_client_id = {o[0]: o for o in acknowledged}
+    fill_ms, trade_ms = [], []
+    filled: set[str] = set()
+    taker_trade: dict[str, int] = {}
+    for _, order_id, client_order_id, trade_id, role, received in phase.fills:
+        order = sent.get(order_id) or by_client_id.get(client_order_id or "")
+        if order is None or order_id in filled:
+            continue
+        filled.add(order_id)
+        fill_ms.append((received - order[2]) / 1e6)
+        if role == "TAKER" or role == "taker":
+            taker_trade[trade_id] = order[2]
+    for _, trade_id, received in phase.trades:
+        if trade_id in taker_trade:
+            trade_ms.append((received - taker_trade.pop(trade_id)) / 1e6)
+    rest_ms = [(o[3] - o[2]) / 1e6 for o in acknowledged]
+    queued_ms = [(o[2] - o[1]) / 1e6 for o in phase.orders]
+    first, last = min(o[1] for o in phase.orders), max(o[3] for o in phase.orders)
+    stack_cpu = sum(v for k, v in phase.cpu.items() if k not in ("sender", "listener"))
+    n = max(1, len(acknowledged))
+    return {
+        "offered": phase.rate,
+        "orders": len(phase.orders),
+        "acknowledged": len(acknowledged),
+        "errors": len(phase.orders) - len(acknowledged),
+        "achieved": len(acknowledged) / ((last - first) / 1e9),
+        "rest": percentiles(rest_ms),
+        "queued_p99": percentiles(queued_ms)[1],
+        "fill": percentiles(fill_ms),
+        "trade": percentiles(trade_ms),
+        "missing_fills": len(acknowledged) - len(filled),
+        "cpu_us": {k: v / n * 1e6 for k, v in sorted(phase.cpu.items())},
+        "stack_cpu_us": stack_cpu / n * 1e6,
+        "stack_cpu_pct": stack_cpu / phase.seconds * 100,
+        "error_samples": [o[6] for o in phase.orders if o[5] is None][:3],
+    }
+
+
+def grouped_cpu(cpu: dict[str, float]) -> dict[str, float]:
+    groups: dict[str, float] = {}
+    for name, value in cpu.items():
+        key = (
+            "matching" if name.startswith("matching") else "accounts" if name.startswith("accounts") else name
+        )
+        groups[key] = groups.get(key, 0.0) + value
+    return groups
+
+
+def print_tables(rows: list[dict[str, Any]], seconds: float) -> None:
+    print(
+        f"\n# end to end, {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, {seconds:.0f} s a rate\n"
+    )
+    print(
+        "| offered/s | achieved/s | errors | REST p50 ms | REST p99 ms | → private fill p50 ms | p99 ms | max ms "
+        "| → public trade p50 ms | p99 ms | max ms | fills missing | client wait p99 ms |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(
+            f"| {r['offered']:,} | {r['achieved']:,.0f} | {r['errors']} | {r['rest'][0]:.2f} | {r['rest'][1]:.2f} "
+            f"| {r['fill'][0]:.2f} | {r['fill'][1]:.2f} | {r['fill'][2]:.2f} "
+            f"| {r['trade'][0]:.2f} | {r['trade'][1]:.2f} | {r['trade'][2]:.2f} "
+            f"| {r['missing_fills']} | {r['queued_p99']:.2f} |"
+        )
+    names = sorted({k for r in rows for k in grouped_cpu(r["cpu_us"])} - {"sender", "listener"})
+    print("\nCPU µs per order (each process with its children; the load generator apart):\n")
+    print("| offered/s | " + " | ".join(names) + " | stack total | stack % of the box | sender | listener |")
+    print("|---" * (len(names) + 6) + "|")
+    for r in rows:
+        cpu = grouped_cpu(r["cpu_us"])
+        cells = " | ".join(f"{cpu.get(n, 0):,.0f}" for n in names)
+        print(
+            f"| {r['offered']:,} | {cells} | {r['stack_cpu_us']:,.0f} | {r['stack_cpu_pct'] / (os.cpu_count() or 1):.0f} % "
+            f"| {cpu.get('sender', 0):,.0f} | {cpu.get('listener', 0):,.0f} |"
+        )
+
+
+def audit(env: dict[str, str]) -> int:
+    commands = subprocess.run(
+        [sys.executable, "manage.py", "help", "--commands"], cwd=ROOT, env=env, capture_output=True, text=True
+    ).stdout.split()
+    if "audit" not in commands:
+        print("\n(no `manage.py audit` in this tree: the audit was skipped)")
+        return 0
+    print("\n$ python manage.py audit")
+    return subprocess.run([sys.executable, "manage.py", "audit"], cwd=ROOT, env=env).returncode
+
+
+def drop_keys() -> None:
+    from spot.redis_connection import redis_client
+
+    client = redis_client()
+    keys = list(client.scan_iter(match=f"{PREFIX}*", count=1000))
+    for start in range(0, len(keys), 1000):
+        client.delete(*keys[start : start + 1000])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rates", default="100,250,500,1000,1500,2000,3000")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--pairs", type=int, default=10, help="trader pairs (each trader has a WebSocket)")
+    parser.add_argument("--keep-going", action="store_true", help="do not stop the sweep at saturation")
+    options = parser.parse_args()
+    setup_django()
+    work = Path(tempfile.mkdtemp(prefix="spot-e2e-"))
+    traders = prepare_database(2 * options.pairs)
+    traders_file = work / "traders.json"
+    traders_file.write_text(json.dumps(traders))
+    env = {
+        **os.environ,
+        "DEBUG": "0",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "LOG_LEVEL": "INFO",
+        # Traders here place more than a real one would; the bucket script still runs for every request.
+        "API_RATE_LIMIT_PER_S": "1000000",
+        "API_RATE_LIMIT_BURST": "1000000",
+    }
+    stack = Stack(env, work / "logs")
+    rows: list[dict[str, Any]] = []
+    status = 0
+    try:
+        stack.start()
+        stack.wait_ready()
+        deposit(traders)
+        listener = Listener(traders_file, stack.web_port, env, work)
+        try:
+            for rate in (int(r) for r in options.rates.split(",")):
+                phase = run_phase(stack, listener, traders_file, rate, options.seconds, work)
+                row = summarize(phase, options.seconds)
+                rows.append(row)
+                print(
+                    f"{rate}/s: achieved {row['achieved']:,.0f}/s, fill p99 {row['fill'][1]:.2f} ms, "
+                    f"missing {row['missing_fills']}, errors {row['errors']} {row['error_samples']}",
+                    flush=True,
+                )
+                saturated = row["achieved"] < 0.9 * rate or not row["fill"][1] < 1000
+                if saturated and not options.keep_going:
+                    break
+        finally:
+            listener.stop()
+    finally:
+        stack.stop()
+    print_tables(rows, options.seconds)
+    status = audit(env)
+    drop_keys()
+    print(f"\nlogs and raw records: {work}")
+    sys.exit(status)
+
+
+if __name__ == "__main__":
+    main()
