@@ -5,7 +5,7 @@ classes below name the items of each kind, in order, and serve as typed views
 (``view(event)``; a view compares equal to the tuple it was made from).
 Plain tuples because one costs a third of a NamedTuple and a quarter of a
 slotted object to build; with about three events per command that made the
-engine a third faster on a realistic flow (docs/BENCHMARKS-engine.md). A
+engine a third faster on a realistic flow (benchmarks/engine/README.md). A
 consumer dispatches on ``event[0]`` (an enum member: ``is`` works) and may
 serialise an event as it is (JSON gives a list of ints, booleans and nulls).
 

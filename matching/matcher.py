@@ -7,7 +7,7 @@ each side is cached, which keeps the common place and cancel away from the
 sorted map. An index maps order id to its record (``matching.orders``).
 
 The hot paths bind attributes and globals to locals and build events with
-``tuple.__new__``: measured, not guessed (docs/BENCHMARKS-engine.md).
+``tuple.__new__``: measured, not guessed (benchmarks/engine/README.md).
 """
 
 from __future__ import annotations

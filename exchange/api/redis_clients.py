@@ -3,7 +3,7 @@
 A pooled client checks a connection out and back in for every command, and
 the checkout polls the socket (a syscall) to make sure no stale reply waits
 on it. Order entry makes two Redis calls per order, so a held connection per
-server thread saves measurable CPU (docs/BENCHMARKS-api.md). Pub/sub waits
+server thread saves measurable CPU (benchmarks/api/README.md). Pub/sub waits
 still take their own connection from the pool.
 """
 

@@ -1,7 +1,7 @@
 """The WSGI application of the API processes: a lean path for signed POST /orders, Django for the rest.
 
 Django's middleware stack and ninja's request handling cost more than the
-order path itself (docs/BENCHMARKS-api.md). A signed `POST /api/v1/orders`
+order path itself (docs/BENCHMARKS.md, REST API). A signed `POST /api/v1/orders`
 therefore skips them and runs the very functions the ninja view runs
 (check_body_size, authenticate_signed, place_order) and answers with the
 same JSON; everything else, including that endpoint with a browser session,

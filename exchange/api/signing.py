@@ -31,7 +31,7 @@ def string_to_sign(timestamp: str, method: str, path: str, body: bytes) -> bytes
 
 
 def verifier(public_key: Ed25519PublicKey) -> VerifyKey:
-    # libsodium verifies in half the time OpenSSL takes here (docs/BENCHMARKS-api.md),
+    # libsodium verifies in half the time OpenSSL takes here (benchmarks/api/README.md),
     # and refuses the non-canonical encodings OpenSSL lets through.
     return VerifyKey(public_key.public_bytes_raw())
 
