@@ -22,7 +22,9 @@ A signature of a POST, PATCH or DELETE is accepted once.
 A 429 or 503 carries `Retry-After`; retrying a POST /orders with the same
 `client_order_id` is always safe.
 
-**Amounts** are decimal strings ("0.015"), times Unix milliseconds.
+**Amounts** are decimal strings ("0.015"). Answers write them in plain
+notation without exponent or trailing zeros ("12000", "0" for zero); times are
+Unix milliseconds.
 """
 
 api = NinjaAPI(

@@ -42,7 +42,7 @@ def test_a_retry_with_other_parameters_still_returns_the_original(alice_any_path
     retry = alice_any_path.post("/api/v1/orders", limit_buy(client_order_id="once", price="31000"))
 
     assert retry.json()["order_id"] == first.json()["order_id"]
-    assert retry.json()["price"] == "30000.00"
+    assert retry.json()["price"] == "30000"
     assert len(stream_commands(alice.pk)) == 1
 
 

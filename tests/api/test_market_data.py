@@ -86,7 +86,7 @@ def test_depth_is_the_top_of_the_engines_snapshot(client, btc_usdt, redis_conn, 
     assert response.json() == {
         "market": "BTC/USDT",
         "seq": 42,
-        "bids": [["30000.00", "0.5"], ["29999.99", "1"]],
+        "bids": [["30000", "0.5"], ["29999.99", "1"]],
         "asks": [["30000.01", "0.2"]],
     }
 

@@ -22,7 +22,7 @@ def test_it_accepts_a_limit_order_and_answers_with_its_id(alice_any_path, alice,
     assert body["duplicate"] is False
     assert body["client_order_id"] == "alice-1"
     assert (body["market"], body["side"], body["type"]) == ("BTC/USDT", "BUY", "LIMIT")
-    assert (body["price"], body["quantity"], body["quote_quantity"]) == ("30000.00", "0.001", None)
+    assert (body["price"], body["quantity"], body["quote_quantity"]) == ("30000", "0.001", None)
     [command] = stream_commands(alice.pk)
     assert command == {
         "t": "place",
