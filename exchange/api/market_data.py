@@ -96,7 +96,7 @@ def recent_trades(market: Market, limit: int) -> list[dict[str, Any]]:
     trades = Trade.objects.filter(market=market).order_by("-id")[:limit]
     return [
         {
-            "id": trade.id,
+            "id": str(trade.id),
             "price": amount_text(trade.price),
             "quantity": amount_text(trade.quantity),
             "quote_quantity": amount_text(trade.quote_quantity),

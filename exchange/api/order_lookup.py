@@ -51,7 +51,7 @@ def millis(moment: Any) -> int:
 
 def persisted_payload(order: Order) -> dict[str, Any]:
     return {
-        "order_id": order.id,
+        "order_id": str(order.id),
         "client_order_id": order.client_order_id,
         "market": order.market.symbol,
         "side": order.side,
@@ -74,7 +74,7 @@ def persisted_payload(order: Order) -> dict[str, Any]:
 def command_payload(order_id: int, command: dict[str, Any], at_ms: int) -> dict[str, Any]:
     """An order as its place command describes it, not yet processed."""
     return {
-        "order_id": order_id,
+        "order_id": str(order_id),
         "client_order_id": command["cid"],
         "market": command["m"],
         "side": command["side"],

@@ -13,6 +13,7 @@ from ninja import Schema
 from pydantic import BaseModel, ConfigDict, Field
 
 from exchange.api.decimals import AmountText
+from exchange.api.id_texts import IdText
 
 SideName = Literal["BUY", "SELL"]
 OrderTypeName = Literal["LIMIT", "MARKET"]
@@ -79,7 +80,7 @@ class AmendOrderIn(StrictBody):
 
 
 class OrderOut(Schema):
-    order_id: int
+    order_id: IdText
     client_order_id: str
     market: str
     side: SideName
@@ -110,7 +111,7 @@ class OrderPage(Schema):
 
 
 class OrderCommandOut(Schema):
-    order_id: int
+    order_id: IdText
     client_order_id: str
     market: str
     status: Literal["PENDING_CANCEL", "PENDING_AMEND"]

@@ -24,7 +24,7 @@ A 429 or 503 carries `Retry-After`; retrying a POST /orders with the same
 
 **Amounts** are decimal strings ("0.015"). Answers write them in plain
 notation without exponent or trailing zeros ("12000", "0" for zero); times are
-Unix milliseconds.
+Unix milliseconds. Order and trade ids are strings of digits (they exceed 2^53).
 """
 
 api = NinjaAPI(

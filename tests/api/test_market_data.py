@@ -116,9 +116,9 @@ def test_recent_trades_newest_first(client, btc_usdt, traders):
 
     trades = client.get("/api/v1/markets/BTC/USDT/trades?limit=2").json()
 
-    assert [trade["id"] for trade in trades] == [3, 2]
+    assert [trade["id"] for trade in trades] == ["3", "2"]
     assert trades[0] == {
-        "id": 3,
+        "id": "3",
         "price": "30000",
         "quantity": "0.01",
         "quote_quantity": "300",

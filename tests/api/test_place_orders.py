@@ -48,7 +48,7 @@ def test_the_order_id_is_the_one_the_workers_derive_from_the_entry(
     order_id = alice_any_path.post("/api/v1/orders", limit_buy()).json()["order_id"]
 
     [(entry_id, _)] = redis_conn.xrange(accounts_keys(0).stream)
-    assert order_id == order_id_for(entry_id, 0)
+    assert order_id == str(order_id_for(entry_id, 0))
 
 
 def test_it_generates_a_client_order_id_when_none_is_given(alice_any_path, alice, btc_usdt):

@@ -1,4 +1,4 @@
-"""Every REST answer, walked surface by surface: amounts follow exchange.amounts' one text rule.
+"""Every REST answer, walked surface by surface: amounts by exchange.amounts' one text rule, ids as strings.
 
 The walk calls every operation of the OpenAPI document (a test checks that
 none is missed) with data whose amounts are written the loose ways a client
@@ -59,11 +59,10 @@ AMOUNT_FIELDS = frozenset(
 )
 SIGNED_AMOUNT_FIELDS = frozenset({"change"})
 LEVEL_FIELDS = frozenset({"bids", "asks"})  # lists of [price, quantity]
+ID_FIELDS = frozenset({"order_id", "trade_id", "id"})
+ID = re.compile(r"^[1-9][0-9]{0,18}$")
 OTHER_FIELDS = frozenset(
     {
-        "order_id",
-        "trade_id",
-        "id",
         "client_order_id",
         "market",
         "symbol",
@@ -99,9 +98,11 @@ OTHER_FIELDS = frozenset(
 # Written as loosely as the inputs allow: trailing zeros, the grid's places.
 PRICE_IN = "12000.00"
 QUANTITY_IN = "0.00100"
-PERSISTED_ORDER = (1_000_000 << 22) | (5 << 10)
+# Ids past 2^53, where a JSON number would lose digits in JavaScript.
+PERSISTED_ORDER = (3_000_000_000 << 22) | (5 << 10)
 SECOND_ORDER = PERSISTED_ORDER + (1 << 10)
 BOB_ORDER = PERSISTED_ORDER + (2 << 10)
+FIRST_TRADE = 2**53 + 1
 
 
 def amount_problems(payload: Any, where: str = "") -> Iterator[str]:
@@ -125,6 +126,19 @@ def amount_problems(payload: Any, where: str = "") -> Iterator[str]:
                         yield f"{path}[{index}] = {level!r}"
         else:
             yield from amount_problems(value, path)
+
+
+def id_problems(payload: Any, where: str = "") -> Iterator[str]:
+    """Every id field, nested or listed, that is not a decimal string."""
+    if isinstance(payload, list):
+        for index, item in enumerate(payload):
+            yield from id_problems(item, f"{where}[{index}]")
+    elif isinstance(payload, dict):
+        for name, value in payload.items():
+            if name in ID_FIELDS and not (isinstance(value, str) and ID.fullmatch(value)):
+                yield f"{where}.{name} = {value!r}"
+            elif name not in ID_FIELDS:
+                yield from id_problems(value, f"{where}.{name}")
 
 
 def _trade(trade_id: int, market: Market, maker: User, taker: User, price: str, at: Any) -> Trade:
@@ -165,8 +179,8 @@ def exchange_with_history(alice, bob, btc_usdt, usdt, redis_conn, settings):
     persist_order(alice, btc_usdt, SECOND_ORDER, client_order_id="second", price=Decimal("29000.00"))
     now = timezone.now()
     # The price falls over the day, so the ticker's change is negative.
-    _trade(7, btc_usdt, alice, bob, "30000.50", now - timedelta(hours=2))
-    _trade(8, btc_usdt, alice, bob, "29000.00", now - timedelta(minutes=1))
+    _trade(FIRST_TRADE, btc_usdt, alice, bob, "30000.50", now - timedelta(hours=2))
+    _trade(FIRST_TRADE + 1, btc_usdt, alice, bob, "29000.00", now - timedelta(minutes=1))
     Balance.objects.create(user=alice, asset=usdt, available=Decimal("1000.50"), locked=Decimal("0"))
     book = {"seq": 9, "bids": [["29999.90", "0.50000"]], "asks": [["30001.00", "1.000"]]}
     redis_conn.set(f"{settings.REDIS_KEY_PREFIX}:{{m1}}:depth:BTC/USDT", json.dumps(book))
@@ -193,6 +207,7 @@ def walk_every_surface(trader: SignedClient, fake_engine: Any) -> list[tuple[str
     call("GET /orders/by-client-id/{client_order_id}", "/api/v1/orders/by-client-id/rested")
     call("GET /orders", "/api/v1/orders")
     call("GET /fills", "/api/v1/fills")
+    call("GET /fills", f'/api/v1/fills?order_id="{PERSISTED_ORDER}"')
     call("GET /balances", "/api/v1/balances")
     call("GET /markets", "/api/v1/markets")
     call("GET /markets/{base}/{quote}", "/api/v1/markets/BTC/USDT")
@@ -230,6 +245,38 @@ def test_every_amount_on_every_surface_is_plain_text(every_answer):
     assert problems == []
 
 
+def test_every_id_on_every_surface_is_a_string(every_answer):
+    problems = [
+        f"{operation}: {problem}"
+        for operation, reply in every_answer
+        for problem in id_problems(reply.json())
+    ]
+
+    assert problems == []
+
+
+def test_ids_past_two_to_the_53_keep_every_digit(every_answer):
+    by_id = [reply.json() for operation, reply in every_answer if operation == "GET /orders/{order_id}"]
+    [fills, only_one_order] = [reply.json() for operation, reply in every_answer if operation == "GET /fills"]
+
+    assert by_id[1]["order_id"] == str(PERSISTED_ORDER)
+    assert {fill["trade_id"] for fill in fills["items"]} == {str(FIRST_TRADE), str(FIRST_TRADE + 1)}
+    assert {fill["order_id"] for fill in only_one_order["items"]} == {str(PERSISTED_ORDER)}
+
+
+def test_the_schema_declares_every_id_a_string():
+    schemas = api.get_openapi_schema(path_prefix="/api/v1")["components"]["schemas"]
+    declared = {
+        (schema_name, name): field.get("type")
+        for schema_name, schema in schemas.items()
+        for name, field in schema.get("properties", {}).items()
+        if name in ID_FIELDS
+    }
+
+    assert declared
+    assert {kind for kind in declared.values()} == {"string"}
+
+
 def test_the_ticker_change_can_be_negative(every_answer):
     [ticker] = [reply.json() for operation, reply in every_answer if operation.endswith("/ticker")]
 
@@ -261,4 +308,5 @@ def test_every_answer_field_is_classified():
         for name in schema.get("properties", {})
     }
 
-    assert answer_fields - (AMOUNT_FIELDS | SIGNED_AMOUNT_FIELDS | LEVEL_FIELDS | OTHER_FIELDS) == set()
+    known = AMOUNT_FIELDS | SIGNED_AMOUNT_FIELDS | LEVEL_FIELDS | ID_FIELDS | OTHER_FIELDS
+    assert answer_fields - known == set()
