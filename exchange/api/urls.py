@@ -16,6 +16,7 @@ with CSRF on unsafe methods) or an API key: sign the bytes
 `{timestamp}\\n{METHOD}\\n{path?query}\\n{body}` with the key's Ed25519
 private key and send `X-Spot-Key`, `X-Spot-Timestamp` (Unix ms, within
 API_RECV_WINDOW_MS of the server's clock) and `X-Spot-Signature` (base64).
+`path?query` is the request target as sent, percent-encoding included.
 A signature of a POST, PATCH or DELETE is accepted once.
 
 **Errors** are `{"code": "...", "message": "..."}` with a stable `code`.

@@ -203,6 +203,7 @@ def walk_every_surface(trader: SignedClient, fake_engine: Any) -> list[tuple[str
     call("POST /orders", "/api/v1/orders", {**order, "client_order_id": "verdict", "response_type": "RESULT"})
     call("GET /orders/{order_id}", f"/api/v1/orders/{placed['order_id']}")
     call("GET /orders/{order_id}", f"/api/v1/orders/{PERSISTED_ORDER}")
+    call("GET /orders/{order_id}", f"/api/v1/orders/%22{PERSISTED_ORDER}%22")  # the id JSON-encoded
     call("GET /orders/by-client-id/{client_order_id}", "/api/v1/orders/by-client-id/walk")
     call("GET /orders/by-client-id/{client_order_id}", "/api/v1/orders/by-client-id/rested")
     call("GET /orders", "/api/v1/orders")
@@ -259,7 +260,7 @@ def test_ids_past_two_to_the_53_keep_every_digit(every_answer):
     by_id = [reply.json() for operation, reply in every_answer if operation == "GET /orders/{order_id}"]
     [fills, only_one_order] = [reply.json() for operation, reply in every_answer if operation == "GET /fills"]
 
-    assert by_id[1]["order_id"] == str(PERSISTED_ORDER)
+    assert [order["order_id"] for order in by_id[1:]] == [str(PERSISTED_ORDER)] * 2
     assert {fill["trade_id"] for fill in fills["items"]} == {str(FIRST_TRADE), str(FIRST_TRADE + 1)}
     assert {fill["order_id"] for fill in only_one_order["items"]} == {str(PERSISTED_ORDER)}
 
