@@ -7,6 +7,7 @@ from ninja import NinjaAPI
 from exchange.api import account, markets, orders
 from exchange.api.errors import install_handlers
 from exchange.api.keys import connect_signals
+from exchange.api.route_errors import with_json_refusals
 
 DESCRIPTION = """
 Trader API of the Spot exchange.
@@ -44,4 +45,4 @@ api.add_router("", markets.router)
 # Revocations made in this process reach every API process through Redis.
 connect_signals()
 
-urls = api.urls
+urls = with_json_refusals(api.urls)

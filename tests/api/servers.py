@@ -81,6 +81,8 @@ class ServedApi:
         try:
             connection.request(method, target, body, {**headers, "Content-Type": "application/json"})
             response = connection.getresponse()
-            return Reply(response.status, dict(response.getheaders()), response.read())
+            # daphne sends header names in lower case
+            headers = {name.title(): value for name, value in response.getheaders()}
+            return Reply(response.status, headers, response.read())
         finally:
             connection.close()

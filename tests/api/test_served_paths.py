@@ -1,4 +1,4 @@
-"""Against a real daphne and a real granian: what each does to a path, and what the API answers.
+"""Against a real daphne and a real granian: what each does to a request, and what the API answers.
 
 The in-process tests cannot show what a server does before the application
 sees the request: daphne decodes the path and keeps the bytes as raw_path,
@@ -40,3 +40,15 @@ def test_paths_and_queries_are_verified_as_sent(served, alice_key, alice, btc_us
     assert (quoted_id.status_code, quoted_id.json()["order_id"]) == (200, str(ORDER_ID))
     assert [order["order_id"] for order in encoded_query.json()["items"]] == [str(ORDER_ID)]
     assert placed.status_code == 202, placed.content
+
+
+def test_unknown_routes_and_methods_answer_json(served, alice_key, btc_usdt):
+    trader = SignedClient(served.send, alice_key)
+
+    missing = trader.post("/api/v1/nothing-here", limit_buy())
+    wrong_method = trader.request("PUT", "/api/v1/orders", limit_buy())
+
+    assert (missing.status_code, missing.json()["code"]) == (404, "NOT_FOUND")
+    assert (wrong_method.status_code, wrong_method.json()["code"]) == (405, "METHOD_NOT_ALLOWED")
+    allowed = {method.strip() for method in wrong_method.headers["Allow"].split(",")}
+    assert allowed == {"GET", "POST", "DELETE"}
