@@ -62,7 +62,9 @@ class PlaceOrderIn(StrictBody):
     self_trade_prevention: SelfTradeName = "CANCEL_NEWEST"
     client_order_id: ClientOrderId | None = Field(
         default=None,
-        description="Your id for the order; a retry with the same id returns the original order. "
+        description="Your id for the order. A retry with the same id and the same order (market, side, type, "
+        "time_in_force, price, quantity, quote_quantity by value, post_only, self_trade_prevention) returns "
+        "the original order; the same id with other parameters is refused (409 DUPLICATE_CLIENT_ORDER_ID). "
         "Generated when absent (then a retry cannot be recognised).",
     )
     response_type: Literal["ACK", "RESULT"] = Field(

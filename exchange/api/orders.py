@@ -66,11 +66,16 @@ def _principal(request: HttpRequest) -> Principal:
 @router.post(
     "/orders",
     auth=auth_for(TRADE),
-    response={200: PlacedOrderOut, 202: PlacedOrderOut, **error_responses(400, 401, 403, 413, 429, 503)},
+    response={
+        200: PlacedOrderOut,
+        202: PlacedOrderOut,
+        **error_responses(400, 401, 403, 409, 413, 429, 503),
+    },
     openapi_extra=_body(PlaceOrderIn),
     summary="Place an order",
     description="202 with status PENDING_NEW once the order is in the stream; 200 when the answer carries "
-    "the engine's verdict (response_type RESULT) or an earlier attempt's persisted order (duplicate).",
+    "the engine's verdict (response_type RESULT) or an earlier attempt's persisted order (duplicate). "
+    "409 DUPLICATE_CLIENT_ORDER_ID when the client_order_id names an order placed with other parameters.",
 )
 def place(request: HttpRequest) -> Status[dict[str, Any]]:
     started = time.perf_counter()
