@@ -22,7 +22,9 @@ A signature of a POST, PATCH or DELETE is accepted once.
 
 **Errors** are `{"code": "...", "message": "..."}` with a stable `code`.
 A 429 or 503 carries `Retry-After`; retrying a POST /orders with the same
-`client_order_id` is always safe.
+`client_order_id` and body is always safe (the same id with another order is
+refused, 409 `DUPLICATE_CLIENT_ORDER_ID`). Under /api/, an unknown route is
+404 `NOT_FOUND` and a method a path does not take 405 `METHOD_NOT_ALLOWED`.
 
 **Amounts** are decimal strings ("0.015"). Answers write them in plain
 notation without exponent or trailing zeros ("12000", "0" for zero); times are

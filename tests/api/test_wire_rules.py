@@ -198,7 +198,8 @@ def walk_every_surface(trader: SignedClient, fake_engine: Any) -> list[tuple[str
 
     placed = call("POST /orders", "/api/v1/orders", {**order, "client_order_id": "walk"}).json()
     call("POST /orders", "/api/v1/orders", {**order, "client_order_id": "walk"})  # a pending duplicate
-    call("POST /orders", "/api/v1/orders", {**order, "client_order_id": "rested"})  # a persisted duplicate
+    rested = {**order, "price": "30000.50", "quantity": "0.01000", "client_order_id": "rested"}
+    call("POST /orders", "/api/v1/orders", rested)  # a retry of a persisted order
     fake_engine(lambda command: {"status": "NEW", "executed_quantity": "0.00000", "executed_quote": "0.0"})
     call("POST /orders", "/api/v1/orders", {**order, "client_order_id": "verdict", "response_type": "RESULT"})
     call("GET /orders/{order_id}", f"/api/v1/orders/{placed['order_id']}")
