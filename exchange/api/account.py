@@ -12,6 +12,7 @@ from exchange.api.account_schemas import BalanceOut, FillPage
 from exchange.api.auth import READ, Principal, auth_for
 from exchange.api.decimals import amount_text
 from exchange.api.errors import error_responses
+from exchange.api.id_texts import ID_EXAMPLE, ID_PARAMETER_PATTERN, id_value
 from exchange.api.order_lookup import millis
 from exchange.api.order_schemas import MarketSymbol
 from exchange.models import Balance, Trade
@@ -37,22 +38,23 @@ def _user_id(request: HttpRequest) -> int:
 def list_fills(
     request: HttpRequest,
     market: Annotated[MarketSymbol | None, Query()] = None,
-    order_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+    order_id: Annotated[str | None, Query(pattern=ID_PARAMETER_PATTERN, examples=[ID_EXAMPLE])] = None,
     cursor: Annotated[str | None, Query(pattern=r"^[1-9][0-9]{0,18}$")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     user_id = _user_id(request)
+    only_order = None if order_id is None else id_value(order_id, "order_id")
     trades = Trade.objects.select_related("market", "maker_fee_asset", "taker_fee_asset").filter(
         Q(maker_user_id=user_id) | Q(taker_user_id=user_id)
     )
     if market is not None:
         trades = trades.filter(market__symbol=market)
-    if order_id is not None:
-        trades = trades.filter(Q(maker_order_id=order_id) | Q(taker_order_id=order_id))
+    if only_order is not None:
+        trades = trades.filter(Q(maker_order_id=only_order) | Q(taker_order_id=only_order))
     if cursor is not None:
         trades = trades.filter(id__lt=int(cursor))
     page = list(trades.order_by("-id")[:limit])
-    items = [fill for trade in page for fill in _fills_of(trade, user_id, order_id)]
+    items = [fill for trade in page for fill in _fills_of(trade, user_id, only_order)]
     return {"items": items, "next_cursor": str(page[-1].id) if len(page) == limit else None}
 
 
@@ -81,8 +83,8 @@ def _fills_of(trade: Trade, user_id: int, order_id: int | None) -> list[dict[str
             continue
         fills.append(
             {
-                "trade_id": trade.id,
-                "order_id": own_order,
+                "trade_id": str(trade.id),
+                "order_id": str(own_order),
                 "market": trade.market.symbol,
                 "side": side,
                 "liquidity": liquidity,

@@ -7,12 +7,13 @@ from typing import Literal
 from ninja import Schema
 from pydantic import Field
 
+from exchange.api.id_texts import IdText
 from exchange.api.order_schemas import SideName
 
 
 class FillOut(Schema):
-    trade_id: int
-    order_id: int
+    trade_id: IdText
+    order_id: IdText
     market: str
     side: SideName
     liquidity: Literal["MAKER", "TAKER"]

@@ -9,7 +9,7 @@ Redis gate (revocation, replay, rate limit).
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +22,7 @@ from ninja.utils import check_csrf
 from exchange.api.errors import Forbidden, PayloadTooLarge, Unauthenticated
 from exchange.api.keys import key_cache
 from exchange.api.ratelimit import admit
+from exchange.api.request_target import signed_targets
 from exchange.api.signing import KEY_HEADER, signature_is_valid, string_to_sign
 
 READ = "read"
@@ -48,9 +49,13 @@ def check_body_size(meta: Mapping[str, Any]) -> None:
 
 
 def authenticate_signed(
-    meta: Mapping[str, Any], method: str, path: str, body: bytes, scope: str
+    meta: Mapping[str, Any], method: str, target: str | Sequence[str], body: bytes, scope: str
 ) -> Principal | None:
-    """The principal of a signed request; None when it carries no signature headers at all."""
+    """The principal of a signed request; None when it carries no signature headers at all.
+
+    `target` is the path and query as signed, or the forms it may have been
+    signed in when the server did not keep the path as sent (exchange.api.request_target).
+    """
     key_id = meta.get("HTTP_X_SPOT_KEY")
     timestamp = meta.get("HTTP_X_SPOT_TIMESTAMP")
     signature = meta.get("HTTP_X_SPOT_SIGNATURE")
@@ -72,7 +77,11 @@ def authenticate_signed(
         raise Unauthenticated("unknown API key", "UNKNOWN_KEY")
     if not record.active:
         raise Unauthenticated("the API key is revoked", "KEY_REVOKED")
-    if not signature_is_valid(record.public_key, signature, string_to_sign(timestamp, method, path, body)):
+    targets = (target,) if isinstance(target, str) else target
+    if not any(
+        signature_is_valid(record.public_key, signature, string_to_sign(timestamp, method, each, body))
+        for each in targets
+    ):
         raise Unauthenticated("the signature does not match the request", "BAD_SIGNATURE")
     if scope not in record.scopes:
         raise Forbidden(f"the API key lacks the {scope!r} scope")
@@ -81,10 +90,11 @@ def authenticate_signed(
     return Principal(record.user_id, record.scopes, key_id)
 
 
-def request_target(request: HttpRequest) -> str:
-    """The path and query as the client signed them."""
-    query = request.META.get("QUERY_STRING", "")
-    return f"{request.path}?{query}" if query else request.path
+def request_targets(request: HttpRequest) -> tuple[str, ...]:
+    """The path and query as the client sent them (and signed them), by the server's account."""
+    scope = getattr(request, "scope", None)  # an ASGIRequest keeps the ASGI scope, with raw_path
+    raw_path = scope.get("raw_path") if isinstance(scope, dict) else None
+    return signed_targets(request.META, request.path, raw_path)
 
 
 class SignedRequest(APIKeyHeader):
@@ -103,7 +113,7 @@ class SignedRequest(APIKeyHeader):
     def __call__(self, request: HttpRequest) -> Principal | None:
         check_body_size(request.META)
         return authenticate_signed(
-            request.META, request.method or "GET", request_target(request), request.body, self.scope
+            request.META, request.method or "GET", request_targets(request), request.body, self.scope
         )
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Principal | None:

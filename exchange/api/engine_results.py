@@ -76,7 +76,8 @@ class ResultWaiter:
             if (
                 isinstance(update, dict)
                 and update.get("type") == "order"
-                and update.get("order_id") == order_id
+                # Published as a number or, like every id on the wire, as a string.
+                and str(update.get("order_id")) == str(order_id)
                 and update.get("status") in FINAL_OR_OPEN
             ):
                 found = update

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.db import DatabaseError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
@@ -175,6 +175,21 @@ def install_handlers(api: NinjaAPI) -> None:
         error.status = exc.status_code if exc.status_code in ERROR_STATUSES else 400
         return respond(request, error)
 
+    def not_found(request: HttpRequest, exc: object) -> HttpResponse:
+        return respond(request, NotFound(f"{request.method} {request.path} is not an endpoint of this API"))
+
+    def internal(request: HttpRequest, exc: object) -> HttpResponse:
+        # The lean order path answers the same; Django's HTML 500 page is no answer for a bot.
+        logger.error(
+            "%s %s failed",
+            request.method,
+            request.path,
+            exc_info=exc if isinstance(exc, BaseException) else None,
+        )
+        error = ApiError("internal error", "INTERNAL")
+        error.status = 500
+        return respond(request, error)
+
     def database_down(request: HttpRequest, exc: object) -> HttpResponse:
         logger.warning("database error answered as 503: %s", exc)
         return respond(request, Unavailable("the exchange is briefly unavailable; retry", retry_after_s=1))
@@ -184,3 +199,5 @@ def install_handlers(api: NinjaAPI) -> None:
     api.add_exception_handler(ValidationError, validation)
     api.add_exception_handler(AuthenticationError, unauthenticated)
     api.add_exception_handler(HttpError, http_error)
+    api.add_exception_handler(Http404, not_found)
+    api.add_exception_handler(Exception, internal)

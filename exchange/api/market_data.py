@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db.models import Count, Max, Min, Sum
 from django.db.models.functions import TruncDay, TruncHour, TruncMinute
 
+from exchange.amounts import amount_text as plain_amount
 from exchange.api.decimals import amount_text
 from exchange.api.errors import Unavailable
 from exchange.api.order_lookup import millis
@@ -73,20 +74,29 @@ def depth(market: Market, limit: int) -> dict[str, Any]:
 
 
 def _levels(levels: Any, limit: int) -> list[tuple[str, str]]:
+    """The snapshot's levels at the market's grid ("30000.00") as every other amount is written ("30000")."""
     if not isinstance(levels, list):
         return []
-    return [
-        (str(level[0]), str(level[1]))
-        for level in levels[:limit]
-        if isinstance(level, list) and len(level) == 2
-    ]
+    texts = []
+    for level in levels[:limit]:
+        if not (isinstance(level, list) and len(level) == 2):
+            continue
+        try:
+            price, quantity = Decimal(str(level[0])), Decimal(str(level[1]))
+        except ArithmeticError:
+            price = quantity = Decimal("NaN")
+        if not (price.is_finite() and quantity.is_finite()):
+            logger.warning("unreadable depth level %r", level)
+            continue
+        texts.append((plain_amount(price), plain_amount(quantity)))
+    return texts
 
 
 def recent_trades(market: Market, limit: int) -> list[dict[str, Any]]:
     trades = Trade.objects.filter(market=market).order_by("-id")[:limit]
     return [
         {
-            "id": trade.id,
+            "id": str(trade.id),
             "price": amount_text(trade.price),
             "quantity": amount_text(trade.quantity),
             "quote_quantity": amount_text(trade.quote_quantity),

@@ -7,6 +7,7 @@ from typing import Literal
 from ninja import Schema
 from pydantic import Field
 
+from exchange.api.id_texts import IdText
 from exchange.api.order_schemas import SideName
 
 PriceLevel = tuple[str, str]
@@ -33,7 +34,7 @@ class DepthOut(Schema):
 
 
 class PublicTradeOut(Schema):
-    id: int
+    id: IdText
     price: str
     quantity: str
     quote_quantity: str

@@ -38,7 +38,7 @@ def _require_open(order: FoundOrder) -> None:
 def _accepted(order: FoundOrder, status: str) -> dict[str, Any]:
     payload = order.payload
     return {
-        "order_id": order.order_id,
+        "order_id": str(order.order_id),
         "client_order_id": payload["client_order_id"],
         "market": payload["market"],
         "status": status,

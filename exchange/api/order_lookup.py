@@ -11,6 +11,7 @@ the database has not seen yet, without keeping any index of our own.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, cast
 
 import redis
@@ -50,7 +51,7 @@ def millis(moment: Any) -> int:
 
 def persisted_payload(order: Order) -> dict[str, Any]:
     return {
-        "order_id": order.id,
+        "order_id": str(order.id),
         "client_order_id": order.client_order_id,
         "market": order.market.symbol,
         "side": order.side,
@@ -73,7 +74,7 @@ def persisted_payload(order: Order) -> dict[str, Any]:
 def command_payload(order_id: int, command: dict[str, Any], at_ms: int) -> dict[str, Any]:
     """An order as its place command describes it, not yet processed."""
     return {
-        "order_id": order_id,
+        "order_id": str(order_id),
         "client_order_id": command["cid"],
         "market": command["m"],
         "side": command["side"],
@@ -81,9 +82,9 @@ def command_payload(order_id: int, command: dict[str, Any], at_ms: int) -> dict[
         "time_in_force": command["tif"],
         "post_only": bool(command["po"]),
         "self_trade_prevention": command["stp"],
-        "price": command.get("px"),
-        "quantity": command.get("qty"),
-        "quote_quantity": command.get("qq"),
+        "price": _command_amount(command.get("px")),
+        "quantity": _command_amount(command.get("qty")),
+        "quote_quantity": _command_amount(command.get("qq")),
         "executed_quantity": "0",
         "executed_quote": "0",
         "status": "PENDING_NEW",
@@ -91,6 +92,11 @@ def command_payload(order_id: int, command: dict[str, Any], at_ms: int) -> dict[
         "created_at": at_ms,
         "updated_at": at_ms,
     }
+
+
+def _command_amount(text: str | None) -> str | None:
+    """A command carries amounts as the trader wrote them ("12000.00"); answer them by the one rule."""
+    return None if text is None else amount_text(Decimal(text))
 
 
 def entry_id_of(order_id: int) -> tuple[str, int]:

@@ -13,6 +13,7 @@ from ninja import Schema
 from pydantic import BaseModel, ConfigDict, Field
 
 from exchange.api.decimals import AmountText
+from exchange.api.id_texts import IdText
 
 SideName = Literal["BUY", "SELL"]
 OrderTypeName = Literal["LIMIT", "MARKET"]
@@ -61,7 +62,9 @@ class PlaceOrderIn(StrictBody):
     self_trade_prevention: SelfTradeName = "CANCEL_NEWEST"
     client_order_id: ClientOrderId | None = Field(
         default=None,
-        description="Your id for the order; a retry with the same id returns the original order. "
+        description="Your id for the order. A retry with the same id and the same order (market, side, type, "
+        "time_in_force, price, quantity, quote_quantity by value, post_only, self_trade_prevention) returns "
+        "the original order; the same id with other parameters is refused (409 DUPLICATE_CLIENT_ORDER_ID). "
         "Generated when absent (then a retry cannot be recognised).",
     )
     response_type: Literal["ACK", "RESULT"] = Field(
@@ -79,7 +82,7 @@ class AmendOrderIn(StrictBody):
 
 
 class OrderOut(Schema):
-    order_id: int
+    order_id: IdText
     client_order_id: str
     market: str
     side: SideName
@@ -110,7 +113,7 @@ class OrderPage(Schema):
 
 
 class OrderCommandOut(Schema):
-    order_id: int
+    order_id: IdText
     client_order_id: str
     market: str
     status: Literal["PENDING_CANCEL", "PENDING_AMEND"]

@@ -10,6 +10,7 @@ from ninja import Path, Query, Router, Status
 
 from exchange.api.auth import READ, TRADE, Principal, auth_for
 from exchange.api.errors import ApiError, error_responses
+from exchange.api.id_texts import ID_EXAMPLE, ID_PARAMETER_PATTERN, id_value
 from exchange.api.metrics import observe_order
 from exchange.api.order_commands import amend_order, cancel_all, cancel_order
 from exchange.api.order_lookup import find_order, find_order_by_client_id, persisted_payload
@@ -30,7 +31,14 @@ from exchange.models import OPEN_STATUSES, Order
 
 router = Router(tags=["orders"])
 
-OrderId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The order id the API answered with.")]
+OrderId = Annotated[
+    str,
+    Path(
+        pattern=ID_PARAMETER_PATTERN,
+        examples=[ID_EXAMPLE],
+        description='The order id the API answered with: digits, or the same in double quotes ("%22").',
+    ),
+]
 ClientOrderIdParam = Annotated[str, Path(pattern=CLIENT_ORDER_ID_PATTERN)]
 Cursor = Annotated[
     str | None, Query(pattern=r"^[1-9][0-9]{0,18}$", description="next_cursor of the previous page.")
@@ -58,11 +66,16 @@ def _principal(request: HttpRequest) -> Principal:
 @router.post(
     "/orders",
     auth=auth_for(TRADE),
-    response={200: PlacedOrderOut, 202: PlacedOrderOut, **error_responses(400, 401, 403, 413, 429, 503)},
+    response={
+        200: PlacedOrderOut,
+        202: PlacedOrderOut,
+        **error_responses(400, 401, 403, 409, 413, 429, 503),
+    },
     openapi_extra=_body(PlaceOrderIn),
     summary="Place an order",
     description="202 with status PENDING_NEW once the order is in the stream; 200 when the answer carries "
-    "the engine's verdict (response_type RESULT) or an earlier attempt's persisted order (duplicate).",
+    "the engine's verdict (response_type RESULT) or an earlier attempt's persisted order (duplicate). "
+    "409 DUPLICATE_CLIENT_ORDER_ID when the client_order_id names an order placed with other parameters.",
 )
 def place(request: HttpRequest) -> Status[dict[str, Any]]:
     started = time.perf_counter()
@@ -117,7 +130,7 @@ def list_orders(
     description="status PENDING_NEW: the order is in the stream but not yet persisted.",
 )
 def get_order(request: HttpRequest, order_id: OrderId) -> dict[str, Any]:
-    return find_order(_principal(request).user_id, order_id).payload
+    return find_order(_principal(request).user_id, id_value(order_id, "order_id")).payload
 
 
 @router.get(
@@ -138,7 +151,7 @@ def get_order_by_client_id(request: HttpRequest, client_order_id: ClientOrderIdP
 )
 def cancel(request: HttpRequest, order_id: OrderId) -> Status[dict[str, Any]]:
     user_id = _principal(request).user_id
-    return Status(202, cancel_order(user_id, find_order(user_id, order_id)))
+    return Status(202, cancel_order(user_id, find_order(user_id, id_value(order_id, "order_id"))))
 
 
 @router.delete(
@@ -173,4 +186,5 @@ def cancel_all_in_market(
 )
 def amend(request: HttpRequest, order_id: OrderId) -> Status[dict[str, Any]]:
     user_id = _principal(request).user_id
-    return Status(202, amend_order(user_id, find_order(user_id, order_id), request.body))
+    found = find_order(user_id, id_value(order_id, "order_id"))
+    return Status(202, amend_order(user_id, found, request.body))

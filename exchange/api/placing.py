@@ -20,7 +20,7 @@ from django.conf import settings
 from exchange.api.auth import Principal
 from exchange.api.decimals import amount_text, parse_amount
 from exchange.api.engine_results import ResultWaiter
-from exchange.api.errors import BadRequest, Unavailable, from_validation_errors
+from exchange.api.errors import BadRequest, Conflict, Unavailable, from_validation_errors
 from exchange.api.funds import check_funds
 from exchange.api.market_rules import market_rules
 from exchange.api.order_lookup import (
@@ -33,8 +33,16 @@ from exchange.api.order_lookup import (
 from exchange.api.order_schemas import PlaceOrderIn
 from exchange.api.redis_clients import api_redis
 from exchange.api.rule_messages import refusal
+from exchange.models import Order
 from exchange.pipeline.markets import MarketRules
-from exchange.pipeline.order_entry import OrderEntry, Placed, PlaceRequest, StreamBusy
+from exchange.pipeline.order_entry import (
+    ClientOrderIdReused,
+    OrderEntry,
+    Placed,
+    PlaceRequest,
+    StreamBusy,
+    order_digest,
+)
 from exchange.pipeline.validation import place_problem
 
 Body = TypeVar("Body", bound=pydantic.BaseModel)
@@ -69,6 +77,7 @@ def optional_amount(text: str | None) -> Decimal | None:
 def place_order(principal: Principal, body: bytes) -> Answer:
     order = parse_body(PlaceOrderIn, body)
     request = _checked_request(principal.user_id, order)
+    client = api_redis()
     if order.client_order_id is not None and settings.API_CLIENT_ID_DB_CHECK:
         # A retry whose Redis claim is gone (a week later, or lost with Redis's
         # last second) would be placed anew and rejected by the accounts stage
@@ -77,12 +86,54 @@ def place_order(principal: Principal, body: bytes) -> Answer:
         existing_id = persisted_order_id(principal.user_id, order.client_order_id)
         existing = None if existing_id is None else persisted_order(principal.user_id, existing_id)
         if existing is not None:
-            return Answer(200, {**persisted_payload(existing), "duplicate": True})
-    client = api_redis()
+            return _persisted_original(client, request, existing)
     if order.response_type == "RESULT":
         return _place_and_wait(client, principal.user_id, request)
     placed = _place(client, request)
     return _acknowledged(principal.user_id, request, placed)
+
+
+def _persisted_original(client: redis.Redis, request: PlaceRequest, existing: Order) -> Answer:
+    """The persisted order of the request's client order id, if the request is a retry of it; else 409.
+
+    The claim decides while Redis has it: it holds what was placed, and an
+    amend has changed the row's price or quantity since. Without the claim
+    the row is all there is.
+    """
+    try:
+        claim = OrderEntry(client).claim_of(request.user_id, request.client_order_id)
+    except redis.RedisError as exc:
+        raise Unavailable("the exchange is briefly unavailable; retry", retry_after_s=1) from exc
+    if claim is not None and claim.order_id == existing.id and claim.digest is not None:
+        placed_digest = claim.digest
+    else:
+        placed_digest = persisted_digest(existing)
+    if placed_digest != request.digest():
+        raise _reused(request, existing.id)
+    return Answer(200, {**persisted_payload(existing), "duplicate": True})
+
+
+def persisted_digest(order: Order) -> str:
+    """The digest of a persisted order's parameters, as its place command's (order_digest)."""
+    return order_digest(
+        order.market.symbol,
+        order.side,
+        order.type,
+        order.time_in_force,
+        order.price,
+        order.quantity,
+        order.quote_quantity,
+        order.post_only,
+        order.self_trade_prevention,
+    )
+
+
+def _reused(request: PlaceRequest, order_id: int) -> Conflict:
+    return Conflict(
+        f"client_order_id {request.client_order_id!r} is order {order_id}, placed with other parameters; "
+        "retry with the same body, or place a new order with a new client_order_id",
+        "DUPLICATE_CLIENT_ORDER_ID",
+    )
 
 
 def _checked_request(user_id: int, order: PlaceOrderIn) -> PlaceRequest:
@@ -138,6 +189,8 @@ def _further_problem(
 def _place(client: redis.Redis, request: PlaceRequest) -> Placed:
     try:
         return OrderEntry(client).place(request)
+    except ClientOrderIdReused as exc:
+        raise _reused(request, exc.order_id) from None
     except StreamBusy as exc:
         raise Unavailable("the order stream is busy; retry the same request", "STREAM_BUSY", 1) from exc
     except redis.RedisError as exc:

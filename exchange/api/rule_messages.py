@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from exchange.amounts import amount_text
 from exchange.api.errors import BadRequest
 from exchange.pipeline.markets import MarketRules
 
@@ -17,11 +18,11 @@ def _message(code: str, rules: MarketRules | None) -> str:
         "MARKET_NOT_TRADING": f"{rules.symbol} is not trading (halted or closed)",
         "INVALID_POST_ONLY": "post_only needs a LIMIT order with time_in_force GTC",
         "INVALID_PRICE": "a LIMIT order needs a price; a MARKET order takes none",
-        "PRICE_NOT_ON_TICK": f"price must be a multiple of the tick size {rules.tick_size}",
+        "PRICE_NOT_ON_TICK": f"price must be a multiple of the tick size {amount_text(rules.tick_size)}",
         "INVALID_QUANTITY": "give quantity (or, for a MARKET BUY only, quote_quantity instead)",
-        "QUANTITY_NOT_ON_LOT": f"quantity must be a multiple of the lot size {rules.lot_size}",
-        "BELOW_MIN_QUANTITY": f"quantity must be at least {rules.min_quantity.normalize():f}",
-        "BELOW_MIN_NOTIONAL": f"price times quantity must be at least {rules.min_notional.normalize():f}",
+        "QUANTITY_NOT_ON_LOT": f"quantity must be a multiple of the lot size {amount_text(rules.lot_size)}",
+        "BELOW_MIN_QUANTITY": f"quantity must be at least {amount_text(rules.min_quantity)}",
+        "BELOW_MIN_NOTIONAL": f"price times quantity must be at least {amount_text(rules.min_notional)}",
         "NOTIONAL_TOO_LARGE": "price times quantity is too large",
         "INSUFFICIENT_FUNDS": "the available balance cannot cover this order",
     }

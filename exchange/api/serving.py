@@ -42,11 +42,13 @@ class OrderFastPath:
         self.app = app
         # Imported once Django is set up (get_wsgi_application did that).
         from exchange.api import auth, errors, metrics, placing
+        from exchange.api.request_target import signed_targets
 
         self._auth = auth
         self._errors = errors
         self._metrics = metrics
         self._placing = placing
+        self._signed_targets = signed_targets
         self._thread = threading.local()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -98,9 +100,8 @@ class OrderFastPath:
     def _answer(self, environ: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         self._auth.check_body_size(environ)
         body = self._read_body(environ)
-        query = environ.get("QUERY_STRING", "")
-        target = f"{ORDERS_PATH}?{query}" if query else ORDERS_PATH
-        principal = self._auth.authenticate_signed(environ, "POST", target, body, self._auth.TRADE)
+        targets = self._signed_targets(environ, ORDERS_PATH)
+        principal = self._auth.authenticate_signed(environ, "POST", targets, body, self._auth.TRADE)
         assert principal is not None  # X-Spot-Key is present, so it authenticated or raised
         answer = self._placing.place_order(principal, body)
         return answer.status, answer.payload

@@ -5,10 +5,11 @@ A trader signs, with the Ed25519 private key of an API key, the bytes
     "{timestamp}\\n{METHOD}\\n{path}\\n" + body
 
 where `timestamp` is the X-Spot-Timestamp header (Unix milliseconds), METHOD
-is upper case, `path` is the request target as sent (path, and `?query` when
-there is one, e.g. ``/api/v1/orders?market=BTC/USDT``) and `body` the raw body
-bytes (empty for GET). The base64 of the 64-byte signature goes in
-X-Spot-Signature, the key's id in X-Spot-Key.
+is upper case, `path` is the request target as sent, percent-encoding and all
+(path, and `?query` when there is one, e.g. ``/api/v1/orders?market=BTC%2FUSDT``;
+see exchange.api.request_target) and `body` the raw body bytes (empty for GET).
+The base64 of the 64-byte signature goes in X-Spot-Signature, the key's id in
+X-Spot-Key.
 """
 
 from __future__ import annotations

@@ -4,10 +4,14 @@ A command is acknowledged once it is in the stream (and, with
 STREAM_DURABILITY, once Redis has made it durable). Placing an order is
 idempotent per (user, client order id): a retry gets the original order id
 back and enqueues nothing, whether or not the first attempt was processed.
+A retry is the same order's parameters again (`order_digest`); the same
+client order id with other parameters is refused (ClientOrderIdReused), as
+an idempotency key reused for another request is elsewhere.
 """
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
@@ -16,23 +20,35 @@ from typing import Any
 import redis
 from django.conf import settings
 
+from exchange.amounts import amount_text
 from exchange.pipeline.ids import order_id_for
 from exchange.pipeline.keys import accounts_keys
 from exchange.pipeline.messages import encode
 from exchange.routing import account_shard_for
 
 # Claim the client order id and enqueue in one step, so two concurrent
-# retries cannot both enqueue. The entry id is what the order id derives from.
+# retries cannot both enqueue. The entry id is what the order id derives from;
+# the claim holds it and the digest of the order's parameters ("<entry> <digest>"),
+# so a reuse with other parameters is refused in the same step. A claim made
+# before digests were kept holds the entry alone and answers as a retry.
+# ARGV: claim lifetime in s, the encoded command, the order's digest.
+# Returns {1, entry} placed, {0, entry} a retry, {2, entry} stream busy,
+# {3, entry} the id is the entry's order's, with other parameters.
 _PLACE_ONCE = """
 local existing = redis.call('GET', KEYS[1])
-if existing then return {0, existing} end
+if existing then
+  local entry, digest = string.match(existing, '^(%S+) (%S+)$')
+  if entry == nil then return {0, existing} end
+  if digest ~= ARGV[3] then return {3, entry} end
+  return {0, entry}
+end
 local entry = redis.call('XADD', KEYS[2], '*', 'd', ARGV[2])
 local sequence = tonumber(string.match(entry, '-(%d+)$'))
 if sequence > 4095 then
   redis.call('XDEL', KEYS[2], entry)
   return {2, entry}
 end
-redis.call('SET', KEYS[1], entry, 'EX', tonumber(ARGV[1]))
+redis.call('SET', KEYS[1], entry .. ' ' .. ARGV[3], 'EX', tonumber(ARGV[1]))
 return {1, entry}
 """
 
@@ -54,6 +70,54 @@ FUNDS_REQUEST_TTL_S = 24 * 3600
 
 class StreamBusy(Exception):
     """The stream took more than 4,095 entries in one millisecond; retry."""
+
+
+class ClientOrderIdReused(Exception):
+    """The client order id names an earlier order with other parameters; nothing was enqueued."""
+
+    def __init__(self, order_id: int) -> None:
+        super().__init__(f"the client order id is order {order_id}'s, placed with other parameters")
+        self.order_id = order_id
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What a client order id's claim holds: its order, and the digest of its parameters (None if older)."""
+
+    order_id: int
+    digest: str | None
+
+
+def order_digest(
+    symbol: str,
+    side: str,
+    type: str,
+    time_in_force: str,
+    price: Decimal | None,
+    quantity: Decimal | None,
+    quote_quantity: Decimal | None,
+    post_only: bool,
+    self_trade_prevention: str,
+) -> str:
+    """What makes two placements the same order: every parameter, amounts by value ("30000" = "30000.00").
+
+    Not the client order id (the key itself), nor how the answer is wanted
+    (response_type), nor anything of the signature.
+    """
+    canonical = "|".join(
+        (
+            symbol,
+            side,
+            type,
+            time_in_force,
+            "" if price is None else amount_text(price),
+            "" if quantity is None else amount_text(quantity),
+            "" if quote_quantity is None else amount_text(quote_quantity),
+            "1" if post_only else "0",
+            self_trade_prevention,
+        )
+    )
+    return hashlib.blake2b(canonical.encode(), digest_size=12).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -83,6 +147,19 @@ class PlaceRequest:
     post_only: bool = False
     self_trade_prevention: str = "CANCEL_NEWEST"
 
+    def digest(self) -> str:
+        return order_digest(
+            self.symbol,
+            self.side,
+            self.type,
+            self.time_in_force,
+            self.price,
+            self.quantity,
+            self.quote_quantity,
+            self.post_only,
+            self.self_trade_prevention,
+        )
+
     def message(self) -> dict[str, Any]:
         return {
             "t": "place",
@@ -110,17 +187,18 @@ class OrderEntry:
     def place(self, request: PlaceRequest) -> Placed:
         shard, keys, args = self._place_call(request)
         answer = _placed(shard, *self._place_once(keys=keys, args=args))
-        if isinstance(answer, StreamBusy):
+        if isinstance(answer, Exception):
             raise answer
         if not answer.duplicate:
             self._make_durable()
         return answer
 
-    def place_many(self, requests: list[PlaceRequest]) -> list[Placed | StreamBusy]:
+    def place_many(self, requests: list[PlaceRequest]) -> list[Placed | StreamBusy | ClientOrderIdReused]:
         """Place several orders in one round trip to Redis, each claimed once as `place` does.
 
-        Each answer is in its request's place: the order, or StreamBusy for
-        one that the stream could not take in its millisecond (retry it).
+        Each answer is in its request's place: the order, StreamBusy for one
+        that the stream could not take in its millisecond (retry it), or
+        ClientOrderIdReused for a client order id used before with other parameters.
         """
         pipe = self._redis.pipeline(transaction=False)
         shards = []
@@ -153,16 +231,22 @@ class OrderEntry:
         return (
             shard,
             [keys.client_order_id(request.user_id, request.client_order_id), keys.stream],
-            [CLIENT_ORDER_ID_TTL_S, encode(request.message())["d"]],
+            [CLIENT_ORDER_ID_TTL_S, encode(request.message())["d"], request.digest()],
         )
 
     def known_order_id(self, user_id: int, client_order_id: str) -> int | None:
         """The order id of a client order id placed within the last week, if any."""
+        claim = self.claim_of(user_id, client_order_id)
+        return None if claim is None else claim.order_id
+
+    def claim_of(self, user_id: int, client_order_id: str) -> Claim | None:
+        """The claim of a client order id placed within the last week, if any."""
         shard = account_shard_for(user_id)
-        entry = self._redis.get(accounts_keys(shard, self._prefix).client_order_id(user_id, client_order_id))
-        if entry is None:
+        value = self._redis.get(accounts_keys(shard, self._prefix).client_order_id(user_id, client_order_id))
+        if value is None:
             return None
-        return order_id_for(entry.decode() if isinstance(entry, bytes) else str(entry), shard)
+        entry, _, digest = (value.decode() if isinstance(value, bytes) else str(value)).partition(" ")
+        return Claim(order_id_for(entry, shard), digest or None)
 
     def cancel(self, user_id: int, order_id: int) -> str:
         return self._send(user_id, {"t": "cancel", "uid": user_id, "oid": order_id})
@@ -225,11 +309,13 @@ class OrderEntry:
             )
 
 
-def _placed(shard: int, status: int, entry: bytes | str) -> Placed | StreamBusy:
-    """What the place script answered: the order (new or a duplicate), or a stream too busy to take it."""
+def _placed(shard: int, status: int, entry: bytes | str) -> Placed | StreamBusy | ClientOrderIdReused:
+    """What the place script answered: the order (new or a retry), a stream too busy, or a reused id."""
     entry_id = entry.decode() if isinstance(entry, bytes) else str(entry)
     if status == 2:
         return StreamBusy(entry_id)
+    if status == 3:
+        return ClientOrderIdReused(order_id_for(entry_id, shard))
     return Placed(order_id_for(entry_id, shard), entry_id, duplicate=status == 0)
 
 

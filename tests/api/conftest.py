@@ -84,11 +84,13 @@ def eth_usdt_halted(usdt: Asset) -> Market:
 
 
 @pytest.fixture
-def fake_engine() -> Iterator[Callable[[Callable[[dict[str, Any]], dict[str, Any] | None]], FakeEngine]]:
+def fake_engine() -> Iterator[Callable[..., FakeEngine]]:
     engines: list[FakeEngine] = []
 
-    def start(verdict: Callable[[dict[str, Any]], dict[str, Any] | None]) -> FakeEngine:
-        engine = FakeEngine(verdict).start()
+    def start(
+        verdict: Callable[[dict[str, Any]], dict[str, Any] | None], ids_as_text: bool = False
+    ) -> FakeEngine:
+        engine = FakeEngine(verdict, ids_as_text).start()
         engines.append(engine)
         return engine
 

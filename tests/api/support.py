@@ -166,8 +166,11 @@ def persist_order(user: User, market: Market, order_id: int, **fields: Any) -> O
 class FakeEngine:
     """Stands in for the workers: answers each place command on the user's channel."""
 
-    def __init__(self, verdict: Callable[[dict[str, Any]], dict[str, Any] | None]) -> None:
+    def __init__(
+        self, verdict: Callable[[dict[str, Any]], dict[str, Any] | None], ids_as_text: bool = False
+    ) -> None:
         self.verdict = verdict
+        self.ids_as_text = ids_as_text  # as the WebSocket rule has it: ids are strings
         self._stop = threading.Event()
         self._client = redis.Redis.from_url(settings.REDIS_URL)
         self._prefix = settings.REDIS_KEY_PREFIX
@@ -203,7 +206,7 @@ class FakeEngine:
             return
         message = {
             "type": "order",
-            "order_id": order_id,
+            "order_id": str(order_id) if self.ids_as_text else order_id,
             "client_order_id": command["cid"],
             "symbol": command["m"],
             "executed_quantity": "0",

@@ -49,8 +49,8 @@ def test_fills_show_each_side_from_its_owner(alice_api, bob_api, alice, bob, btc
     [bob_fill] = bob_api.get("/api/v1/fills").json()["items"]
 
     assert alice_fill == {
-        "trade_id": 1,
-        "order_id": ALICE_ORDER,
+        "trade_id": "1",
+        "order_id": str(ALICE_ORDER),
         "market": "BTC/USDT",
         "side": "SELL",
         "liquidity": "MAKER",
@@ -61,7 +61,7 @@ def test_fills_show_each_side_from_its_owner(alice_api, bob_api, alice, bob, btc
         "fee_asset": "USDT",
         "executed_at": alice_fill["executed_at"],
     }
-    assert (bob_fill["side"], bob_fill["liquidity"], bob_fill["order_id"]) == ("BUY", "TAKER", BOB_ORDER)
+    assert (bob_fill["side"], bob_fill["liquidity"], bob_fill["order_id"]) == ("BUY", "TAKER", str(BOB_ORDER))
 
 
 def test_a_self_trade_gives_two_fills(alice_api, alice, btc_usdt):
@@ -91,8 +91,8 @@ def test_fills_page_newest_first_and_filter_by_market(alice_api, alice, bob, btc
     first = alice_api.get("/api/v1/fills?market=BTC/USDT&limit=2").json()
     second = alice_api.get(f"/api/v1/fills?market=BTC/USDT&limit=2&cursor={first['next_cursor']}").json()
 
-    assert [fill["trade_id"] for fill in first["items"]] == [3, 2]
-    assert [fill["trade_id"] for fill in second["items"]] == [1]
+    assert [fill["trade_id"] for fill in first["items"]] == ["3", "2"]
+    assert [fill["trade_id"] for fill in second["items"]] == ["1"]
     assert second["next_cursor"] is None
 
 
@@ -117,4 +117,4 @@ def test_persisted_orders_appear_in_fills_filter_by_order(alice_api, alice, bob,
 
     fills = alice_api.get(f"/api/v1/fills?order_id={ALICE_ORDER}").json()["items"]
 
-    assert [fill["trade_id"] for fill in fills] == [1]
+    assert [fill["trade_id"] for fill in fills] == ["1"]

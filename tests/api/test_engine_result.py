@@ -19,6 +19,14 @@ def test_it_answers_with_the_engines_fill(alice_any_path, btc_usdt, fake_engine)
     assert (body["status"], body["executed_quantity"], body["executed_quote"]) == ("FILLED", "0.001", "30")
 
 
+def test_it_reads_the_engines_update_when_the_id_is_text(alice_any_path, btc_usdt, fake_engine):
+    fake_engine(lambda command: {"status": "NEW"}, ids_as_text=True)
+
+    response = alice_any_path.post("/api/v1/orders", limit_buy(response_type="RESULT"))
+
+    assert (response.status_code, response.json()["status"]) == (200, "NEW")
+
+
 def test_the_engines_amounts_are_answered_without_trailing_zeros(alice_any_path, btc_usdt, fake_engine):
     fake_engine(
         lambda command: {"status": "FILLED", "executed_quantity": "0.01000", "executed_quote": "300.0000000"}

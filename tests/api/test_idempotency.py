@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -22,8 +23,14 @@ from tests.api.support import (
     stream_commands,
     wsgi_transport,
 )
+from tests.conftest import make_market
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def eth_usdt(usdt):
+    return make_market("ETH", "USDT", min_notional=Decimal("5"))
 
 
 def test_a_retry_before_the_order_is_persisted_returns_the_pending_original(alice_any_path, alice, btc_usdt):
@@ -37,12 +44,53 @@ def test_a_retry_before_the_order_is_persisted_returns_the_pending_original(alic
     assert len(stream_commands(alice.pk)) == 1
 
 
-def test_a_retry_with_other_parameters_still_returns_the_original(alice_any_path, alice, btc_usdt):
+@pytest.mark.parametrize(
+    "changed",
+    [
+        {"price": "31000"},
+        {"quantity": "0.002"},
+        {"side": "SELL"},
+        {"time_in_force": "IOC"},
+        {"post_only": True},
+        {"self_trade_prevention": "CANCEL_BOTH"},
+        {"type": "MARKET", "price": None},
+        {"market": "ETH/USDT"},
+    ],
+)
+def test_a_client_order_id_reused_with_other_parameters_is_refused(
+    alice_any_path, alice, btc_usdt, eth_usdt, changed
+):
     first = alice_any_path.post("/api/v1/orders", limit_buy(client_order_id="once"))
-    retry = alice_any_path.post("/api/v1/orders", limit_buy(client_order_id="once", price="31000"))
+    body = limit_buy(client_order_id="once", **changed)
+    body = {key: value for key, value in body.items() if value is not None}
 
-    assert retry.json()["order_id"] == first.json()["order_id"]
-    assert retry.json()["price"] == "30000.00"
+    reused = alice_any_path.post("/api/v1/orders", body)
+
+    assert (reused.status_code, reused.json()["code"]) == (409, "DUPLICATE_CLIENT_ORDER_ID")
+    assert first.json()["order_id"] in reused.json()["message"]
+    assert len(stream_commands(alice.pk)) == 1
+
+
+def test_a_retry_of_the_same_order_written_otherwise_returns_the_original(alice_any_path, alice, btc_usdt):
+    first = alice_any_path.post("/api/v1/orders", limit_buy(client_order_id="once", price="30000.00"))
+    # Same order: the price by value, the default time in force spelt out, keys in another order,
+    # and the answer wanted otherwise (response_type is not part of the order).
+    retry_body = {
+        "time_in_force": "GTC",
+        "quantity": "0.0010",
+        "price": "30000",
+        "client_order_id": "once",
+        "response_type": "RESULT",
+        **{key: limit_buy()[key] for key in ("market", "side", "type")},
+    }
+
+    retry = alice_any_path.post("/api/v1/orders", retry_body)
+
+    assert (retry.status_code, retry.json()["order_id"], retry.json()["duplicate"]) == (
+        202,
+        first.json()["order_id"],
+        True,
+    )
     assert len(stream_commands(alice.pk)) == 1
 
 
@@ -51,7 +99,7 @@ def test_a_retry_after_the_order_is_persisted_returns_its_current_state(alice_an
     persist_order(
         alice,
         btc_usdt,
-        order_id,
+        int(order_id),
         client_order_id="once",
         status="PARTIALLY_FILLED",
         executed_quantity=Decimal("0.0004"),
@@ -80,12 +128,40 @@ def test_a_retry_after_an_api_restart_returns_the_original(alice_any_path, alice
     assert len(stream_commands(alice.pk)) == 1
 
 
+def test_a_reuse_with_other_parameters_is_refused_by_the_database_check_too(
+    alice_any_path, alice, btc_usdt, redis_conn, settings
+):
+    settings.API_CLIENT_ID_DB_CHECK = True
+    order_id = alice_any_path.post("/api/v1/orders", limit_buy(client_order_id="once")).json()["order_id"]
+    persist_order(alice, btc_usdt, int(order_id), client_order_id="once")
+    redis_conn.delete(accounts_keys(0).client_order_id(alice.pk, "once"))
+
+    reused = alice_any_path.post("/api/v1/orders", limit_buy(client_order_id="once", quantity="0.5"))
+
+    assert (reused.status_code, reused.json()["code"]) == (409, "DUPLICATE_CLIENT_ORDER_ID")
+    assert len(stream_commands(alice.pk)) == 1
+
+
+def test_a_retry_of_an_amended_order_returns_it_by_its_claim(alice_any_path, alice, btc_usdt, settings):
+    settings.API_CLIENT_ID_DB_CHECK = True
+    order_id = alice_any_path.post("/api/v1/orders", limit_buy(client_order_id="once")).json()["order_id"]
+    # Persisted, then amended: the row's price is no longer the one placed.
+    persist_order(alice, btc_usdt, int(order_id), client_order_id="once", price=Decimal("29000"))
+
+    retry = alice_any_path.post("/api/v1/orders", limit_buy(client_order_id="once"))
+    reused = alice_any_path.post("/api/v1/orders", limit_buy(client_order_id="once", price="29000"))
+
+    assert (retry.status_code, retry.json()["order_id"], retry.json()["price"]) == (200, order_id, "29000")
+    assert (reused.status_code, reused.json()["code"]) == (409, "DUPLICATE_CLIENT_ORDER_ID")
+    assert len(stream_commands(alice.pk)) == 1
+
+
 def test_a_retry_after_redis_lost_its_record_finds_the_persisted_order(
     alice_any_path, alice, btc_usdt, redis_conn, settings
 ):
     settings.API_CLIENT_ID_DB_CHECK = True
     order_id = alice_any_path.post("/api/v1/orders", limit_buy(client_order_id="once")).json()["order_id"]
-    persist_order(alice, btc_usdt, order_id, client_order_id="once")
+    persist_order(alice, btc_usdt, int(order_id), client_order_id="once")
     redis_conn.delete(accounts_keys(0).client_order_id(alice.pk, "once"))
 
     retry = alice_any_path.post("/api/v1/orders", limit_buy(client_order_id="once"))
@@ -191,3 +267,25 @@ def test_a_database_that_stays_down_answers_503(alice_any_path, alice, btc_usdt,
 
     assert (response.status_code, response.json()["code"]) == (503, "UNAVAILABLE")
     assert [command["cid"] for command in stream_commands(alice.pk)] == ["warm"]
+
+
+def test_the_order_digest_reads_amounts_by_value_and_every_parameter():
+    from exchange.pipeline.order_entry import PlaceRequest
+
+    base = PlaceRequest(1, "x", "BTC/USDT", "BUY", "LIMIT", "GTC", Decimal("30000.00"), Decimal("0.0010"))
+    same = PlaceRequest(1, "other-id", "BTC/USDT", "BUY", "LIMIT", "GTC", Decimal("3E+4"), Decimal("0.001"))
+    changes: list[dict[str, Any]] = [
+        {"symbol": "ETH/USDT"},
+        {"side": "SELL"},
+        {"type": "MARKET"},
+        {"time_in_force": "IOC"},
+        {"price": Decimal("30000.01")},
+        {"quantity": Decimal("0.002")},
+        {"quote_quantity": Decimal("30")},
+        {"post_only": True},
+        {"self_trade_prevention": "ALLOW"},
+    ]
+
+    assert base.digest() == same.digest()
+    digests = {replace(base, **change).digest() for change in changes}
+    assert len(digests) == len(changes) and base.digest() not in digests

@@ -86,7 +86,7 @@ def test_depth_is_the_top_of_the_engines_snapshot(client, btc_usdt, redis_conn, 
     assert response.json() == {
         "market": "BTC/USDT",
         "seq": 42,
-        "bids": [["30000.00", "0.5"], ["29999.99", "1"]],
+        "bids": [["30000", "0.5"], ["29999.99", "1"]],
         "asks": [["30000.01", "0.2"]],
     }
 
@@ -116,9 +116,9 @@ def test_recent_trades_newest_first(client, btc_usdt, traders):
 
     trades = client.get("/api/v1/markets/BTC/USDT/trades?limit=2").json()
 
-    assert [trade["id"] for trade in trades] == [3, 2]
+    assert [trade["id"] for trade in trades] == ["3", "2"]
     assert trades[0] == {
-        "id": 3,
+        "id": "3",
         "price": "30000",
         "quantity": "0.01",
         "quote_quantity": "300",

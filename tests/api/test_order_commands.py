@@ -20,7 +20,7 @@ def test_it_cancels_a_persisted_open_order(alice_api, alice, btc_usdt):
 
     assert response.status_code == 202
     assert response.json() == {
-        "order_id": ORDER_ID,
+        "order_id": str(ORDER_ID),
         "client_order_id": "c1",
         "market": "BTC/USDT",
         "status": "PENDING_CANCEL",
@@ -42,7 +42,7 @@ def test_it_cancels_by_client_order_id(alice_api, alice, btc_usdt):
 
     response = alice_api.delete("/api/v1/orders/by-client-id/by-cid")
 
-    assert (response.status_code, response.json()["order_id"]) == (202, ORDER_ID)
+    assert (response.status_code, response.json()["order_id"]) == (202, str(ORDER_ID))
     assert stream_commands(alice.pk)[-1] == {"t": "cancel", "uid": alice.pk, "oid": ORDER_ID}
 
 
@@ -116,7 +116,7 @@ def test_it_amends_a_pending_order(alice_api, alice, btc_usdt):
     assert stream_commands(alice.pk)[-1] == {
         "t": "amend",
         "uid": alice.pk,
-        "oid": order_id,
+        "oid": int(order_id),
         "qty": "0.003",
         "px": None,
     }

@@ -29,7 +29,7 @@ def test_it_shows_a_persisted_order(alice_api, alice, btc_usdt):
 
     assert response.status_code == 200
     body = response.json()
-    assert body["order_id"] == ORDER_ID
+    assert body["order_id"] == str(ORDER_ID)
     assert (body["status"], body["executed_quantity"], body["executed_quote"]) == (
         "PARTIALLY_FILLED",
         "0.0005",
@@ -47,7 +47,7 @@ def test_a_placed_order_is_pending_new_until_persisted(alice_api, btc_usdt):
     assert response.status_code == 200
     assert response.json() == {k: v for k, v in placed.items() if k != "duplicate"}
     assert response.json()["status"] == "PENDING_NEW"
-    assert abs(response.json()["created_at"] - (placed["order_id"] >> 22) - EPOCH_MS) == 0
+    assert abs(response.json()["created_at"] - (int(placed["order_id"]) >> 22) - EPOCH_MS) == 0
 
 
 def test_a_persisted_order_wins_over_its_command(alice_api, alice, btc_usdt):
@@ -90,7 +90,7 @@ def test_it_finds_an_order_by_client_order_id_pending_or_persisted(alice_api, al
     persisted = alice_api.get("/api/v1/orders/by-client-id/mine-2")
 
     assert (pending.json()["order_id"], pending.json()["status"]) == (order_id, "PENDING_NEW")
-    assert (persisted.json()["order_id"], persisted.json()["status"]) == (ORDER_ID, "CANCELED")
+    assert (persisted.json()["order_id"], persisted.json()["status"]) == (str(ORDER_ID), "CANCELED")
     assert alice_api.get("/api/v1/orders/by-client-id/nope").status_code == 404
 
 
@@ -102,7 +102,11 @@ def test_the_list_shows_only_your_orders_newest_first(alice_api, alice, bob, btc
     response = alice_api.get("/api/v1/orders")
 
     assert response.status_code == 200
-    assert [item["order_id"] for item in response.json()["items"]] == [ORDER_ID + 2, ORDER_ID + 1, ORDER_ID]
+    assert [item["order_id"] for item in response.json()["items"]] == [
+        str(ORDER_ID + 2),
+        str(ORDER_ID + 1),
+        str(ORDER_ID),
+    ]
     assert response.json()["next_cursor"] is None
 
 
@@ -112,7 +116,7 @@ def test_the_list_filters_by_market_status_and_openness(alice_api, alice, btc_us
     persist_order(alice, eth_usdt_halted, ORDER_ID + 2, status="PARTIALLY_FILLED")
 
     def ids(query: str) -> list[int]:
-        return [item["order_id"] for item in alice_api.get(f"/api/v1/orders?{query}").json()["items"]]
+        return [int(item["order_id"]) for item in alice_api.get(f"/api/v1/orders?{query}").json()["items"]]
 
     assert ids("market=BTC/USDT") == [ORDER_ID + 1, ORDER_ID]
     assert ids("status=FILLED") == [ORDER_ID + 1]
@@ -129,7 +133,7 @@ def test_the_list_pages_with_a_cursor(alice_api, alice, btc_usdt):
     second = alice_api.get(f"/api/v1/orders?limit=2&cursor={first['next_cursor']}").json()
     third = alice_api.get(f"/api/v1/orders?limit=2&cursor={second['next_cursor']}").json()
 
-    pages = [[item["order_id"] for item in page["items"]] for page in (first, second, third)]
+    pages = [[int(item["order_id"]) for item in page["items"]] for page in (first, second, third)]
     assert pages == [[ORDER_ID + 4, ORDER_ID + 3], [ORDER_ID + 2, ORDER_ID + 1], [ORDER_ID]]
     assert third["next_cursor"] is None
 
@@ -140,3 +144,21 @@ def test_the_list_refuses_bad_parameters(alice_api, query):
 
     assert response.status_code == 400
     assert response.json()["code"] in {"INVALID_VALUE", "INVALID_TYPE"}
+
+
+@pytest.mark.parametrize("given", [str(ORDER_ID), f'"{ORDER_ID}"'])
+def test_an_order_id_is_taken_plain_or_quoted_in_a_query(alice_api, alice, btc_usdt, given):
+    persist_order(alice, btc_usdt, ORDER_ID)
+
+    response = alice_api.get(f"/api/v1/fills?order_id={given}")
+
+    assert (response.status_code, response.json()["items"]) == (200, [])
+
+
+@pytest.mark.parametrize(
+    "given", ["9223372036854775808", "99999999999999999999", "0", "12a", '"12', "-5", "1.0"]
+)
+def test_an_order_id_that_cannot_be_one_is_refused(alice_api, btc_usdt, given):
+    response = alice_api.get(f"/api/v1/orders/{given}")
+
+    assert (response.status_code, response.json()["code"]) == (400, "INVALID_VALUE")

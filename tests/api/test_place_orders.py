@@ -22,7 +22,7 @@ def test_it_accepts_a_limit_order_and_answers_with_its_id(alice_any_path, alice,
     assert body["duplicate"] is False
     assert body["client_order_id"] == "alice-1"
     assert (body["market"], body["side"], body["type"]) == ("BTC/USDT", "BUY", "LIMIT")
-    assert (body["price"], body["quantity"], body["quote_quantity"]) == ("30000.00", "0.001", None)
+    assert (body["price"], body["quantity"], body["quote_quantity"]) == ("30000", "0.001", None)
     [command] = stream_commands(alice.pk)
     assert command == {
         "t": "place",
@@ -48,7 +48,7 @@ def test_the_order_id_is_the_one_the_workers_derive_from_the_entry(
     order_id = alice_any_path.post("/api/v1/orders", limit_buy()).json()["order_id"]
 
     [(entry_id, _)] = redis_conn.xrange(accounts_keys(0).stream)
-    assert order_id == order_id_for(entry_id, 0)
+    assert order_id == str(order_id_for(entry_id, 0))
 
 
 def test_it_generates_a_client_order_id_when_none_is_given(alice_any_path, alice, btc_usdt):

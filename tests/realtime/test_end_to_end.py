@@ -55,12 +55,14 @@ def place_over_rest(daphne: Daphne, key: IssuedKey, order: dict[str, Any]) -> di
 
 
 def private_events(
-    client: Client, order_id: int, statuses: set[str], timeout: float = 10
+    client: Client, order_id: int | str, statuses: set[str], timeout: float = 10
 ) -> list[dict[str, Any]]:
     """Private frames until the order reaches one of `statuses`; all of them."""
     frame, before = client.receive_until(
         lambda f: (
-            f["type"] == "order" and f["data"]["order_id"] == order_id and f["data"]["status"] in statuses
+            f["type"] == "order"
+            and str(f["data"]["order_id"]) == str(order_id)
+            and f["data"]["status"] in statuses
         ),
         timeout,
     )
@@ -71,9 +73,9 @@ def order(side: str) -> dict[str, Any]:
     return {"market": SYMBOL, "side": side, "type": "LIMIT", "price": "30000.00", "quantity": "0.5"}
 
 
-def has_status(frames: list[dict[str, Any]], order_id: int, status: str) -> bool:
+def has_status(frames: list[dict[str, Any]], order_id: int | str, status: str) -> bool:
     return any(
-        f["type"] == "order" and f["data"]["order_id"] == order_id and f["data"]["status"] == status
+        f["type"] == "order" and str(f["data"]["order_id"]) == str(order_id) and f["data"]["status"] == status
         for f in frames
     )
 
@@ -137,7 +139,7 @@ def test_an_order_is_accepted_and_filled_on_the_private_channel_and_traded_on_th
             ),
         )
         (fill,) = [f["data"] for f in alice_frames if f["type"] == "fill"]
-        assert (fill["order_id"], fill["role"], fill["fee_asset"]) == (sell["order_id"], "maker", "USDT")
+        assert (str(fill["order_id"]), fill["role"], fill["fee_asset"]) == (sell["order_id"], "maker", "USDT")
         assert Decimal(fill["quantity"]) == Decimal("0.5") and Decimal(fill["fee"]) == Decimal("15")
         (trade,) = [t for f in alice_frames if f["type"] == "trade" for t in f["data"]]
         assert Decimal(trade["price"]) == Decimal("30000") and trade["taker_side"] == "BUY"
@@ -146,7 +148,7 @@ def test_an_order_is_accepted_and_filled_on_the_private_channel_and_traded_on_th
         assert any(f["type"] == "fill" and f["data"]["role"] == "taker" for f in bob_frames)
         assert any(f["type"] == "balance" for f in bob_frames)
         # Bob's connection never carries Alice's order, and his sequence only grows.
-        assert all(f["data"].get("order_id") != sell["order_id"] for f in bob_frames)
+        assert all(str(f["data"].get("order_id")) != sell["order_id"] for f in bob_frames)
         seqs = [parse_private_seq(f["seq"]) for f in bob_frames]
         assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
 
