@@ -22,8 +22,8 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-import gevent
-from gevent.lock import Semaphore
+import gevent  # type: ignore[import-untyped]
+from gevent.lock import Semaphore  # type: ignore[import-untyped]
 from locust import between, events, task
 from locust.contrib.fasthttp import FastHttpUser
 from locust.env import Environment
@@ -40,19 +40,27 @@ _mids: dict[str, MovingMid] = {}
 _first_look = Semaphore()
 
 
-@events.init_command_line_parser.add_listener
-def _options(parser: Any) -> None:
+def _add_options(parser: Any) -> None:
     parser.add_argument("--keys-file", default="var/load-users.json", help="From provision_load_users.")
     parser.add_argument("--market", default="BTC/USDT", help="The market to trade.")
     parser.add_argument("--mid", default="", help="Starting mid price when the book is empty.")
     parser.add_argument("--ws-url", default="", help="Private WebSocket URL (default: the host's /ws/).")
 
 
+events.init_command_line_parser.add_listener(_add_options)
+
+
+def options(environment: Environment) -> Any:
+    """The command line's options, the suite's own among them."""
+    assert environment.parsed_options is not None
+    return environment.parsed_options
+
+
 def next_trader(environment: Environment) -> Trader:
     """The next key of the file; each worker of a distributed run starts elsewhere in it."""
     global _traders
     if _traders is None:
-        with open(environment.parsed_options.keys_file) as handle:
+        with open(options(environment).keys_file) as handle:
             users = json.load(handle)["users"]
         start = (getattr(environment.runner, "worker_index", 0) * 7919) % len(users)
         _traders = itertools.cycle(users[start:] + users[:start])
@@ -65,7 +73,7 @@ class Trading(FastHttpUser):
 
     def on_start(self) -> None:
         self.trader = next_trader(self.environment)
-        self.symbol = self.environment.parsed_options.market
+        self.symbol = options(self.environment).market
         with _first_look:
             self.grid = self._grid()
             self.mid = self._mid()
@@ -75,7 +83,7 @@ class Trading(FastHttpUser):
         with self.client.request(
             request.method,
             request.target,
-            data=request.body or None,
+            data=request.body.decode() or None,  # JSON: ASCII, as signed
             headers=request.headers,
             name=request.name,
             catch_response=True,
@@ -108,8 +116,8 @@ class Trading(FastHttpUser):
                 start = (Decimal(depth["bids"][0][0]) + Decimal(depth["asks"][0][0])) / 2
             elif ticker.get("last"):
                 start = Decimal(ticker["last"])
-            elif self.environment.parsed_options.mid:
-                start = Decimal(self.environment.parsed_options.mid)
+            elif options(self.environment).mid:
+                start = Decimal(options(self.environment).mid)
             else:
                 raise RuntimeError(f"{self.symbol} has no book and no trades: pass --mid")
             _mids[self.symbol] = MovingMid(start)
@@ -235,7 +243,7 @@ class FillWatching(Trading):
 
     def on_start(self) -> None:
         super().on_start()
-        url = self.environment.parsed_options.ws_url or _ws_url(self.environment.host or "")
+        url = options(self.environment).ws_url or _ws_url(self.environment.host or "")
         self.watcher = FillWatcher(url, self.trader.ws_login(), self._report)
         started = time.perf_counter()
         try:

@@ -12,6 +12,7 @@ from django.db import connection
 from django.db.models import F
 
 from exchange.models import Balance, LedgerEntry, Order, OrderHold
+from exchange.pipeline.worker import StageWorker
 from exchange.pipeline.workers import AccountsWorker, MatchingWorker
 from tests.operations.conftest import Pipeline
 
@@ -104,8 +105,8 @@ def test_settlements_still_in_the_streams_are_in_flight_not_lost(
     pipeline.place(bob, "BTC/USDT", "SELL", price="50000", quantity="1")
     pipeline.place(alice, "BTC/USDT", "BUY", price="50000", quantity="0.4")
     accounts = {worker.shard: worker for worker in pipeline.workers if isinstance(worker, AccountsWorker)}
-    for worker in accounts.values():
-        step_and_commit(worker)
+    for each in accounts.values():
+        step_and_commit(each)
     for worker in pipeline.workers:
         if isinstance(worker, MatchingWorker):
             step_and_commit(worker)
@@ -250,7 +251,7 @@ def test_it_names_an_acknowledged_place_that_left_no_row(traded: dict[str, int],
     assert "was committed, left no hold nor order" in output
 
 
-def step_and_commit(worker: AccountsWorker | Any) -> None:
+def step_and_commit(worker: StageWorker) -> None:
     while worker.step():
         pass
     worker._commit()

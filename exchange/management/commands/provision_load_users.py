@@ -23,7 +23,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from exchange.models import ApiKey, Asset, LedgerEntry, LedgerKind
@@ -99,7 +99,7 @@ def write_keys_file(path: Path, content: dict[str, Any]) -> None:
         json.dump(content, handle, indent=1)
 
 
-def _user(username: str) -> AbstractBaseUser:
+def _user(username: str) -> User:
     user, created = get_user_model().objects.get_or_create(username=username)
     if created:
         user.set_unusable_password()
@@ -107,7 +107,7 @@ def _user(username: str) -> AbstractBaseUser:
     return user
 
 
-def _key_entry(user: AbstractBaseUser, known: dict[str, Any] | None) -> dict[str, Any]:
+def _key_entry(user: User, known: dict[str, Any] | None) -> dict[str, Any]:
     """The user's entry in the keys file: the key it already names while active, else a new one."""
     if known and known.get("private_key"):
         active = ApiKey.objects.filter(
@@ -118,7 +118,7 @@ def _key_entry(user: AbstractBaseUser, known: dict[str, Any] | None) -> dict[str
     # Keys made for an earlier file that is lost: nobody holds their private half any more.
     for stale in ApiKey.objects.filter(user=user, label=KEY_LABEL, revoked_at__isnull=True):
         stale.revoke()
-    issued = issue_api_key(user, label=KEY_LABEL, can_read=True, can_trade=True)  # type: ignore[arg-type]
+    issued = issue_api_key(user, label=KEY_LABEL, can_read=True, can_trade=True)
     return {
         "username": user.get_username(),
         "user_id": user.pk,
@@ -127,7 +127,7 @@ def _key_entry(user: AbstractBaseUser, known: dict[str, Any] | None) -> dict[str
     }
 
 
-def _deposit_once(user: AbstractBaseUser, code: str, amount: Decimal) -> int:
+def _deposit_once(user: User, code: str, amount: Decimal) -> int:
     """Queue the deposit unless the ledger has it; the request id stops a second queueing meanwhile."""
     if LedgerEntry.objects.filter(
         user=user, asset__code=code, kind=LedgerKind.DEPOSIT, reference=REFERENCE
