@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
-# mysqlclient builds against the MariaDB/MySQL client headers; install them
-# from the system's packages when they are missing and we may.
+# System packages the build and the suite need, installed from Debian's
+# packages when they are missing and we may:
+# - mysqlclient builds against the MariaDB/MySQL client headers;
+# - promtool (package prometheus) unit-tests the alert rules in the suite.
 set -euo pipefail
-if pkg-config --exists mysqlclient 2>/dev/null || pkg-config --exists libmariadb 2>/dev/null; then
-  exit 0
+missing=()
+if ! pkg-config --exists mysqlclient 2>/dev/null && ! pkg-config --exists libmariadb 2>/dev/null; then
+  missing+=(libmariadb-dev pkg-config)
 fi
+command -v promtool >/dev/null || missing+=(prometheus)
+[ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  echo "installing MariaDB client headers (libmariadb-dev, pkg-config) for mysqlclient"
+  echo "installing ${missing[*]} from the system's packages"
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libmariadb-dev pkg-config >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   exit 0
 fi
-echo "error: mysqlclient needs the MariaDB or MySQL client headers and pkg-config;" >&2
-echo "       install libmariadb-dev (Debian/Ubuntu) or mariadb-connector-c-devel (Fedora)." >&2
+echo "error: missing system packages: ${missing[*]}" >&2
+echo "       mysqlclient needs the MariaDB or MySQL client headers and pkg-config (libmariadb-dev on" >&2
+echo "       Debian/Ubuntu, mariadb-connector-c-devel on Fedora); the suite needs promtool (prometheus)." >&2
 exit 1
