@@ -154,6 +154,8 @@ WORKER_STANDBY_POLL_S = env_int("WORKER_STANDBY_POLL_MS", 500, minimum=10) / 100
 # Trim input streams below the committed position (off keeps them whole for audits and replays).
 STREAM_TRIM_COMMITTED = env_bool("STREAM_TRIM_COMMITTED", True)
 DEPTH_LEVELS = env_int("DEPTH_LEVELS", 100, minimum=1)
+# `manage.py run_invariants`: seconds between two live audits (conservation, holds, backlog).
+INVARIANTS_INTERVAL = env_int("INVARIANTS_INTERVAL", 30, minimum=1)
 EVENTS_STREAM_MAXLEN = env_int("EVENTS_STREAM_MAXLEN", 100_000, minimum=1000)
 # Per-user feed of order, fill and balance updates kept for WebSocket resumes.
 USER_EVENTS_MAXLEN = env_int("USER_EVENTS_MAXLEN", 1000, minimum=10)

@@ -8,8 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from exchange.models import Market
-from exchange.routing import SymbolRouter
+from exchange.services.invariants import matching_shards
 
 
 class Command(BaseCommand):
@@ -20,18 +19,16 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         port = options["metrics_base_port"]
-        router = SymbolRouter.from_settings()
-        shards = set(router.configured_shards())
-        shards.update(s for s in Market.objects.values_list("shard_override", flat=True) if s is not None)
         lines = []
         for shard in range(settings.ACCOUNT_SHARDS):
             lines.append(
                 f"accounts-{shard}: python manage.py run_accounts --shard {shard} --metrics-port {port}"
             )
             port += 1
-        for shard in sorted(shards):
+        for shard in matching_shards():
             lines.append(
                 f"matching-{shard}: python manage.py run_matching --shard {shard} --metrics-port {port}"
             )
             port += 1
+        lines.append(f"invariants: python manage.py run_invariants --metrics-port {port}")
         self.stdout.write("\n".join(lines))

@@ -38,11 +38,17 @@ def run_audit(
     attempts: int = 3,
     pause: float = 1.0,
     sleep: Callable[[float], None] = time.sleep,
+    full: bool = True,
 ) -> AuditReport:
-    """Audit until an attempt passes or `attempts` have failed; the report of the last attempt."""
+    """Audit until an attempt passes or `attempts` have failed; the report of the last attempt.
+
+    full=False leaves out the two checks that read every order and every
+    ledger entry (orders stored once, the ledger explains balances): what the
+    periodic live audit runs (exchange/services/invariants.py).
+    """
     for attempt in range(1, attempts + 1):
         try:
-            report = AuditReport(audit_once(client), attempt)
+            report = AuditReport(audit_once(client, full), attempt)
         except StaleSnapshot as exc:
             logger.info("audit attempt %s: %s", attempt, exc)
             if attempt == attempts:
@@ -54,7 +60,7 @@ def run_audit(
     raise AssertionError("unreachable")
 
 
-def audit_once(client: redis.Redis) -> list[CheckResult]:
+def audit_once(client: redis.Redis, full: bool = True) -> list[CheckResult]:
     with consistent_snapshot():
         assets = dict(Asset.objects.values_list("id", "code"))
         offsets = {
@@ -69,6 +75,12 @@ def audit_once(client: redis.Redis) -> list[CheckResult]:
         for shard in range(settings.ACCOUNT_SHARDS):
             committed, applied = offsets.get(f"accounts-{shard}", ("0-0", {}))
             read_accounts_stream(client, shard, accounts_keys(shard), committed, applied, sides, streams)
+        if not full:
+            return [
+                balances.money_is_conserved(assets, streams),
+                balances.locked_equals_open_holds(assets),
+                balances.no_negative_balances(assets),
+            ]
         return [
             orders.orders_stored_once(offsets, market_shards, streams),
             balances.money_is_conserved(assets, streams),

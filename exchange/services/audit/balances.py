@@ -71,18 +71,23 @@ def locked_equals_open_holds(assets: dict[int, str]) -> CheckResult:
         "locked equals open holds",
         {"balances": 0, "open holds": OrderHold.objects.filter(is_open=True).count()},
     )
+    excess = dict.fromkeys(assets, ZERO)
     balances = Balance.objects.order_by("user_id", "asset_id").values_list("user_id", "asset_id", "locked")
     for user_id, asset_id, locked in balances.iterator(chunk_size=5000):
         result.checked["balances"] += 1
         (holds,) = held.pop((user_id, asset_id), (ZERO,))
+        excess[asset_id] += locked - holds
         if holds != locked:
             result.fail(
                 f"user {user_id} {assets[asset_id]}: locked {amount_text(locked)},"
                 f" open holds {amount_text(holds)}"
             )
     for (user_id, asset_id), (holds,) in sorted(held.items()):
+        excess[asset_id] -= holds
         if holds:
             result.fail(f"user {user_id} {assets[asset_id]}: no balance row, open holds {amount_text(holds)}")
+    # Per asset, locked minus open holds: a sum can hide offsetting accounts, the findings do not.
+    result.measures = {assets[asset_id]: amount for asset_id, amount in excess.items()}
     return result
 
 
@@ -104,6 +109,7 @@ def money_is_conserved(assets: dict[int, str], streams: StreamContents) -> Check
         (flows,) = external.get(asset_id, (ZERO,))
         pending = in_flight.get(code, ZERO)
         difference = available + locked + pending - flows
+        result.measures[code] = difference
         if difference:
             result.fail(
                 f"{code}: accounts hold {amount_text(available + locked)}"

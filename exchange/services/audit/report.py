@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 
 @dataclass
@@ -15,6 +16,8 @@ class CheckResult:
     findings: list[str] = field(default_factory=list)
     # Rows or legs the snapshot caught between two workers' commits: not findings.
     in_flight: int = 0
+    # What the check measured per asset code, zero when all is well (the live exporter's gauges).
+    measures: dict[str, Decimal] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
