@@ -1,8 +1,9 @@
 """Binance's own clients, unmodified, trade on the exchange's /api/v3 (a real stack in processes).
 
-ccxt's `binance` class signs with an HMAC key; python-binance's Client with
-an Ed25519 key (its PEM). Both only have their URLs pointed at the local
-API process; the orders go through the real accounts and matching workers.
+ccxt's `binance` class and python-binance's Client each sign once with an
+HMAC key and once with an Ed25519 key (its PEM). Both only have their URLs
+pointed at the local API process; the orders go through the real accounts
+and matching workers.
 """
 
 from __future__ import annotations
@@ -75,13 +76,29 @@ def python_binance_client(url: str, key: str, pem: str) -> Any:
     return client
 
 
+def credentials(user: Any, kind: str) -> tuple[str, str]:
+    """A key id, and what a Binance client signs with: an HMAC secret, or an Ed25519 key's PEM."""
+    if kind == "hmac":
+        key = issue_hmac_key(user, "binance client", can_read=True, can_trade=True)
+        assert key.secret is not None
+        return key.api_key.key_id, key.secret
+    key = issue_api_key(user, "binance client", can_read=True, can_trade=True)
+    assert key.private_key is not None
+    return key.api_key.key_id, private_key_pem(key.private_key)
+
+
 @pytest.mark.timeout(300)
-def test_ccxt_and_python_binance_trade_with_each_other_unchanged(stack: dict[str, Any]) -> None:
-    hmac_key = issue_hmac_key(stack["alice"], "ccxt", can_read=True, can_trade=True)
-    ed_key = issue_api_key(stack["bob"], "python-binance", can_read=True, can_trade=True)
-    assert hmac_key.secret is not None and ed_key.private_key is not None
-    alice = ccxt_client(stack["url"], hmac_key.api_key.key_id, hmac_key.secret)
-    bob = python_binance_client(stack["url"], ed_key.api_key.key_id, private_key_pem(ed_key.private_key))
+@pytest.mark.parametrize(("ccxt_key", "python_binance_key"), [("hmac", "ed25519"), ("ed25519", "hmac")])
+def test_ccxt_and_python_binance_trade_with_each_other_unchanged(
+    stack: dict[str, Any], ccxt_key: str, python_binance_key: str
+) -> None:
+    alice = ccxt_client(stack["url"], *credentials(stack["alice"], ccxt_key))
+    bob_key, bob_secret = credentials(stack["bob"], python_binance_key)
+    if python_binance_key == "hmac":
+        bob = BinanceClient(bob_key, bob_secret, ping=False)
+        bob.API_URL = f"{stack['url']}/api"
+    else:
+        bob = python_binance_client(stack["url"], bob_key, bob_secret)
 
     # Markets, as each client loads them.
     markets = alice.load_markets()
