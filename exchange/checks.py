@@ -29,6 +29,15 @@ def check_production_settings(app_configs: Any, **kwargs: Any) -> list[CheckMess
                 id="exchange.W001",
             )
         )
+    if not settings.API_SECRETS_KEY:
+        problems.append(
+            Warning(
+                "API_SECRETS_KEY is not set while DEBUG is off: HMAC API secrets are encrypted with a key "
+                "derived from SECRET_KEY, and rotating SECRET_KEY would make them unreadable.",
+                hint="Set API_SECRETS_KEY (or API_SECRETS_KEY_FILE) to a Fernet key.",
+                id="exchange.W003",
+            )
+        )
     if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         problems.append(
             Warning(

@@ -179,6 +179,9 @@ API_FUNDS_PRECHECK = env_bool("API_FUNDS_PRECHECK", False)
 # that has one), so a retry finds its order even if Redis lost the claim. Needed
 # only while the claim is not durable (STREAM_DURABILITY=NONE): docs/adr/0004.
 API_CLIENT_ID_DB_CHECK = env_bool("API_CLIENT_ID_DB_CHECK", STREAM_DURABILITY == "NONE")
+# Fernet key (urlsafe base64 of 32 bytes) that encrypts HMAC API secrets at rest; derived from
+# SECRET_KEY when unset (exchange.services.api_secrets). API_SECRETS_KEY_FILE reads it from a file.
+API_SECRETS_KEY = env_str("API_SECRETS_KEY", "")
 # The docs page serves Swagger UI from ninja's static files, not a CDN.
 INSTALLED_APPS += ["ninja"]
 

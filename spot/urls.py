@@ -16,6 +16,8 @@ admin.site.index_title = "Operations"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    # Binance's REST API, for the clients traders already use (exchange.api.binance).
+    path("api/v3/", include("exchange.api.binance.urls")),
     # Whatever else is under /api/ answers as the API does: JSON, not Django's HTML page.
     re_path(r"^api/", api_not_found),
     path("healthz", healthz, name="healthz"),

@@ -16,7 +16,13 @@ from django.urls import reverse
 
 from exchange.admin.readonly import ReadOnlyAdmin
 from exchange.models import ApiKey, Asset, Balance, LedgerKind
-from exchange.services.api_keys import InvalidPublicKey, issue_api_key, normalize_public_key
+from exchange.services.api_keys import (
+    InvalidPublicKey,
+    issue_api_key,
+    issue_hmac_key,
+    normalize_public_key,
+    private_key_pem,
+)
 from exchange.services.balances import (
     OPERATOR_KINDS,
     BalanceChange,
@@ -68,15 +74,25 @@ class TraderAdmin(UserAdmin):  # type: ignore[type-arg]
 
 
 class ApiKeyForm(forms.ModelForm[ApiKey]):
+    kind = forms.ChoiceField(choices=ApiKey.KINDS, initial=ApiKey.ED25519, required=False)
     public_key = forms.CharField(
         required=False,
-        help_text="Leave empty to generate a key pair (the private key is shown once), "
-        "or paste the trader's own base64 Ed25519 public key.",
+        help_text="Ed25519: leave empty to generate a key pair (the private key is shown once), "
+        "or paste the trader's own base64 Ed25519 public key. HMAC: leave empty.",
     )
 
     class Meta:
         model = ApiKey
-        fields = ["user", "label", "public_key", "can_read", "can_trade"]
+        fields = ["user", "label", "kind", "public_key", "can_read", "can_trade"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        cleaned["kind"] = cleaned.get("kind") or ApiKey.ED25519
+        if cleaned["kind"] == ApiKey.HMAC and cleaned.get("public_key"):
+            self.add_error(
+                "public_key", "An HMAC key has no public key: its secret is generated and shown once."
+            )
+        return cleaned
 
     def clean_public_key(self) -> str:
         text: str = self.cleaned_data.get("public_key") or ""
@@ -90,8 +106,8 @@ class ApiKeyForm(forms.ModelForm[ApiKey]):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin[ApiKey]):
-    list_display = ["key_id", "user", "label", "can_read", "can_trade", "created_at", "revoked_at"]
-    list_filter = ["can_trade", ("revoked_at", admin.EmptyFieldListFilter)]
+    list_display = ["key_id", "user", "label", "kind", "can_read", "can_trade", "created_at", "revoked_at"]
+    list_filter = ["kind", "can_trade", ("revoked_at", admin.EmptyFieldListFilter)]
     list_select_related = ["user"]
     search_fields = ["key_id", "label", "user__username"]
     actions = ["revoke_keys"]
@@ -107,41 +123,64 @@ class ApiKeyAdmin(admin.ModelAdmin[ApiKey]):
     def get_readonly_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> list[str]:
         if obj is None:
             return []
-        return ["key_id", "user", "public_key", "created_at", "revoked_at"]
+        return ["key_id", "user", "kind", "public_key", "created_at", "revoked_at"]
 
     def get_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> _FieldGroups:
         if obj is None:
-            return ["user", "label", "public_key", "can_read", "can_trade"]
-        return ["key_id", "user", "label", "public_key", "can_read", "can_trade", "created_at", "revoked_at"]
+            return ["user", "label", "kind", "public_key", "can_read", "can_trade"]
+        return [
+            "key_id",
+            "user",
+            "label",
+            "kind",
+            "public_key",
+            "can_read",
+            "can_trade",
+            "created_at",
+            "revoked_at",
+        ]
 
     def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
         if change:
             super().save_model(request, obj, form, change)
             return
-        issued = issue_api_key(
-            user=form.cleaned_data["user"],
-            label=form.cleaned_data["label"],
-            can_read=form.cleaned_data["can_read"],
-            can_trade=form.cleaned_data["can_trade"],
-            public_key=form.cleaned_data["public_key"] or None,
-        )
+        if form.cleaned_data["kind"] == ApiKey.HMAC:
+            issued = issue_hmac_key(
+                user=form.cleaned_data["user"],
+                label=form.cleaned_data["label"],
+                can_read=form.cleaned_data["can_read"],
+                can_trade=form.cleaned_data["can_trade"],
+            )
+        else:
+            issued = issue_api_key(
+                user=form.cleaned_data["user"],
+                label=form.cleaned_data["label"],
+                can_read=form.cleaned_data["can_read"],
+                can_trade=form.cleaned_data["can_trade"],
+                public_key=form.cleaned_data["public_key"] or None,
+            )
         # The admin's add view logs and redirects with this instance.
         obj.pk = issued.api_key.pk
         obj.key_id = issued.api_key.key_id
         obj.public_key = issued.api_key.public_key
+        obj.kind = issued.api_key.kind
         obj.created_at = issued.api_key.created_at
         request._issued_private_key = issued.private_key  # type: ignore[attr-defined]
+        request._issued_secret = issued.secret  # type: ignore[attr-defined]
 
     def response_add(
         self, request: HttpRequest, obj: ApiKey, post_url_continue: str | None = None
     ) -> HttpResponse:
         # Rendered, not redirected: the private key must not travel in a
         # message cookie or session, and is shown this once only.
+        private_key = getattr(request, "_issued_private_key", None)
         context = {
             **self.admin_site.each_context(request),
             "title": "API key created",
             "api_key": obj,
-            "private_key": getattr(request, "_issued_private_key", None),
+            "private_key": private_key,
+            "private_key_pem": private_key_pem(private_key) if private_key else None,
+            "secret": getattr(request, "_issued_secret", None),
             "opts": self.opts,
             "changelist_url": reverse("admin:exchange_apikey_changelist"),
         }

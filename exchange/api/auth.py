@@ -77,9 +77,12 @@ def authenticate_signed(
         raise Unauthenticated("unknown API key", "UNKNOWN_KEY")
     if not record.active:
         raise Unauthenticated("the API key is revoked", "KEY_REVOKED")
+    if record.public_key is None:
+        raise Unauthenticated("an HMAC key signs on the Binance-compatible /api/v3 only", "WRONG_KEY_KIND")
     targets = (target,) if isinstance(target, str) else target
+    public_key = record.public_key
     if not any(
-        signature_is_valid(record.public_key, signature, string_to_sign(timestamp, method, each, body))
+        signature_is_valid(public_key, signature, string_to_sign(timestamp, method, each, body))
         for each in targets
     ):
         raise Unauthenticated("the signature does not match the request", "BAD_SIGNATURE")

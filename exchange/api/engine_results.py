@@ -31,6 +31,8 @@ class ResultWaiter:
     def __init__(self, client: redis.Redis, user_id: int) -> None:
         self._pubsub = client.pubsub()  # type: ignore[no-untyped-call]
         self._channel = user_channel(user_id)
+        self._order_id = ""
+        self.fills: list[dict[str, Any]] = []  # the awaited order's fill events, in order
 
     def subscribe(self) -> None:
         """Returns once Redis has confirmed the subscription."""
@@ -51,6 +53,7 @@ class ResultWaiter:
     def wait_for(self, order_id: int, timeout_s: float) -> dict[str, Any] | None:
         """The latest update of the order that arrived within the timeout, or None."""
         latest: dict[str, Any] | None = None
+        self._order_id = str(order_id)
         deadline = time.monotonic() + timeout_s
         try:
             while latest is None and (remaining := deadline - time.monotonic()) > 0:
@@ -62,8 +65,7 @@ class ResultWaiter:
             logger.warning("lost the result subscription of order %s", order_id, exc_info=True)
         return latest
 
-    @staticmethod
-    def _update_of(order_id: int, message: dict[str, Any] | None) -> dict[str, Any] | None:
+    def _update_of(self, order_id: int, message: dict[str, Any] | None) -> dict[str, Any] | None:
         """The order's last update in one publication (a JSON array of a batch's events, or one event)."""
         if message is None or message.get("type") != "message":
             return None
@@ -73,6 +75,12 @@ class ResultWaiter:
             return None
         found = None
         for update in published if isinstance(published, list) else [published]:
+            if (
+                isinstance(update, dict)
+                and update.get("type") == "fill"
+                and str(update.get("order_id")) == self._order_id
+            ):
+                self.fills.append(update)
             if (
                 isinstance(update, dict)
                 and update.get("type") == "order"

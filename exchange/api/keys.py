@@ -27,6 +27,7 @@ from exchange.api.errors import Unavailable
 from exchange.api.signing import verifier
 from exchange.models import ApiKey
 from exchange.services.api_keys import load_public_key
+from exchange.services.api_secrets import UnreadableSecret, decrypt
 from spot.redis_connection import redis_client
 
 logger = logging.getLogger(__name__)
@@ -40,9 +41,10 @@ _MAX_ENTRIES = 100_000
 class KeyRecord:
     key_id: str
     user_id: int
-    public_key: VerifyKey
+    public_key: VerifyKey | None  # None for an HMAC key
     scopes: frozenset[str]
     active: bool
+    hmac_secret: bytes | None = None  # an HMAC key's secret, decrypted
 
 
 class KeyCache:
@@ -87,19 +89,33 @@ def revoked_marker(key_id: str) -> str:
 def _load(key_id: str) -> KeyRecord | None:
     row = (
         ApiKey.objects.filter(key_id=key_id)
-        .values_list("user_id", "public_key", "can_read", "can_trade", "revoked_at", "user__is_active")
+        .values_list(
+            "user_id",
+            "kind",
+            "public_key",
+            "encrypted_secret",
+            "can_read",
+            "can_trade",
+            "revoked_at",
+            "user__is_active",
+        )
         .first()
     )
     if row is None:
         return None
-    user_id, public_text, can_read, can_trade, revoked_at, user_active = row
+    user_id, kind, public_text, encrypted_secret, can_read, can_trade, revoked_at, user_active = row
+    public_key: VerifyKey | None = None
+    hmac_secret: bytes | None = None
     try:
-        public_key = verifier(load_public_key(public_text))
-    except ValueError:
-        logger.warning("API key %s has an unusable public key", key_id)
+        if kind == ApiKey.HMAC:
+            hmac_secret = decrypt(encrypted_secret).encode()
+        else:
+            public_key = verifier(load_public_key(public_text))
+    except (ValueError, UnreadableSecret):
+        logger.warning("API key %s has an unusable %s key", key_id, kind)
         return None
     scopes = frozenset(name for name, on in (("read", can_read), ("trade", can_trade)) if on)
-    return KeyRecord(key_id, user_id, public_key, scopes, revoked_at is None and user_active)
+    return KeyRecord(key_id, user_id, public_key, scopes, revoked_at is None and user_active, hmac_secret)
 
 
 def mark_revoked(key_ids: list[str]) -> None:

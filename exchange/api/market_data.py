@@ -18,7 +18,7 @@ from typing import Any
 
 import redis
 from django.conf import settings
-from django.db.models import Count, Max, Min, Sum
+from django.db.models import Count, Max, Min, Q, Sum
 from django.db.models.functions import TruncDay, TruncHour, TruncMinute
 
 from exchange.amounts import amount_text as plain_amount
@@ -117,6 +117,8 @@ def _aggregates() -> dict[str, Any]:
         "low": Min("price"),
         "volume": Sum("quantity"),
         "quote_volume": Sum("quote_quantity"),
+        "taker_buy_volume": Sum("quantity", filter=Q(taker_side="BUY")),
+        "taker_buy_quote_volume": Sum("quote_quantity", filter=Q(taker_side="BUY")),
         "trades": Count("id"),
         "first_id": Min("id"),
         "last_id": Max("id"),
@@ -158,6 +160,9 @@ def ticker(market: Market, now: datetime) -> dict[str, Any]:
         "best_ask": book["asks"][0][0] if book["asks"] else None,
         "window_start": millis(start),
         "window_end": millis(now),
+        # Read by the Binance-compatible ticker; /api/v1's TickerOut leaves them out.
+        "first_id": totals["first_id"],
+        "last_id": totals["last_id"],
     }
 
 
@@ -190,6 +195,8 @@ def candles(market: Market, interval_name: str, limit: int, end_ms: int) -> list
         candle["low"] = min(candle["low"], row["low"])
         candle["volume"] += row["volume"]
         candle["quote_volume"] += row["quote_volume"]
+        for name in ("taker_buy_volume", "taker_buy_quote_volume"):
+            candle[name] = (candle[name] or 0) + (row[name] or 0)
         candle["trades"] += row["trades"]
         candle["first_id"] = min(candle["first_id"], row["first_id"])
         candle["last_id"] = max(candle["last_id"], row["last_id"])
@@ -204,6 +211,9 @@ def candles(market: Market, interval_name: str, limit: int, end_ms: int) -> list
             "volume": amount_text(c["volume"]),
             "quote_volume": amount_text(c["quote_volume"]),
             "trades": c["trades"],
+            # Read by the Binance-compatible klines; /api/v1's CandleOut leaves them out.
+            "taker_buy_volume": amount_text(c["taker_buy_volume"] or Decimal(0)),
+            "taker_buy_quote_volume": amount_text(c["taker_buy_quote_volume"] or Decimal(0)),
         }
         for opened, c in sorted(buckets.items())
     ]

@@ -31,6 +31,12 @@ class MarketRulesCache:
             self._reload(now)
         return self._rules.get(symbol)
 
+    def all(self) -> list[MarketRules]:
+        now = time.monotonic()
+        if now >= self._expires:
+            self._reload(now)
+        return list(self._rules.values())
+
     def _reload(self, now: float) -> None:
         try:
             self._rules = load_markets(SymbolRouter.from_settings())

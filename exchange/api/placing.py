@@ -55,6 +55,8 @@ MAX_NOTIONAL = Decimal(10) ** 18
 class Answer:
     status: int
     payload: dict[str, Any]
+    # The order's fill events that arrived with the engine's verdict (response_type RESULT).
+    fills: tuple[dict[str, Any], ...] = ()
 
 
 def parse_body(model: type[Body], body: bytes) -> Body:
@@ -75,7 +77,11 @@ def optional_amount(text: str | None) -> Decimal | None:
 
 
 def place_order(principal: Principal, body: bytes) -> Answer:
-    order = parse_body(PlaceOrderIn, body)
+    return place_parsed(principal, parse_body(PlaceOrderIn, body))
+
+
+def place_parsed(principal: Principal, order: PlaceOrderIn) -> Answer:
+    """The one order flow, for an order already read (from /api/v1's JSON or /api/v3's parameters)."""
     request = _checked_request(principal.user_id, order)
     client = api_redis()
     if order.client_order_id is not None and settings.API_CLIENT_ID_DB_CHECK:
@@ -134,6 +140,11 @@ def _reused(request: PlaceRequest, order_id: int) -> Conflict:
         "retry with the same body, or place a new order with a new client_order_id",
         "DUPLICATE_CLIENT_ORDER_ID",
     )
+
+
+def check_order(principal: Principal, order: PlaceOrderIn) -> None:
+    """Every check placing makes, without placing (Binance's POST /order/test)."""
+    _checked_request(principal.user_id, order)
 
 
 def _checked_request(user_id: int, order: PlaceOrderIn) -> PlaceRequest:
@@ -238,7 +249,7 @@ def _place_and_wait(client: redis.Redis, user_id: int, request: PlaceRequest) ->
     answer = _acknowledged(user_id, request, placed)
     if update is None:
         return answer
-    return Answer(200, {**answer.payload, **_result_fields(update)})
+    return Answer(200, {**answer.payload, **_result_fields(update)}, tuple(waiter.fills))
 
 
 def _result_fields(update: dict[str, Any]) -> dict[str, Any]:

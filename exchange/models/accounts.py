@@ -44,16 +44,27 @@ class Balance(models.Model):
 
 
 class ApiKey(models.Model):
-    """An Ed25519 public key a trader signs requests with.
+    """A key a trader signs requests with: Ed25519, or an HMAC secret for Binance's clients.
 
-    Only the public half is stored, so a copy of the database cannot be used
-    to sign requests; the private half is shown once, when the key is made.
+    Of an Ed25519 key only the public half is stored, so a copy of the
+    database cannot be used to sign requests; the private half is shown once,
+    when the key is made. An HMAC secret can only be checked if the server
+    keeps it: it is stored encrypted (exchange.services.api_secrets), shown
+    once, and such a key signs only on the Binance-compatible /api/v3.
     """
+
+    ED25519 = "ED25519"
+    HMAC = "HMAC"
+    KINDS = [(ED25519, "Ed25519"), (HMAC, "HMAC-SHA256 (Binance-compatible API only)")]
 
     key_id = models.CharField(max_length=32, unique=True, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_keys")
     label = models.CharField(max_length=64, blank=True)
-    public_key = models.CharField(max_length=64, help_text="Raw Ed25519 public key, base64.")
+    kind = models.CharField(max_length=8, choices=KINDS, default=ED25519)
+    public_key = models.CharField(max_length=64, blank=True, help_text="Raw Ed25519 public key, base64.")
+    encrypted_secret = models.CharField(
+        max_length=255, blank=True, editable=False, help_text="An HMAC key's secret, Fernet-encrypted."
+    )
     can_read = models.BooleanField(default=True)
     can_trade = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)

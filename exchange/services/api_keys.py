@@ -1,4 +1,4 @@
-"""Making API keys: an Ed25519 pair of which only the public half is kept."""
+"""Making API keys: an Ed25519 pair of which only the public half is kept, or an HMAC secret."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from django.contrib.auth.models import User
 
 from exchange.models import ApiKey
+from exchange.services import api_secrets
 
 
 class InvalidPublicKey(ValueError):
@@ -23,6 +24,8 @@ class IssuedKey:
     api_key: ApiKey
     # Base64 of the 32-byte private seed; None when the trader brought their own key.
     private_key: str | None
+    # An HMAC key's secret, shown once; None for an Ed25519 key.
+    secret: str | None = None
 
 
 def issue_api_key(
@@ -54,6 +57,29 @@ def issue_api_key(
         can_trade=can_trade,
     )
     return IssuedKey(api_key, private_text)
+
+
+def issue_hmac_key(user: User, label: str = "", can_read: bool = True, can_trade: bool = False) -> IssuedKey:
+    """A key whose secret signs HMAC-SHA256 requests on the Binance-compatible API (/api/v3)."""
+    secret = api_secrets.new_secret()
+    api_key = ApiKey.objects.create(
+        key_id=new_key_id(),
+        user=user,
+        label=label,
+        kind=ApiKey.HMAC,
+        encrypted_secret=api_secrets.encrypt(secret),
+        can_read=can_read,
+        can_trade=can_trade,
+    )
+    return IssuedKey(api_key, None, secret)
+
+
+def private_key_pem(private_text: str) -> str:
+    """The private key as issued (base64 seed) in PKCS#8 PEM, the form Binance's clients read."""
+    private = Ed25519PrivateKey.from_private_bytes(base64.b64decode(private_text))
+    return private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
 
 
 def new_key_id() -> str:

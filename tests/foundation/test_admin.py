@@ -269,6 +269,20 @@ def test_a_new_api_key_shows_its_private_half_once_and_stores_only_the_public_ha
     assert private not in page
 
 
+def test_a_new_hmac_key_shows_its_secret_once_and_stores_it_encrypted(client, operator, alice):
+    client.force_login(operator)
+    response = client.post(
+        admin_url(ApiKey, "add"),
+        {"user": alice.pk, "label": "ccxt", "kind": "HMAC", "can_read": "on", "can_trade": "on"},
+    )
+    assert response.status_code == 200
+    key = ApiKey.objects.get(user=alice)
+    secret = response.context["secret"]
+    assert key.kind == ApiKey.HMAC and secret and secret in response.content.decode()
+    assert secret not in key.encrypted_secret and key.public_key == ""
+    assert secret not in client.get(admin_url(ApiKey, "change", key.pk)).content.decode()
+
+
 def test_an_operator_can_register_a_traders_own_public_key(client, operator, alice):
     client.force_login(operator)
     response = client.post(
