@@ -78,6 +78,16 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env_database("DATABASE_URL", f"sqlite:///{VAR_DIR / 'spot.sqlite3'}")}
+# A read replica for the traders' read queries (exchange.replica): order lists, fills, trades,
+# candles, ticker. The pipeline's writes and the API's checks never use it.
+if env_str("DATABASE_REPLICA_URL", ""):
+    DATABASES["replica"] = {
+        **env_database("DATABASE_REPLICA_URL", ""),
+        # Under tests the alias is the test database itself.
+        "TEST": {"MIRROR": "default"},
+    }
+# Reads leave the replica for the primary while it is further behind than this.
+DATABASE_REPLICA_MAX_LAG_MS = env_int("DATABASE_REPLICA_MAX_LAG_MS", 1000, minimum=0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_redis_url("REDIS_URL")

@@ -16,6 +16,7 @@ from exchange.api.id_texts import ID_EXAMPLE, ID_PARAMETER_PATTERN, id_value
 from exchange.api.order_lookup import millis
 from exchange.api.order_schemas import MarketSymbol
 from exchange.models import Balance, Trade
+from exchange.replica import reader
 
 router = Router(tags=["account"])
 
@@ -44,8 +45,10 @@ def list_fills(
 ) -> dict[str, Any]:
     user_id = _user_id(request)
     only_order = None if order_id is None else id_value(order_id, "order_id")
-    trades = Trade.objects.select_related("market", "maker_fee_asset", "taker_fee_asset").filter(
-        Q(maker_user_id=user_id) | Q(taker_user_id=user_id)
+    trades = (
+        Trade.objects.using(reader())
+        .select_related("market", "maker_fee_asset", "taker_fee_asset")
+        .filter(Q(maker_user_id=user_id) | Q(taker_user_id=user_id))
     )
     if market is not None:
         trades = trades.filter(market__symbol=market)

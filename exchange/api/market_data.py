@@ -27,6 +27,7 @@ from exchange.api.errors import Unavailable
 from exchange.api.order_lookup import millis
 from exchange.api.redis_clients import api_redis
 from exchange.models import Market, Trade
+from exchange.replica import reader
 from exchange.routing import SymbolRouter
 
 logger = logging.getLogger(__name__)
@@ -93,7 +94,7 @@ def _levels(levels: Any, limit: int) -> list[tuple[str, str]]:
 
 
 def recent_trades(market: Market, limit: int) -> list[dict[str, Any]]:
-    trades = Trade.objects.filter(market=market).order_by("-id")[:limit]
+    trades = Trade.objects.using(reader()).filter(market=market).order_by("-id")[:limit]
     return [
         {
             "id": str(trade.id),
@@ -125,24 +126,27 @@ def _aggregates() -> dict[str, Any]:
     }
 
 
-def _prices_of(trade_ids: Iterable[int]) -> dict[int, Decimal]:
+def _prices_of(trade_ids: Iterable[int], alias: str) -> dict[int, Decimal]:
     ids = sorted(set(trade_ids))
     prices: dict[int, Decimal] = {}
     for start in range(0, len(ids), _IN_CHUNK):
         chunk = ids[start : start + _IN_CHUNK]
-        prices.update(Trade.objects.filter(id__in=chunk).values_list("id", "price"))
+        prices.update(Trade.objects.using(alias).filter(id__in=chunk).values_list("id", "price"))
     return prices
 
 
 def ticker(market: Market, now: datetime) -> dict[str, Any]:
     start = now - timedelta(hours=24)
-    totals = Trade.objects.filter(market=market, executed_at__gte=start, executed_at__lte=now).aggregate(
-        **_aggregates()
+    alias = reader()
+    totals = (
+        Trade.objects.using(alias)
+        .filter(market=market, executed_at__gte=start, executed_at__lte=now)
+        .aggregate(**_aggregates())
     )
     book = depth(market, 1)
     open_price = close_price = None
     if totals["trades"]:
-        prices = _prices_of([totals["first_id"], totals["last_id"]])
+        prices = _prices_of([totals["first_id"], totals["last_id"]], alias)
         open_price, close_price = prices[totals["first_id"]], prices[totals["last_id"]]
     return {
         "market": market.symbol,
@@ -171,8 +175,10 @@ def candles(market: Market, interval_name: str, limit: int, end_ms: int) -> list
     interval = INTERVALS[interval_name]
     last_open = end_ms - end_ms % interval.millis
     first_open = last_open - (limit - 1) * interval.millis
+    alias = reader()
     rows = (
-        Trade.objects.filter(
+        Trade.objects.using(alias)
+        .filter(
             market=market,
             executed_at__gte=_from_millis(first_open),
             executed_at__lt=_from_millis(last_open + interval.millis),
@@ -200,7 +206,7 @@ def candles(market: Market, interval_name: str, limit: int, end_ms: int) -> list
         candle["trades"] += row["trades"]
         candle["first_id"] = min(candle["first_id"], row["first_id"])
         candle["last_id"] = max(candle["last_id"], row["last_id"])
-    prices = _prices_of(id_ for c in buckets.values() for id_ in (c["first_id"], c["last_id"]))
+    prices = _prices_of((id_ for c in buckets.values() for id_ in (c["first_id"], c["last_id"])), alias)
     return [
         {
             "open_time": opened,

@@ -28,6 +28,7 @@ from exchange.api.order_schemas import (
 )
 from exchange.api.placing import place_order
 from exchange.models import OPEN_STATUSES, Order
+from exchange.replica import reader
 
 router = Router(tags=["orders"])
 
@@ -106,7 +107,9 @@ def list_orders(
     cursor: Cursor = None,
     limit: Limit = 100,
 ) -> dict[str, Any]:
-    orders = Order.objects.select_related("market").filter(user_id=_principal(request).user_id)
+    orders = (
+        Order.objects.using(reader()).select_related("market").filter(user_id=_principal(request).user_id)
+    )
     if market is not None:
         orders = orders.filter(market__symbol=market)
     if status is not None:

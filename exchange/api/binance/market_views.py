@@ -20,6 +20,7 @@ from exchange.api.market_data import INTERVALS, candles, depth, recent_trades, t
 from exchange.api.market_rules import market_rules
 from exchange.models import Market, Trade
 from exchange.pipeline.markets import MarketRules
+from exchange.replica import reader
 
 MAX_DEPTH = 100  # the matching worker publishes this many levels a side (DEPTH_LEVELS)
 ORDER_TYPES = ["LIMIT", "LIMIT_MAKER", "MARKET"]
@@ -136,7 +137,7 @@ def agg_trades(request: HttpRequest, params: Params) -> Any:
     start = params.integer("startTime")
     end = params.integer("endTime")
     assert limit is not None
-    rows = Trade.objects.filter(market=market)
+    rows = Trade.objects.using(reader()).filter(market=market)
     if from_id is not None:
         rows = rows.filter(id__gte=from_id).order_by("id")
     else:
@@ -225,7 +226,7 @@ def _ticker(market: Market, now: Any) -> dict[str, Any]:
     last_quantity = "0"
     if figures["last_id"] is not None:
         last_quantity = amount_text(
-            Trade.objects.values_list("quantity", flat=True).get(id=figures["last_id"])
+            Trade.objects.using(reader()).values_list("quantity", flat=True).get(id=figures["last_id"])
         )
     change = Decimal(figures["change"] or 0)
     open_price = Decimal(figures["open"] or 0)
@@ -258,7 +259,13 @@ def ticker_price(request: HttpRequest, params: Params) -> Any:
     markets, single = _markets(params)
     answers = []
     for market in markets:
-        last = Trade.objects.filter(market=market).order_by("-id").values_list("price", flat=True).first()
+        last = (
+            Trade.objects.using(reader())
+            .filter(market=market)
+            .order_by("-id")
+            .values_list("price", flat=True)
+            .first()
+        )
         answers.append({"symbol": binance_symbol(market.symbol), "price": amount_text(last) if last else "0"})
     return answers[0] if single else answers
 
@@ -286,9 +293,11 @@ def avg_price(request: HttpRequest, params: Params) -> Any:
     """The volume-weighted price of the last 5 minutes' trades (Binance's avgPrice)."""
     rules = rules_of(params.required("symbol"))
     since = timezone.now().timestamp() - 300
-    totals = Trade.objects.filter(
-        market_id=rules.market_id, executed_at__gte=_moment(int(since * 1000))
-    ).aggregate(volume=Sum("quantity"), quote=Sum("quote_quantity"))
+    totals = (
+        Trade.objects.using(reader())
+        .filter(market_id=rules.market_id, executed_at__gte=_moment(int(since * 1000)))
+        .aggregate(volume=Sum("quantity"), quote=Sum("quote_quantity"))
+    )
     volume, quote = totals["volume"] or Decimal(0), totals["quote"] or Decimal(0)
     price = (quote / volume).quantize(Decimal("1e-8")) if volume else Decimal(0)
     return {"mins": 5, "price": amount_text(price), "closeTime": int(time.time() * 1000)}

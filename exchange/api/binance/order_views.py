@@ -40,6 +40,7 @@ from exchange.api.order_schemas import PlaceOrderIn
 from exchange.api.placing import check_order, place_parsed
 from exchange.api.redis_clients import api_redis
 from exchange.models import OPEN_STATUSES, Balance, Order, Trade
+from exchange.replica import reader
 
 FINAL = frozenset({"FILLED", "CANCELED", "REJECTED", "EXPIRED"})
 _TYPES = {"LIMIT": ("LIMIT", False), "LIMIT_MAKER": ("LIMIT", True), "MARKET": ("MARKET", False)}
@@ -217,7 +218,7 @@ def delete_order(request: HttpRequest, params: Params) -> Any:
 
 
 def _orders(principal: Principal) -> QuerySet[Order]:
-    return Order.objects.select_related("market").filter(user_id=principal.user_id)
+    return Order.objects.using(reader()).select_related("market").filter(user_id=principal.user_id)
 
 
 def open_orders(request: HttpRequest, params: Params) -> Any:
@@ -280,8 +281,10 @@ def my_trades(request: HttpRequest, params: Params) -> Any:
     limit = params.integer("limit", 500, low=1, high=1000)
     params.refuse_unread()
     user_id = principal.user_id
-    trades = Trade.objects.select_related("market", "maker_fee_asset", "taker_fee_asset").filter(
-        Q(maker_user_id=user_id) | Q(taker_user_id=user_id), market_id=rules.market_id
+    trades = (
+        Trade.objects.using(reader())
+        .select_related("market", "maker_fee_asset", "taker_fee_asset")
+        .filter(Q(maker_user_id=user_id) | Q(taker_user_id=user_id), market_id=rules.market_id)
     )
     if order_id is not None:
         trades = trades.filter(Q(maker_order_id=order_id) | Q(taker_order_id=order_id))
