@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import MySQLdb
+import MySQLdb  # type: ignore[import-untyped]
 
 from spot.embedded_redis import free_port
 
