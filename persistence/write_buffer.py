@@ -45,7 +45,7 @@ class TableRows:
     unless its key is in the database already.
     """
 
-    __slots__ = ("_buffer", "_key_of", "fields", "key_fields", "model", "rows", "upsert")
+    __slots__ = ("_buffer", "_key_of", "_merges", "fields", "key_fields", "merge", "model", "rows", "upsert")
 
     def __init__(
         self,
@@ -54,17 +54,24 @@ class TableRows:
         fields: tuple[str, ...],
         key_fields: tuple[str, ...],
         upsert: bool,
+        merge: tuple[tuple[str, str], ...] = (),
     ) -> None:
-        missing = [name for name in key_fields if name not in fields]
-        if missing:
-            raise ValueError(f"{model.__name__}: key fields {missing} are not among the row's fields")
+        for role, names in (("key", key_fields), ("merged", tuple(name for name, _ in merge))):
+            missing = [name for name in names if name not in fields]
+            if missing:
+                raise ValueError(f"{model.__name__}: {role} fields {missing} are not among the row's fields")
+        unknown = [how for _, how in merge if how not in MERGES]
+        if unknown:
+            raise ValueError(f"{model.__name__}: unknown merges {unknown}; known: {sorted(MERGES)}")
         self._buffer = buffer
         self.model = model
         self.fields = fields
         self.key_fields = key_fields
-        self.upsert = upsert
+        self.upsert = upsert or bool(merge)
+        self.merge = merge
         # A row's key: the value itself for one key field, a tuple for several.
         self._key_of: Callable[[Row], Any] = itemgetter(*(fields.index(name) for name in key_fields))
+        self._merges = tuple((fields.index(name), MERGES[how]) for name, how in merge)
         self.rows: dict[Any, Row] = {}
 
     def add(self, values: Row) -> None:
@@ -72,11 +79,28 @@ class TableRows:
         key = self._key_of(values)
         rows = self.rows
         buffer = self._buffer
-        if not self.upsert or key not in rows:
+        waiting = rows.get(key)
+        if waiting is None or not self.upsert:
             buffer._items += 1
+        elif self._merges:
+            merged = list(waiting)  # unmerged columns keep the first value, as in the table
+            for index, combine in self._merges:
+                merged[index] = combine(waiting[index], values[index])
+            values = tuple(merged)
         rows[key] = values
         if buffer._dirty_since is None:
             buffer._dirty_since = buffer._clock()
+
+
+# How a merged column combines the stored value with a new one: in memory within a batch,
+# and in SQL with the row already in the table (`_merge_assignment`).
+MERGES: dict[str, Callable[[Any, Any], Any]] = {
+    "add": lambda old, new: old + new,
+    "max": max,
+    "min": min,
+    "first": lambda old, new: old,
+    "last": lambda old, new: new,
+}
 
 
 # SQL and the parameter rows of an executemany (None: execute it as it is), or rows to bulk-load.
@@ -155,7 +179,10 @@ class WriteBuffer:
         self.max_items = max_items
         self.max_delay_s = max_delay_s
         self._clock = clock
-        self._tables: dict[tuple[type[models.Model], tuple[str, ...], tuple[str, ...], bool], TableRows] = {}
+        self._tables: dict[
+            tuple[type[models.Model], tuple[str, ...], tuple[str, ...], bool, tuple[tuple[str, str], ...]],
+            TableRows,
+        ] = {}
         self._items = 0
         self._dirty_since: float | None = None
 
@@ -167,16 +194,21 @@ class WriteBuffer:
         fields: Sequence[str],
         key: Sequence[str] = ("id",),
         upsert: bool = False,
+        merge: Sequence[tuple[str, str]] = (),
     ) -> TableRows:
         """The handle for adding rows of `fields` to a model's table (made once, kept across batches).
 
         Tables are written in the order they were first asked for, so a
         caller that asks for parents first keeps foreign keys satisfied.
+        With `merge` ((field, how) pairs, how one of MERGES), a row of a key
+        already waiting or stored is combined with it column by column
+        (e.g. a candle's volume added, its high kept the greater); the other
+        non-key columns keep the first value written.
         """
-        spec = (model, tuple(fields), tuple(key), upsert)
+        spec = (model, tuple(fields), tuple(key), upsert, tuple(merge))
         table = self._tables.get(spec)
         if table is None:
-            table = self._tables[spec] = TableRows(self, model, spec[1], spec[2], upsert)
+            table = self._tables[spec] = TableRows(self, model, spec[1], spec[2], upsert, spec[4])
         return table
 
     def upsert(self, model: type[models.Model], row: dict[str, Any], key: Sequence[str] = ("id",)) -> None:
@@ -299,12 +331,12 @@ def _load(cursor: Any, load: mysql_rows.BulkLoad) -> None:
         cursor.execute(sql)
 
 
-_STATEMENTS: dict[tuple[str, type[models.Model], tuple[str, ...], tuple[str, ...], bool], Any] = {}
+_STATEMENTS: dict[tuple[Any, ...], Any] = {}
 
 
 def _statement(table: TableRows) -> tuple[str, Callable[[Row], list[Any]], tuple[str, ...]]:
     """The table's INSERT, the function that prepares a row's parameters, and its column names."""
-    key = (connection.vendor, table.model, table.fields, table.key_fields, table.upsert)
+    key = (connection.vendor, table.model, table.fields, table.key_fields, table.upsert, table.merge)
     cached = _STATEMENTS.get(key)
     if cached is None:
         cached = _STATEMENTS[key] = _build_statement(table)
@@ -323,16 +355,24 @@ def _build_statement(table: TableRows) -> tuple[str, Callable[[Row], list[Any]],
         f"INSERT INTO {quote(meta.db_table)} ({', '.join(map(quote, columns))}) VALUES ({placeholders})"  # noqa: S608
     )
     updates = [column for column in columns if column not in key_columns]
-    if connection.vendor == "mysql":
+    mysql = connection.vendor == "mysql"
+    if table.merge:
+        merged = {str(meta.get_field(name).column): how for name, how in table.merge}  # type: ignore[union-attr]
+        # Unmerged columns keep the value first written; merged ones combine with the stored row.
+        updates = [column for column in updates if column in merged and merged[column] != "first"]
+        assignments = ", ".join(_merge_assignment(quote(c), merged[c], mysql) for c in updates)
+    elif mysql:
+        assignments = ", ".join(f"{quote(c)} = VALUES({quote(c)})" for c in updates)
+    else:
+        assignments = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in updates)
+    if mysql:
         if table.upsert:
-            assignments = ", ".join(f"{quote(c)} = VALUES({quote(c)})" for c in updates)
             statement += f" ON DUPLICATE KEY UPDATE {assignments}"
         else:
             statement = statement.replace("INSERT INTO", "INSERT IGNORE INTO", 1)
     else:
         target = ", ".join(quote(column) for column in columns if column in key_columns)
         if table.upsert:
-            assignments = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in updates)
             statement += f" ON CONFLICT ({target}) DO UPDATE SET {assignments}"
         else:
             statement += f" ON CONFLICT ({target}) DO NOTHING"
@@ -342,6 +382,16 @@ def _build_statement(table: TableRows) -> tuple[str, Callable[[Row], list[Any]],
         return [convert(value) for convert, value in zip(converters, row, strict=True)]
 
     return statement, prepare, tuple(columns)
+
+
+def _merge_assignment(column: str, how: str, mysql: bool) -> str:
+    new = f"VALUES({column})" if mysql else f"excluded.{column}"
+    if how == "add":
+        return f"{column} = {column} + {new}"
+    if how in ("max", "min"):
+        function = {"max": "GREATEST", "min": "LEAST"}[how] if mysql else how.upper()
+        return f"{column} = {function}({column}, {new})"
+    return f"{column} = {new}"  # last
 
 
 def _converter(field: Any) -> Callable[[Any], Any]:

@@ -1,16 +1,17 @@
 """Public market data: the book from the matching worker, trades, ticker and candles from the database.
 
-Candles and the ticker aggregate the trades table in SQL, bucketed with
-Trunc (portable across MariaDB and SQLite); 5-minute candles are folded
-from 1-minute buckets. Open and close are the prices of the first and last
-trade of a bucket by trade id, which the engine assigns in time order.
+Candles and the ticker fold the one-minute candles the matching stage keeps
+as trades happen (exchange.pipeline.candles), never the trades table:
+bucketed with Trunc (portable across MariaDB and SQLite); 5-minute candles
+are folded from 1-minute buckets. Open and close are those of the bucket's
+minutes holding its first and last trade by trade id, which the engine
+assigns in time order.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -18,7 +19,7 @@ from typing import Any
 
 import redis
 from django.conf import settings
-from django.db.models import Count, Max, Min, Q, Sum
+from django.db.models import Max, Min, QuerySet, Sum
 from django.db.models.functions import TruncDay, TruncHour, TruncMinute
 
 from exchange.amounts import amount_text as plain_amount
@@ -26,7 +27,7 @@ from exchange.api.decimals import amount_text
 from exchange.api.errors import Unavailable
 from exchange.api.order_lookup import millis
 from exchange.api.redis_clients import api_redis
-from exchange.models import Market, Trade
+from exchange.models import Candle, Market, Trade
 from exchange.replica import reader
 from exchange.routing import SymbolRouter
 
@@ -113,41 +114,57 @@ def _from_millis(value: int) -> datetime:
 
 
 def _aggregates() -> dict[str, Any]:
+    """One bucket of minute candles folded: extremes, sums, and its first and last trade."""
     return {
-        "high": Max("price"),
-        "low": Min("price"),
-        "volume": Sum("quantity"),
-        "quote_volume": Sum("quote_quantity"),
-        "taker_buy_volume": Sum("quantity", filter=Q(taker_side="BUY")),
-        "taker_buy_quote_volume": Sum("quote_quantity", filter=Q(taker_side="BUY")),
-        "trades": Count("id"),
-        "first_id": Min("id"),
-        "last_id": Max("id"),
+        "high": Max("high"),
+        "low": Min("low"),
+        "volume": Sum("volume"),
+        "quote_volume": Sum("quote_volume"),
+        "taker_buy_volume": Sum("taker_buy_volume"),
+        "taker_buy_quote_volume": Sum("taker_buy_quote_volume"),
+        "trades": Sum("trades"),
+        "first_id": Min("first_trade_id"),
+        "last_id": Max("last_trade_id"),
+        "first_minute": Min("open_time"),
+        "last_minute": Max("open_time"),
     }
 
 
-def _prices_of(trade_ids: Iterable[int], alias: str) -> dict[int, Decimal]:
-    ids = sorted(set(trade_ids))
-    prices: dict[int, Decimal] = {}
-    for start in range(0, len(ids), _IN_CHUNK):
-        chunk = ids[start : start + _IN_CHUNK]
-        prices.update(Trade.objects.using(alias).filter(id__in=chunk).values_list("id", "price"))
-    return prices
+def _minute_candles(market: Market, start: datetime, end: datetime, alias: str) -> QuerySet[Candle]:
+    """Minute candles with open_time in [start, end): on the (market, open_time) unique index."""
+    return Candle.objects.using(alias).filter(market=market, open_time__gte=start, open_time__lt=end)
+
+
+def _opens_and_closes(
+    market: Market, start: datetime, end: datetime, first_ids: list[int], last_ids: list[int], alias: str
+) -> tuple[dict[int, Decimal], dict[int, Decimal]]:
+    """The opens of minutes beginning with a trade of `first_ids`, closes of those ending with `last_ids`."""
+    opens: dict[int, Decimal] = {}
+    closes: dict[int, Decimal] = {}
+    minutes = _minute_candles(market, start, end, alias)
+    for chunk_start in range(0, max(len(first_ids), len(last_ids)), _IN_CHUNK):
+        firsts = first_ids[chunk_start : chunk_start + _IN_CHUNK]
+        lasts = last_ids[chunk_start : chunk_start + _IN_CHUNK]
+        if firsts:
+            opens.update(minutes.filter(first_trade_id__in=firsts).values_list("first_trade_id", "open"))
+        if lasts:
+            closes.update(minutes.filter(last_trade_id__in=lasts).values_list("last_trade_id", "close"))
+    return opens, closes
 
 
 def ticker(market: Market, now: datetime) -> dict[str, Any]:
-    start = now - timedelta(hours=24)
+    """The last 24 hours by whole minutes: from the minute of now - 24 h to now."""
+    start = (now - timedelta(hours=24)).replace(second=0, microsecond=0)
+    end = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
     alias = reader()
-    totals = (
-        Trade.objects.using(alias)
-        .filter(market=market, executed_at__gte=start, executed_at__lte=now)
-        .aggregate(**_aggregates())
-    )
+    totals = _minute_candles(market, start, end, alias).aggregate(**_aggregates())
     book = depth(market, 1)
     open_price = close_price = None
     if totals["trades"]:
-        prices = _prices_of([totals["first_id"], totals["last_id"]], alias)
-        open_price, close_price = prices[totals["first_id"]], prices[totals["last_id"]]
+        opens, closes = _opens_and_closes(
+            market, start, end, [totals["first_id"]], [totals["last_id"]], alias
+        )
+        open_price, close_price = opens[totals["first_id"]], closes[totals["last_id"]]
     return {
         "market": market.symbol,
         "open": amount_text(open_price),
@@ -156,7 +173,7 @@ def ticker(market: Market, now: datetime) -> dict[str, Any]:
         "last": amount_text(close_price),
         "volume": amount_text(totals["volume"] or Decimal(0)),
         "quote_volume": amount_text(totals["quote_volume"] or Decimal(0)),
-        "trades": totals["trades"],
+        "trades": totals["trades"] or 0,
         "change": amount_text(close_price - open_price)
         if close_price is not None and open_price is not None
         else None,
@@ -175,15 +192,11 @@ def candles(market: Market, interval_name: str, limit: int, end_ms: int) -> list
     interval = INTERVALS[interval_name]
     last_open = end_ms - end_ms % interval.millis
     first_open = last_open - (limit - 1) * interval.millis
+    start, end = _from_millis(first_open), _from_millis(last_open + interval.millis)
     alias = reader()
     rows = (
-        Trade.objects.using(alias)
-        .filter(
-            market=market,
-            executed_at__gte=_from_millis(first_open),
-            executed_at__lt=_from_millis(last_open + interval.millis),
-        )
-        .annotate(bucket=interval.trunc("executed_at"))
+        _minute_candles(market, start, end, alias)
+        .annotate(bucket=interval.trunc("open_time"))
         .values("bucket")
         .annotate(**_aggregates())
         .order_by("bucket")
@@ -199,27 +212,31 @@ def candles(market: Market, interval_name: str, limit: int, end_ms: int) -> list
             continue
         candle["high"] = max(candle["high"], row["high"])
         candle["low"] = min(candle["low"], row["low"])
-        candle["volume"] += row["volume"]
-        candle["quote_volume"] += row["quote_volume"]
-        for name in ("taker_buy_volume", "taker_buy_quote_volume"):
-            candle[name] = (candle[name] or 0) + (row[name] or 0)
-        candle["trades"] += row["trades"]
+        for name in ("volume", "quote_volume", "taker_buy_volume", "taker_buy_quote_volume", "trades"):
+            candle[name] += row[name]
         candle["first_id"] = min(candle["first_id"], row["first_id"])
         candle["last_id"] = max(candle["last_id"], row["last_id"])
-    prices = _prices_of((id_ for c in buckets.values() for id_ in (c["first_id"], c["last_id"])), alias)
+    opens, closes = _opens_and_closes(
+        market,
+        start,
+        end,
+        [c["first_id"] for c in buckets.values()],
+        [c["last_id"] for c in buckets.values()],
+        alias,
+    )
     return [
         {
             "open_time": opened,
-            "open": amount_text(prices[c["first_id"]]),
+            "open": amount_text(opens[c["first_id"]]),
             "high": amount_text(c["high"]),
             "low": amount_text(c["low"]),
-            "close": amount_text(prices[c["last_id"]]),
+            "close": amount_text(closes[c["last_id"]]),
             "volume": amount_text(c["volume"]),
             "quote_volume": amount_text(c["quote_volume"]),
             "trades": c["trades"],
             # Read by the Binance-compatible klines; /api/v1's CandleOut leaves them out.
-            "taker_buy_volume": amount_text(c["taker_buy_volume"] or Decimal(0)),
-            "taker_buy_quote_volume": amount_text(c["taker_buy_quote_volume"] or Decimal(0)),
+            "taker_buy_volume": amount_text(c["taker_buy_volume"]),
+            "taker_buy_quote_volume": amount_text(c["taker_buy_quote_volume"]),
         }
         for opened, c in sorted(buckets.items())
     ]

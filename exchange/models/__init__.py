@@ -1,4 +1,5 @@
 from exchange.models.accounts import ApiKey, Balance, OrderHold
+from exchange.models.candles import Candle
 from exchange.models.ledger import LedgerEntry, LedgerKind
 from exchange.models.markets import Asset, Market, MarketStatus
 from exchange.models.orders import (
@@ -17,6 +18,7 @@ __all__ = [
     "ApiKey",
     "Asset",
     "Balance",
+    "Candle",
     "LedgerEntry",
     "LedgerKind",
     "Market",

@@ -15,6 +15,7 @@ from typing import Any
 
 from exchange.models import Order, Trade
 from exchange.pipeline import settlements
+from exchange.pipeline.candles import CandleWriter
 from exchange.pipeline.grid import MarketGrid
 from exchange.pipeline.keys import ShardKeys
 from exchange.pipeline.markets import MarketRules
@@ -92,6 +93,7 @@ class MatchingStage:
         self.replays = ReplayFilter(buffer.position.producer_sequences)
         self._order_rows = buffer.table(Order, ORDER_FIELDS, upsert=True)
         self._trade_rows = buffer.table(Trade, TRADE_FIELDS)
+        self._candles = CandleWriter(buffer)
         # symbol -> (side, price ticks) -> new level total, for this batch's depth update
         self.depth_changes: dict[str, dict[tuple[int, int], int]] = {}
         self.market_events: list[dict[str, Any]] = []
@@ -333,6 +335,9 @@ class MatchingStage:
                 rules.quote_asset_id,
                 self._now,
             )
+        )
+        self._candles.add(
+            rules.market_id, self._now, price, quantity, notional, taker.side == "BUY", trade_id
         )
         # Each amount's text once: they go into two settlements, two fills and the trade event.
         notional_text = str(notional)

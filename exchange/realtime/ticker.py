@@ -1,4 +1,4 @@
-"""The 24-hour ticker of a market: read from the trades table, kept current from trade events.
+"""The 24-hour ticker of a market: read from the minute candles, kept current from trade events.
 
 Loaded when a market's ticker gets its first subscriber in this process;
 every trade event read from the shard's stream then moves last, high, low,
@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import DatabaseError
-from django.db.models import Count, Max, Min, Sum
+from django.db.models import Max, Min, Sum
 
 from exchange.api.decimals import amount_text
-from exchange.models import Trade
+from exchange.models import Candle, Trade
 from exchange.realtime.db import database_sync_to_async
 from exchange.realtime.frames import Frame, control, dumps
 from exchange.realtime.outlet import Outlet
@@ -54,31 +54,30 @@ class TickerWindow:
 
 
 def load_window(market_id: int, now: datetime) -> TickerWindow:
-    start = now - WINDOW
-    recent = Trade.objects.filter(market_id=market_id, executed_at__gte=start)
-    totals = recent.aggregate(
-        high=Max("price"),
-        low=Min("price"),
-        volume=Sum("quantity"),
-        quote_volume=Sum("quote_quantity"),
-        trades=Count("id"),
-        first_id=Min("id"),
-        last_id=Max("id"),
+    """The last 24 hours by whole minutes, folded from the minute candles (never the trades table)."""
+    start = (now - WINDOW).replace(second=0, microsecond=0)
+    minutes = Candle.objects.filter(market_id=market_id, open_time__gte=start)
+    totals = minutes.aggregate(
+        high=Max("high"),
+        low=Min("low"),
+        volume=Sum("volume"),
+        quote_volume=Sum("quote_volume"),
+        trades=Sum("trades"),
+        first_id=Min("first_trade_id"),
+        last_id=Max("last_trade_id"),
     )
-    prices: dict[int, Decimal] = {}
-    if totals["trades"]:
-        prices = dict(
-            Trade.objects.filter(id__in=[totals["first_id"], totals["last_id"]]).values_list("id", "price")
-        )
+    first = minutes.filter(first_trade_id=totals["first_id"]).values_list("open", flat=True).first()
+    last = minutes.filter(last_trade_id=totals["last_id"]).values_list("close", flat=True).first()
+    # The newest trade of any age (index trade_market_recent): trades up to it are in the window.
     newest = Trade.objects.filter(market_id=market_id).aggregate(last_id=Max("id"))["last_id"]
     return TickerWindow(
-        open=prices.get(totals["first_id"]),
+        open=first,
         high=totals["high"],
         low=totals["low"],
-        last=prices.get(totals["last_id"]),
+        last=last,
         volume=totals["volume"] or Decimal(0),
         quote_volume=totals["quote_volume"] or Decimal(0),
-        trades=totals["trades"],
+        trades=totals["trades"] or 0,
         last_trade_id=newest or 0,
         start_ms=int(start.timestamp() * 1000),
     )

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from exchange.api.urls import api
 from exchange.models import Balance, Market, Trade
+from exchange.services.candles import backfill
 from tests.api.support import Reply, SignedClient, persist_order
 
 pytestmark = pytest.mark.django_db
@@ -181,6 +182,7 @@ def exchange_with_history(alice, bob, btc_usdt, usdt, redis_conn, settings):
     # The price falls over the day, so the ticker's change is negative.
     _trade(FIRST_TRADE, btc_usdt, alice, bob, "30000.50", now - timedelta(hours=2))
     _trade(FIRST_TRADE + 1, btc_usdt, alice, bob, "29000.00", now - timedelta(minutes=1))
+    backfill(btc_usdt)
     Balance.objects.create(user=alice, asset=usdt, available=Decimal("1000.50"), locked=Decimal("0"))
     book = {"seq": 9, "bids": [["29999.90", "0.50000"]], "asks": [["30001.00", "1.000"]]}
     redis_conn.set(f"{settings.REDIS_KEY_PREFIX}:{{m1}}:depth:BTC/USDT", json.dumps(book))

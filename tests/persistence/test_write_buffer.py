@@ -255,3 +255,41 @@ def test_the_spooled_file_of_a_load_leaves_no_name_behind() -> None:
             assert path.startswith("/proc/self/fd/")  # no name left even if the process is killed now
             assert spooled_files() <= before
     assert spooled_files() <= before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_merged_rows_combine_within_a_batch_and_with_the_stored_row(btc_usdt) -> None:
+    """A candle's trades: volumes add, high and low keep the extremes, close is the last, open the first."""
+    from decimal import Decimal
+
+    from exchange.models import Candle
+    from exchange.pipeline.candles import CandleWriter
+
+    minute = datetime(2026, 12, 3, 7, 45, tzinfo=UTC)
+    buffer = WriteBuffer("test-consumer", "test-stream", CommittedPosition())
+    candles = CandleWriter(buffer)
+    candles.add(btc_usdt.pk, minute.replace(second=5), Decimal("100"), Decimal("1"), Decimal("100"), True, 1)
+    candles.add(btc_usdt.pk, minute.replace(second=9), Decimal("90"), Decimal("2"), Decimal("180"), False, 2)
+    assert buffer.pending_items == 1  # one row per market and minute
+    buffer.advance("1-1")
+    buffer.flush(epoch=1)
+    candles.add(
+        btc_usdt.pk, minute.replace(second=30), Decimal("120"), Decimal("0.5"), Decimal("60"), True, 3
+    )
+    candles.add(
+        btc_usdt.pk, minute.replace(second=50), Decimal("110"), Decimal("1"), Decimal("110"), False, 4
+    )
+    buffer.advance("1-2")
+    buffer.flush(epoch=1)
+
+    stored = Candle.objects.get(market=btc_usdt, open_time=minute)
+    assert (stored.open, stored.high, stored.low, stored.close) == (100, 120, 90, 110)
+    assert (stored.volume, stored.quote_volume) == (Decimal("4.5"), Decimal("450"))
+    assert (stored.taker_buy_volume, stored.taker_buy_quote_volume) == (Decimal("1.5"), Decimal("160"))
+    assert (stored.trades, stored.first_trade_id, stored.last_trade_id) == (4, 1, 4)
+
+
+def test_a_merge_must_be_one_the_buffer_knows() -> None:
+    buffer = WriteBuffer("test-consumer", "test-stream", CommittedPosition())
+    with pytest.raises(ValueError, match="unknown merges"):
+        buffer.table(Asset, ("id", "name"), merge=(("name", "concatenate"),))

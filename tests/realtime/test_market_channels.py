@@ -9,6 +9,7 @@ from typing import Any
 from django.contrib.auth.models import User
 
 from exchange.models import Market, Order, Trade
+from exchange.services.candles import backfill
 from tests.realtime.support import EventSource, LocalBook, connect, receive, request, run
 
 BIDS = [["99.00", "2"], ["98.50", "1"]]
@@ -185,6 +186,7 @@ def test_the_ticker_starts_from_the_last_24_hours_and_follows_trades(
     _trade(market, 1, "90", "1", now - timedelta(hours=30), alice, bob)  # outside the window
     _trade(market, 2, "100", "2", now - timedelta(hours=3), alice, bob)
     _trade(market, 3, "110", "1", now - timedelta(hours=1), alice, bob)
+    backfill(market)  # the minute candles the matching stage would have written
 
     async def body() -> None:
         ws = await connect()
