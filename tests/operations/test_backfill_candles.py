@@ -58,8 +58,11 @@ def test_it_fills_the_minutes_before_the_live_candles_and_only_once(btc_usdt):
     call_command("backfill_candles", stdout=out)
     assert "BTC/USDT: 2 candle(s) before 2026-06-01 09:05 UTC" in out.getvalue()
     first = Candle.objects.get(open_time=T0)
-    assert (first.open, first.high, first.low, first.close, first.trades) == (100, 104, 100, 104, 2)
-    assert (first.taker_buy_volume, first.first_trade_id, first.last_trade_id) == (0, 1, 2)
+    assert [first.open, first.high, first.low, first.close] == [
+        Decimal(p) for p in ("100", "104", "100", "104")
+    ]
+    assert first.trades == 2
+    assert (first.taker_buy_volume, first.first_trade_id, first.last_trade_id) == (Decimal(0), 1, 2)
     assert Candle.objects.get(pk=live.pk).volume == 1  # the live candle untouched
 
     again = StringIO()

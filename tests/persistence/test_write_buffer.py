@@ -283,7 +283,9 @@ def test_merged_rows_combine_within_a_batch_and_with_the_stored_row(btc_usdt) ->
     buffer.flush(epoch=1)
 
     stored = Candle.objects.get(market=btc_usdt, open_time=minute)
-    assert (stored.open, stored.high, stored.low, stored.close) == (100, 120, 90, 110)
+    assert [stored.open, stored.high, stored.low, stored.close] == [
+        Decimal(p) for p in ("100", "120", "90", "110")
+    ]
     assert (stored.volume, stored.quote_volume) == (Decimal("4.5"), Decimal("450"))
     assert (stored.taker_buy_volume, stored.taker_buy_quote_volume) == (Decimal("1.5"), Decimal("160"))
     assert (stored.trades, stored.first_trade_id, stored.last_trade_id) == (4, 1, 4)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.utils import timezone
 
@@ -27,7 +28,7 @@ FIELDS = (
 )
 
 
-def candle_rows(market: Market) -> list[tuple[object, ...]]:
+def candle_rows(market: Market) -> list[tuple[Any, ...]]:
     return list(Candle.objects.filter(market=market).order_by("open_time").values_list(*FIELDS))
 
 
