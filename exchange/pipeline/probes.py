@@ -19,13 +19,13 @@ import json
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from socketserver import ThreadingMixIn
 from threading import Thread
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, make_server
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from django.conf import settings
 from prometheus_client import make_wsgi_app
-from prometheus_client.exposition import ThreadingWSGIServer
 
 from exchange.pipeline.worker import StageWorker
 
@@ -70,13 +70,17 @@ def probes_app(worker: StageWorker) -> Callable[..., Iterable[bytes]]:
     return app
 
 
+class ProbeServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True  # a probe or a scrape never holds the process up at exit
+
+
 class _QuietHandler(WSGIRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """A probe every few seconds is not worth a log line."""
 
 
-def serve(worker: StageWorker, port: int, addr: str = "0.0.0.0") -> ThreadingWSGIServer:  # noqa: S104  (probed from the node, scraped from other pods)
+def serve(worker: StageWorker, port: int, addr: str = "0.0.0.0") -> ProbeServer:  # noqa: S104  (probed from the node, scraped from other pods)
     """Serve /metrics, /alive and /ready on `port` (0: any free port) from a daemon thread."""
-    server = make_server(addr, port, probes_app(worker), ThreadingWSGIServer, handler_class=_QuietHandler)
+    server = make_server(addr, port, probes_app(worker), ProbeServer, handler_class=_QuietHandler)
     Thread(target=server.serve_forever, name=f"{worker.name}-probes", daemon=True).start()
     return server
