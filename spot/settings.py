@@ -161,6 +161,10 @@ WORKER_BLOCK_MS = env_int("WORKER_BLOCK_MS", 100, minimum=1)
 WORKER_READ_COUNT = env_int("WORKER_READ_COUNT", 500, minimum=1)
 WORKER_LEASE_TTL_MS = env_int("WORKER_LEASE_TTL_MS", 5000, minimum=500)
 WORKER_STANDBY_POLL_S = env_int("WORKER_STANDBY_POLL_MS", 500, minimum=10) / 1000
+# A worker whose loop has not come round for this long answers its liveness probe
+# (/alive) with 503. A step is a batch; loading a shard's state on taking the lease
+# is the longest one, so this must exceed the slowest load (docs/adr/0003).
+WORKER_STALL_S = env_int("WORKER_STALL_S", 60, minimum=1)
 # Trim input streams below the committed position (off keeps them whole for audits and replays).
 STREAM_TRIM_COMMITTED = env_bool("STREAM_TRIM_COMMITTED", True)
 DEPTH_LEVELS = env_int("DEPTH_LEVELS", 100, minimum=1)

@@ -81,6 +81,10 @@ class StageWorker(ABC):
         self._reread = False  # after a Redis error: read this consumer's pending entries first
         self._applied_ms: list[int] = []  # the XADD millisecond of each entry applied and not yet sent on
         self._lease_renewed_at = 0.0
+        # What the probes read (exchange/pipeline/probes.py): when the loop last came round,
+        # and whether a standby's last try for the lease reached Redis and the database.
+        self.beat = time.monotonic()
+        self.standby_ready = False
         self._lag_checked_at = 0.0
         self._backoff = 0.0
         self._labels = {"worker": name}
@@ -106,6 +110,7 @@ class StageWorker(ABC):
         reason = "stopped by signal"
         try:
             while not self.stopping:
+                self.beat = time.monotonic()  # once a step (a batch), not per entry
                 if self.stage is None and not self.become_leader():
                     time.sleep(settings.WORKER_STANDBY_POLL_S)
                     continue
@@ -122,6 +127,7 @@ class StageWorker(ABC):
         try:
             floor = load_position(self.name).lease_epoch
             if not self.lease.try_acquire(floor):
+                self.standby_ready = True  # both reached; another worker holds the lease
                 return False
             position = claim_epoch(self.name, self.keys.stream, self.lease.epoch)
             self._lease_renewed_at = time.monotonic()
@@ -140,6 +146,7 @@ class StageWorker(ABC):
             self._reread = False
             self.flusher = Flusher(self.name, self.redis, self.keys.stream, self.lease.epoch)
         except (redis.RedisError, DatabaseError) as exc:
+            self.standby_ready = False
             self._fault("becoming leader", exc)
             self.stage = None
             return False
@@ -174,6 +181,12 @@ class StageWorker(ABC):
         except (redis.RedisError, DatabaseError) as exc:
             self._fault("step", exc)
             return True  # work is waiting: what failed is retried by the next step
+
+    @property
+    def holds_lease(self) -> bool:
+        """Leading, with the lease renewed within its TTL (as this worker last saw it)."""
+        age_ms = (time.monotonic() - self._lease_renewed_at) * 1000
+        return self.stage is not None and age_ms < settings.WORKER_LEASE_TTL_MS
 
     # ------------------------------------------------------------- pieces
 
@@ -407,6 +420,7 @@ class StageWorker(ABC):
             self.flusher = None
         self.stage = None
         self.buffer = None
+        self.standby_ready = False
         self._unacked.clear()
         self._applied_ms.clear()
         self.outbox.drain()

@@ -40,10 +40,13 @@ def worker_env(**overrides: str) -> dict[str, str]:
 
 
 class WorkerProcess:
-    def __init__(self, kind: str, shard: int, log_dir: Path, standby: bool = False, **env: str) -> None:
+    def __init__(
+        self, kind: str, shard: int, log_dir: Path, standby: bool = False, metrics_port: int = 0, **env: str
+    ) -> None:
         self.kind = kind
         self.shard = shard
         self.standby = standby
+        self.metrics_port = metrics_port
         self.log_path = log_dir / f"{kind}-{shard}-{time.monotonic_ns()}.log"
         self.env = worker_env(**env)
         self.process: subprocess.Popen[bytes] | None = None
@@ -52,6 +55,8 @@ class WorkerProcess:
         args = [sys.executable, "manage.py", f"run_{self.kind}", "--shard", str(self.shard)]
         if self.standby:
             args.append("--standby")
+        if self.metrics_port:
+            args += ["--metrics-port", str(self.metrics_port)]
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
