@@ -42,7 +42,8 @@ TYPES = {"LIMIT": OrderType.LIMIT, "MARKET": OrderType.MARKET}
 TIFS = {"GTC": TimeInForce.GTC, "IOC": TimeInForce.IOC, "FOK": TimeInForce.FOK}
 STPS = {mode.name: mode for mode in SelfTradePrevention}
 # Cancels the trader asked for (or self-trade prevention did) are CANCELED;
-# orders that ended because their time in force ran out are EXPIRED.
+# orders that ended for any other reason (time in force, post-only, a market order
+# left unfilled by the book or by its funds) are EXPIRED.
 CANCELED_REASONS = {CancelReason.USER, CancelReason.SELF_TRADE}
 # The columns of a trade's row, in the order `_trade` gives them.
 TRADE_FIELDS = (
