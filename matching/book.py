@@ -110,8 +110,13 @@ class OrderBook(MatchingCore):
         post_only: bool = False,
         stp: int = SelfTradePrevention.CANCEL_NEWEST,
         ts: int = 0,
+        spend_units: int | None = None,
     ) -> list[Event]:
-        """Place a limit or market order. A market buy gives qty_lots or quote_lots."""
+        """Place a limit or market order. A market buy gives qty_lots or quote_lots.
+
+        ``spend_units`` caps what a market buy by qty_lots may pay, in quote units
+        (what its hold pays for); nothing else takes it.
+        """
         # The order of these checks fixes which reason a command with several faults gets.
         if type(order_id) is not int or not 0 < order_id <= MAX_VALUE:
             return self._reject(_PLACE, order_id, user_id, RejectReason.INVALID_ORDER_ID, ts)
@@ -126,17 +131,39 @@ class OrderBook(MatchingCore):
         otype, oside, otif, ostp = kinds
         if otype is _MARKET:
             return self._place_market(
-                order_id, user_id, oside, otif, price_ticks, qty_lots, quote_lots, post_only, ostp, ts
+                order_id,
+                user_id,
+                oside,
+                otif,
+                price_ticks,
+                qty_lots,
+                quote_lots,
+                spend_units,
+                post_only,
+                ostp,
+                ts,
             )
         if type(price_ticks) is not int or price_ticks <= 0 or price_ticks > MAX_VALUE:
             return self._reject(_PLACE, order_id, user_id, RejectReason.INVALID_PRICE, ts)
-        if type(qty_lots) is not int or qty_lots <= 0 or qty_lots > MAX_VALUE or quote_lots is not None:
+        if (
+            type(qty_lots) is not int
+            or qty_lots <= 0
+            or qty_lots > MAX_VALUE
+            or quote_lots is not None
+            or spend_units is not None
+        ):
             return self._reject(_PLACE, order_id, user_id, RejectReason.INVALID_QUANTITY, ts)
+        notional = price_ticks * qty_lots
+        if notional > MAX_VALUE:
+            return self._reject(_PLACE, order_id, user_id, RejectReason.NOTIONAL_TOO_LARGE, ts)
         if post_only and otif is not GTC:
             return self._reject(_PLACE, order_id, user_id, RejectReason.INVALID_POST_ONLY, ts)
         index = self._index
         if order_id in index:
             return self._reject(_PLACE, order_id, user_id, RejectReason.DUPLICATE_ORDER_ID, ts)
+        # Judged on the whole size before matching, so the door's answer does not depend on the fills.
+        if otif is GTC and not self._side_fits(oside, qty_lots, notional):
+            return self._reject(_PLACE, order_id, user_id, RejectReason.BOOK_TOTAL_TOO_LARGE, ts)
 
         market = self.market_id
         post = 1 if post_only else 0
@@ -179,6 +206,12 @@ class OrderBook(MatchingCore):
         level.orders.append(record)
         total = level.total = level.total + qty_lots
         index[order_id] = record
+        if oside is BUY:
+            self._bid_lots += qty_lots
+            self._bid_notional += notional
+        else:
+            self._ask_lots += qty_lots
+            self._ask_notional += notional
         events.append((DEPTH, market, oside, price_ticks, total, ts))
         return events
 
@@ -256,12 +289,18 @@ class OrderBook(MatchingCore):
         filled = qty - remaining
         if new_qty <= filled or (new_qty == qty and new_price == price):
             return self._reject(amend, order_id, user_id, RejectReason.INVALID_AMEND, ts)
+        if new_price * new_qty > MAX_VALUE:
+            return self._reject(amend, order_id, user_id, RejectReason.NOTIONAL_TOO_LARGE, ts)
         side = _SIDES[record[SIDE]]
+        new_remaining = new_qty - filled
+        if not self._side_fits(
+            side, new_remaining - remaining, new_price * new_remaining - price * remaining
+        ):
+            return self._reject(amend, order_id, user_id, RejectReason.BOOK_TOTAL_TOO_LARGE, ts)
         if record[POST_ONLY] and new_price != price and self._crosses(side, new_price):
             return self._reject(amend, order_id, user_id, RejectReason.POST_ONLY_WOULD_CROSS, ts)
 
         market = self.market_id
-        new_remaining = new_qty - filled
         keeps = new_price == price and new_qty < qty
         events: list[Event] = [
             (
@@ -303,6 +342,12 @@ class OrderBook(MatchingCore):
             level.orders.append(replacement)
             self._index[order_id] = replacement
         level.total += new_remaining - remaining
+        if side is BUY:
+            self._bid_lots += new_remaining - remaining
+            self._bid_notional += (new_remaining - remaining) * price
+        else:
+            self._ask_lots += new_remaining - remaining
+            self._ask_notional += (new_remaining - remaining) * price
         events.append((DEPTH, market, side, price, level.total, ts))
         return events
 
@@ -332,6 +377,8 @@ class OrderBook(MatchingCore):
         invariants.check_book(
             self._bids, self._asks, self._best_bid, self._best_ask, self._index, self._order_seq
         )
+        invariants.check_side_totals(self._bids, Side.BUY, self._bid_lots, self._bid_notional)
+        invariants.check_side_totals(self._asks, Side.SELL, self._ask_lots, self._ask_notional)
         if not 0 <= self._trade_seq < 1 << TRADE_SEQUENCE_BITS:
             invariants.fail(f"trade sequence {self._trade_seq} out of range")
 
@@ -356,6 +403,12 @@ class OrderBook(MatchingCore):
             level.orders.append(record)
             level.total += record[REMAINING]
             book._index[record[ORDER_ID]] = record
+            if record[SIDE] == BUY:
+                book._bid_lots += record[REMAINING]
+                book._bid_notional += record[REMAINING] * price
+            else:
+                book._ask_lots += record[REMAINING]
+                book._ask_notional += record[REMAINING] * price
         book._best_bid = book._bids.peekitem(0)[1] if book._bids else None
         book._best_ask = book._asks.peekitem(0)[1] if book._asks else None
         try:
@@ -379,6 +432,7 @@ class OrderBook(MatchingCore):
         price_ticks: int | None,
         qty_lots: int | None,
         quote_lots: int | None,
+        spend_units: int | None,
         post_only: bool,
         stp: SelfTradePrevention,
         ts: int,
@@ -395,6 +449,13 @@ class OrderBook(MatchingCore):
             or not 0 < quote_lots <= MAX_VALUE
         ):
             return self._reject(_PLACE, order_id, user_id, RejectReason.INVALID_QUANTITY, ts)
+        if spend_units is not None and (
+            side is not BUY
+            or quote_lots is not None
+            or type(spend_units) is not int
+            or not 0 <= spend_units <= MAX_VALUE
+        ):
+            return self._reject(_PLACE, order_id, user_id, RejectReason.INVALID_QUANTITY, ts)
         if post_only:
             return self._reject(_PLACE, order_id, user_id, RejectReason.INVALID_POST_ONLY, ts)
         if quote_lots is not None and tif is TimeInForce.FOK:
@@ -406,6 +467,8 @@ class OrderBook(MatchingCore):
             return self._reject(_PLACE, order_id, user_id, RejectReason.NO_LIQUIDITY, ts)
         if quote_lots is not None and quote_lots < best.price:
             return self._reject(_PLACE, order_id, user_id, RejectReason.QUOTE_TOO_SMALL, ts)
+        if spend_units is not None and spend_units < best.price:
+            return self._reject(_PLACE, order_id, user_id, RejectReason.INSUFFICIENT_FUNDS, ts)
         market = self.market_id
         events: list[Event] = [
             (
@@ -424,5 +487,5 @@ class OrderBook(MatchingCore):
                 ts,
             )
         ]
-        self._market(events, order_id, user_id, side, tif, qty_lots or 0, quote_lots, stp, ts)
+        self._market(events, order_id, user_id, side, tif, qty_lots or 0, quote_lots, spend_units, stp, ts)
         return events

@@ -27,6 +27,7 @@ class Place(NamedTuple):
     post_only: bool = False
     stp: SelfTradePrevention = SelfTradePrevention.CANCEL_NEWEST
     ts: int = 0
+    spend_units: int | None = None  # a market buy by quantity: the most it may pay, in quote units
 
 
 class Cancel(NamedTuple):
@@ -72,6 +73,7 @@ class Book(Protocol):
         post_only: bool = False,
         stp: int = SelfTradePrevention.CANCEL_NEWEST,
         ts: int = 0,
+        spend_units: int | None = None,
     ) -> list[Event]: ...
 
     def cancel(self, order_id: int, user_id: int, ts: int = 0) -> list[Event]: ...

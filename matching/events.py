@@ -103,7 +103,7 @@ class Trade(NamedTuple):
 
 
 class Cancelled(NamedTuple):
-    """An order left the book (or ended as taker) with size unfilled.
+    """An order left the book (or ended as taker) with size unfilled; ``reason`` says why.
 
     ``price_ticks`` is None for market orders. For a market buy by quote amount
     ``remaining_lots`` is 0 and ``quote_remaining`` is the unspent quote amount;
@@ -123,11 +123,11 @@ class Cancelled(NamedTuple):
 
 
 class Filled(NamedTuple):
-    """An order is done because its size is used up.
+    """An order is done because its size is used up: never with size left over.
 
-    A market buy by quote amount is filled when what is left of its quote buys
-    less than one lot at the best remaining ask; ``quote_remaining`` is that
-    unspent amount (often 0). None for every other order.
+    A market buy by quote amount is filled when it bought at least one lot and
+    what is left of its quote buys less than one lot at the best remaining ask;
+    ``quote_remaining`` is that unspent amount (often 0). None for every other order.
     """
 
     kind: EventKind

@@ -9,7 +9,7 @@ from sortedcontainers import SortedDict
 from matching.errors import InvariantViolation
 from matching.orders import ORDER_ID, PRICE, QTY, REMAINING, SEQ, SIDE, OrderRecord
 from matching.price_level import PriceLevel
-from matching.types import Side
+from matching.types import MAX_VALUE, Side
 
 
 def fail(message: str) -> NoReturn:
@@ -34,6 +34,16 @@ def check_book(
         fail("cached best ask is not the best ask level")
     if best_bid is not None and best_ask is not None and best_bid.price >= best_ask.price:
         fail(f"book crossed: bid {best_bid.price} >= ask {best_ask.price}")
+
+
+def check_side_totals(levels: SortedDict[int, PriceLevel], side: Side, lots: int, notional: int) -> None:
+    """A side's kept lots and notional equal its levels' and fit MAX_VALUE."""
+    expected_lots = sum(level.total for level in levels.values())
+    expected_notional = sum(level.total * level.price for level in levels.values())
+    if (lots, notional) != (expected_lots, expected_notional):
+        fail(f"{side.name} side totals {lots}, {notional}; levels give {expected_lots}, {expected_notional}")
+    if lots > MAX_VALUE or notional > MAX_VALUE:
+        fail(f"{side.name} side totals {lots} lots, {notional} notional: above {MAX_VALUE}")
 
 
 def _check_side(

@@ -4,7 +4,9 @@ Layout: each side is a ``SortedDict`` from key to :class:`PriceLevel`, the key
 being the price for asks and ``-price`` for bids, so "best first" is ascending
 key order on both sides and one matching loop serves both. The best level of
 each side is cached, which keeps the common place and cancel away from the
-sorted map. An index maps order id to its record (``matching.orders``).
+sorted map. An index maps order id to its record (``matching.orders``). Each
+side also keeps its total lots and notional (``price * lots`` summed), so the
+door can refuse an order that would take either past ``MAX_VALUE``.
 
 The hot paths bind attributes and globals to locals and build events with
 ``tuple.__new__``: measured, not guessed (benchmarks/engine/README.md).
@@ -41,6 +43,8 @@ _NEWEST = SelfTradePrevention.CANCEL_NEWEST
 _OLDEST = SelfTradePrevention.CANCEL_OLDEST
 _ALLOW = SelfTradePrevention.ALLOW
 _SELF_TRADE = CancelReason.SELF_TRADE
+_MARKET_REMAINDER = CancelReason.MARKET_REMAINDER
+_INSUFFICIENT_FUNDS = CancelReason.INSUFFICIENT_FUNDS
 
 # A market order's limit: above every key of either side.
 NO_LIMIT = MAX_VALUE + 1
@@ -49,9 +53,13 @@ TRADE_SEQUENCE_BITS = 40
 
 class MatchingCore:
     __slots__ = (
+        "_ask_lots",
+        "_ask_notional",
         "_asks",
         "_best_ask",
         "_best_bid",
+        "_bid_lots",
+        "_bid_notional",
         "_bids",
         "_index",
         "_order_seq",
@@ -70,6 +78,12 @@ class MatchingCore:
         self._asks: SortedDict[int, PriceLevel] = SortedDict()
         self._best_bid: PriceLevel | None = None
         self._best_ask: PriceLevel | None = None
+        # Resting lots and notional per side: every level total, and every taker's
+        # proceeds, are at most these, which the door keeps within MAX_VALUE.
+        self._bid_lots = 0
+        self._bid_notional = 0
+        self._ask_lots = 0
+        self._ask_notional = 0
 
     # ------------------------------------------------------------ matching loop
 
@@ -99,10 +113,11 @@ class MatchingCore:
                 reason = CancelReason.POST_ONLY_WOULD_CROSS
                 self._end(events, order_id, user_id, side, price, remaining, reason, ts)
                 return
-            if tif is FOK and not self._fillable(side, bound, remaining, user_id, stp):
-                reason = CancelReason.FOK_UNFILLABLE
-                self._end(events, order_id, user_id, side, price, remaining, reason, ts)
-                return
+            if tif is FOK:
+                unfillable = self._unfillable(side, bound, remaining, user_id, stp, None)
+                if unfillable is not None:
+                    self._end(events, order_id, user_id, side, price, remaining, unfillable, ts)
+                    return
             remaining, _, self_traded = self._match(
                 events, order_id, user_id, side, bound, remaining, None, stp, ts
             )
@@ -127,29 +142,52 @@ class MatchingCore:
         tif: TimeInForce,
         qty: int,
         budget: int | None,
+        spend: int | None,
         stp: int,
         ts: int,
     ) -> None:
-        """Run an accepted market order (by lots, or by quote ``budget``) to its end."""
-        if tif is FOK and not self._fillable(side, NO_LIMIT, qty, user_id, stp):
-            self._end(events, order_id, user_id, side, None, qty, CancelReason.FOK_UNFILLABLE, ts)
-            return
-        remaining, budget, self_traded = self._match(
-            events, order_id, user_id, side, NO_LIMIT, qty, budget, stp, ts
-        )
+        """Run an accepted market order to its end: by lots, or by quote ``budget``.
+
+        ``spend`` caps what a buy by lots may pay (its hold, in quote units): the
+        order stops before the lot that would pass it and keeps its real size,
+        so what is left ends ``Cancelled(INSUFFICIENT_FUNDS)``.
+        """
+        market = self.market_id
         if budget is not None:
-            remaining = 0
-            # Left with less than one lot's price at the best ask: done; book ran dry: not.
-            done = not self_traded and not (budget and self._best_ask is None)
-        else:
-            done = not remaining
-        if done:
-            events.append((FILLED, self.market_id, order_id, user_id, side, budget, ts))
+            _, left, self_traded = self._match(
+                events, order_id, user_id, side, NO_LIMIT, NO_LIMIT, budget, stp, ts
+            )
+            assert left is not None
+            # Filled when it bought something and what is left buys less than one lot at
+            # the best ask (matching stops short of that only on a self-trade or when the
+            # asks run out); having bought nothing is never "filled".
+            if self_traded:
+                reason = _SELF_TRADE
+            elif left == budget or (left and self._best_ask is None):
+                reason = _MARKET_REMAINDER
+            else:
+                events.append((FILLED, market, order_id, user_id, side, left, ts))
+                return
+            events.append((CANCELLED, market, order_id, user_id, side, None, 0, left, reason, ts))
             return
-        reason = _SELF_TRADE if self_traded else CancelReason.MARKET_REMAINDER
-        events.append(
-            (CANCELLED, self.market_id, order_id, user_id, side, None, remaining, budget, reason, ts)
+        if tif is FOK:
+            unfillable = self._unfillable(side, NO_LIMIT, qty, user_id, stp, spend)
+            if unfillable is not None:
+                self._end(events, order_id, user_id, side, None, qty, unfillable, ts)
+                return
+        remaining, _, self_traded = self._match(
+            events, order_id, user_id, side, NO_LIMIT, qty, spend, stp, ts
         )
+        if not remaining:
+            events.append((FILLED, market, order_id, user_id, side, None, ts))
+            return
+        if self_traded:
+            reason = _SELF_TRADE
+        elif (self._best_ask if side is BUY else self._best_bid) is None:
+            reason = _MARKET_REMAINDER
+        else:  # matching stops short of a dry book only at the spend cap
+            reason = _INSUFFICIENT_FUNDS
+        events.append((CANCELLED, market, order_id, user_id, side, None, remaining, None, reason, ts))
 
     def _match(
         self,
@@ -165,9 +203,10 @@ class MatchingCore:
     ) -> tuple[int, int | None, bool]:
         """Trade against the other side while its best level's key is within ``bound``.
 
-        ``budget`` is set for a market buy by quote amount: each level then caps
-        the size at what the budget buys there. Returns the taker's remaining
-        lots, remaining budget and whether self-trade prevention stopped it.
+        ``budget`` is set for a market buy by quote amount (``remaining`` is then
+        NO_LIMIT) or with a spend cap: each level then caps the size at what the
+        budget buys there. Returns the taker's remaining lots, remaining budget
+        and whether self-trade prevention stopped it.
         """
         append = events.append
         index = self._index
@@ -184,13 +223,18 @@ class MatchingCore:
             maker_side = BUY
         check_self = stp != _ALLOW
         self_traded = False
-        cap = 0
+        cap = unoffered = 0
+        lots_out = notional_out = 0  # what left the maker side: traded, or cancelled as a self-trade
         while level is not None and level.key <= bound:
             price = level.price
             if budget is not None:
-                remaining = cap = budget // price
-                if not remaining:
+                cap = budget // price
+                if cap > remaining:
+                    cap = remaining
+                if not cap:
                     break
+                unoffered = remaining - cap
+                remaining = cap
             orders = level.orders
             before = total = level.total
             while orders:
@@ -275,29 +319,44 @@ class MatchingCore:
             level.total = total
             if budget is not None:
                 budget -= (cap - remaining) * price
+                remaining += unoffered
             if total != before:
+                lots_out += before - total
+                notional_out += (before - total) * price
                 append((DEPTH, market, maker_side, price, total, ts))
             if not total:
                 del levels[level.key]
                 level = levels.peekitem(0)[1] if levels else None
-            if self_traded or (not remaining and budget is None):
+            if self_traded or not remaining:
                 break
         if side is BUY:
             self._best_ask = level
+            self._ask_lots -= lots_out
+            self._ask_notional -= notional_out
         else:
             self._best_bid = level
+            self._bid_lots -= lots_out
+            self._bid_notional -= notional_out
         self._trade_seq = seq
         return remaining, budget, self_traded
 
-    def _fillable(self, side: Side, bound: int, qty: int, user_id: int, stp: int) -> bool:
-        """Would a FOK taker fill completely? Self-trade prevention counts as in matching."""
-        available = 0
+    def _unfillable(
+        self, side: Side, bound: int, qty: int, user_id: int, stp: int, spend: int | None
+    ) -> CancelReason | None:
+        """Why a FOK taker would not fill completely, or None when it would.
+
+        Walks the crossing liquidity as matching would: self-trade prevention
+        counts the same way, and a spend cap pays for the cheapest lots first.
+        """
+        available = cost = 0
         for level in (self._asks if side is BUY else self._bids).values():
             if level.key > bound:
-                return False
+                break
+            blocked = False
             if stp == _ALLOW:
-                available += level.total
+                take = level.total
             else:
+                take = 0
                 for maker in level.orders:
                     maker_left = maker[REMAINING]
                     if not maker_left:
@@ -306,13 +365,19 @@ class MatchingCore:
                         if stp == _OLDEST:
                             continue
                         # The taker would be cancelled here, before reaching anything deeper.
-                        return False
-                    available += maker_left
-                    if available >= qty:
-                        return True
-            if available >= qty:
-                return True
-        return False
+                        blocked = True
+                        break
+                    take += maker_left
+                    if available + take >= qty:
+                        break
+            take = min(take, qty - available)
+            available += take
+            cost += take * level.price
+            if available == qty:
+                return None if spend is None or cost <= spend else _INSUFFICIENT_FUNDS
+            if blocked:
+                break
+        return CancelReason.FOK_UNFILLABLE
 
     # ------------------------------------------------------------------- helpers
 
@@ -337,6 +402,12 @@ class MatchingCore:
         level.orders.append(record)
         level.total += remaining
         self._index[order_id] = record
+        if side is BUY:
+            self._bid_lots += remaining
+            self._bid_notional += remaining * price
+        else:
+            self._ask_lots += remaining
+            self._ask_notional += remaining * price
         events.append((DEPTH, self.market_id, side, price, level.total, ts))
 
     def _add_level(self, side: Side, price: int) -> PriceLevel:
@@ -360,9 +431,13 @@ class MatchingCore:
         if record[SIDE] == BUY:
             levels = self._bids
             key = -record[PRICE]
+            self._bid_lots -= remaining
+            self._bid_notional -= remaining * record[PRICE]
         else:
             levels = self._asks
             key = record[PRICE]
+            self._ask_lots -= remaining
+            self._ask_notional -= remaining * record[PRICE]
         level: PriceLevel = levels[key]
         level.total -= remaining
         if level.total:
@@ -374,6 +449,12 @@ class MatchingCore:
         elif level is self._best_ask:
             self._best_ask = levels.peekitem(0)[1] if levels else None
         return level
+
+    def _side_fits(self, side: int, lots: int, notional: int) -> bool:
+        """Would the side still total at most MAX_VALUE lots and notional with this much more?"""
+        if side == BUY:
+            return self._bid_lots + lots <= MAX_VALUE and self._bid_notional + notional <= MAX_VALUE
+        return self._ask_lots + lots <= MAX_VALUE and self._ask_notional + notional <= MAX_VALUE
 
     def _crosses(self, side: int, price: int) -> bool:
         if side == BUY:

@@ -82,9 +82,20 @@ class ReferenceBook:
         post_only: bool = False,
         stp: int = SelfTradePrevention.CANCEL_NEWEST,
         ts: int = 0,
+        spend_units: int | None = None,
     ) -> list[Event]:
         reason = self._place_error(
-            order_id, user_id, side, order_type, tif, price_ticks, qty_lots, quote_lots, post_only, stp
+            order_id,
+            user_id,
+            side,
+            order_type,
+            tif,
+            price_ticks,
+            qty_lots,
+            quote_lots,
+            spend_units,
+            post_only,
+            stp,
         )
         if reason is not None:
             return [self._rejected(CommandKind.PLACE, order_id, user_id, reason, ts)]
@@ -106,7 +117,7 @@ class ReferenceBook:
         )
         events: list[Event] = [accepted]
         if order_type == OrderType.MARKET:
-            self._market(events, order_id, user_id, side, tif, qty_lots, quote_lots, stp, ts)
+            self._market(events, order_id, user_id, side, tif, qty_lots, quote_lots, spend_units, stp, ts)
         else:
             assert price_ticks is not None and qty_lots is not None
             self._limit(
@@ -167,6 +178,14 @@ class ReferenceBook:
             return reject(RejectReason.INVALID_AMEND)
         if new_qty == order.qty and new_price == order.price:
             return reject(RejectReason.INVALID_AMEND)
+        if new_price * new_qty > MAX_VALUE:
+            return reject(RejectReason.NOTIONAL_TOO_LARGE)
+        lots, notional = self._side_totals(order.side)
+        if (
+            lots - order.remaining + new_qty - filled > MAX_VALUE
+            or notional - order.price * order.remaining + new_price * (new_qty - filled) > MAX_VALUE
+        ):
+            return reject(RejectReason.BOOK_TOTAL_TOO_LARGE)
         if order.post_only and new_price != order.price and self._crosses(order.side, new_price):
             return reject(RejectReason.POST_ONLY_WOULD_CROSS)
 
@@ -256,6 +275,9 @@ class ReferenceBook:
         bid, ask = self.best_bid(), self.best_ask()
         if bid is not None and ask is not None and bid >= ask:
             raise InvariantViolation(f"book crossed: bid {bid} >= ask {ask}")
+        for side in (BUY, SELL):
+            if max(self._side_totals(side)) > MAX_VALUE:
+                raise InvariantViolation(f"{side.name} side totals {self._side_totals(side)} above MAX_VALUE")
 
     # ------------------------------------------------------------------ matching
 
@@ -281,16 +303,16 @@ class ReferenceBook:
                     )
                 )
                 return
-            if tif == TimeInForce.FOK and not self._would_fill(user_id, side, price, remaining, stp):
-                events.append(
-                    self._cancelled(
-                        order_id, user_id, side, price, remaining, CancelReason.FOK_UNFILLABLE, ts
-                    )
-                )
-                return
-            remaining, _, self_traded = self._sweep(
+            if tif == TimeInForce.FOK:
+                unfillable = self._fok_verdict(user_id, side, price, remaining, None, stp)
+                if unfillable is not None:
+                    events.append(self._cancelled(order_id, user_id, side, price, remaining, unfillable, ts))
+                    return
+            left, _, self_traded = self._sweep(
                 events, order_id, user_id, side, price, remaining, None, stp, ts
             )
+            assert left is not None
+            remaining = left
             if remaining == 0:
                 events.append(self._filled(order_id, user_id, side, None, ts))
                 return
@@ -323,32 +345,44 @@ class ReferenceBook:
         side: Side,
         tif: TimeInForce,
         qty: int | None,
-        budget: int | None,
+        quote: int | None,
+        spend: int | None,
         stp: SelfTradePrevention,
         ts: int,
     ) -> None:
-        if tif == TimeInForce.FOK and not self._would_fill(user_id, side, None, qty or 0, stp):
-            events.append(
-                self._cancelled(order_id, user_id, side, None, qty or 0, CancelReason.FOK_UNFILLABLE, ts)
-            )
+        if quote is not None:
+            _, left, self_traded = self._sweep(events, order_id, user_id, side, None, None, quote, stp, ts)
+            assert left is not None
+            if self_traded:
+                reason: CancelReason | None = CancelReason.SELF_TRADE
+            elif left == quote or (left > 0 and not self._side(SELL)):
+                # Bought nothing, or could buy more but the asks ran out.
+                reason = CancelReason.MARKET_REMAINDER
+            else:  # what is left buys less than one lot at the best ask
+                reason = None
+            if reason is None:
+                events.append(self._filled(order_id, user_id, side, left, ts))
+            else:
+                events.append(self._cancelled(order_id, user_id, side, None, 0, reason, ts, left))
             return
-        remaining, budget, self_traded = self._sweep(
-            events, order_id, user_id, side, None, qty or 0, budget, stp, ts
-        )
+        assert qty is not None
+        if tif == TimeInForce.FOK:
+            unfillable = self._fok_verdict(user_id, side, None, qty, spend, stp)
+            if unfillable is not None:
+                events.append(self._cancelled(order_id, user_id, side, None, qty, unfillable, ts))
+                return
+        remaining, _, self_traded = self._sweep(events, order_id, user_id, side, None, qty, spend, stp, ts)
+        assert remaining is not None
+        if remaining == 0:
+            events.append(self._filled(order_id, user_id, side, None, ts))
+            return
         if self_traded:
-            events.append(
-                self._cancelled(order_id, user_id, side, None, remaining, CancelReason.SELF_TRADE, ts, budget)
-            )
-        elif budget is not None and budget > 0 and not self._side(SELL):
-            events.append(
-                self._cancelled(order_id, user_id, side, None, 0, CancelReason.MARKET_REMAINDER, ts, budget)
-            )
-        elif remaining > 0:
-            events.append(
-                self._cancelled(order_id, user_id, side, None, remaining, CancelReason.MARKET_REMAINDER, ts)
-            )
-        else:
-            events.append(self._filled(order_id, user_id, side, budget, ts))
+            reason = CancelReason.SELF_TRADE
+        elif not self._side(SELL if side == BUY else BUY):
+            reason = CancelReason.MARKET_REMAINDER
+        else:  # liquidity left that the spend cap does not pay for
+            reason = CancelReason.INSUFFICIENT_FUNDS
+        events.append(self._cancelled(order_id, user_id, side, None, remaining, reason, ts))
 
     def _sweep(
         self,
@@ -357,12 +391,16 @@ class ReferenceBook:
         user_id: int,
         side: Side,
         limit: int | None,
-        remaining: int,
+        remaining: int | None,
         budget: int | None,
         stp: SelfTradePrevention,
         ts: int,
-    ) -> tuple[int, int | None, bool]:
-        """Take liquidity maker by maker; a Depth event each time the taker leaves a level."""
+    ) -> tuple[int | None, int | None, bool]:
+        """Take liquidity maker by maker; a Depth event each time the taker leaves a level.
+
+        ``remaining`` None means no size limit (a buy by quote amount); ``budget``
+        None means no limit on what the taker pays.
+        """
         maker_side = SELL if side == BUY else BUY
         level_price: int | None = None
         level_total_before = 0
@@ -372,7 +410,7 @@ class ReferenceBook:
             if level_price is not None and self._total(maker_side, level_price) != level_total_before:
                 events.append(self._depth(maker_side, level_price, ts))
 
-        while budget is not None or remaining > 0:
+        while remaining is None or remaining > 0:
             makers = [
                 o
                 for o in self._in_priority(maker_side)
@@ -404,13 +442,16 @@ class ReferenceBook:
                     self_traded = True
                     break
                 continue
-            wanted = remaining if budget is None else budget // maker.price
-            fill = min(wanted, maker.remaining)
-            maker.remaining -= fill
-            if budget is None:
+            fill = min(
+                maker.remaining,
+                maker.remaining if remaining is None else remaining,
+                maker.remaining if budget is None else budget // maker.price,
+            )
+            if remaining is not None:
                 remaining -= fill
-            else:
+            if budget is not None:
                 budget -= fill * maker.price
+            maker.remaining -= fill
             self.trade_seq += 1
             events.append(
                 Trade(
@@ -434,13 +475,23 @@ class ReferenceBook:
         leave_level()
         return remaining, budget, self_traded
 
-    def _would_fill(
-        self, user_id: int, side: Side, limit: int | None, qty: int, stp: SelfTradePrevention
-    ) -> bool:
-        """FOK by trial: does an IOC of the same order fill completely on a copy of the book?"""
+    def _fok_verdict(
+        self,
+        user_id: int,
+        side: Side,
+        limit: int | None,
+        qty: int,
+        spend: int | None,
+        stp: SelfTradePrevention,
+    ) -> CancelReason | None:
+        """FOK by trial: None when an IOC of the same order fills completely on a copy of the book."""
         trial = copy.deepcopy(self)
-        remaining, _, _ = trial._sweep([], -1, user_id, side, limit, qty, None, stp, 0)
-        return remaining == 0
+        remaining, _, _ = trial._sweep([], -1, user_id, side, limit, qty, spend, stp, 0)
+        if remaining == 0:
+            return None
+        if spend is not None and self._fok_verdict(user_id, side, limit, qty, None, stp) is None:
+            return CancelReason.INSUFFICIENT_FUNDS
+        return CancelReason.FOK_UNFILLABLE
 
     # ------------------------------------------------------------------- helpers
 
@@ -454,6 +505,7 @@ class ReferenceBook:
         price: int | None,
         qty: int | None,
         quote: int | None,
+        spend: int | None,
         post_only: bool,
         stp: int,
     ) -> RejectReason | None:
@@ -472,8 +524,11 @@ class ReferenceBook:
         if order_type == OrderType.LIMIT:
             if not _valid_amount(price):
                 return RejectReason.INVALID_PRICE
-            if not _valid_amount(qty) or quote is not None:
+            if not _valid_amount(qty) or quote is not None or spend is not None:
                 return RejectReason.INVALID_QUANTITY
+            assert price is not None and qty is not None
+            if price * qty > MAX_VALUE:
+                return RejectReason.NOTIONAL_TOO_LARGE
             if post_only and tif != TimeInForce.GTC:
                 return RejectReason.INVALID_POST_ONLY
         else:
@@ -484,18 +539,29 @@ class ReferenceBook:
                 return RejectReason.INVALID_QUANTITY
             if not by_quote and not _valid_amount(qty):
                 return RejectReason.INVALID_QUANTITY
+            if spend is not None and (
+                side != BUY or by_quote or type(spend) is not int or not 0 <= spend <= MAX_VALUE
+            ):
+                return RejectReason.INVALID_QUANTITY
             if post_only:
                 return RejectReason.INVALID_POST_ONLY
             if by_quote and tif == TimeInForce.FOK:
                 return RejectReason.INVALID_TIME_IN_FORCE
         if self._find(order_id) is not None:
             return RejectReason.DUPLICATE_ORDER_ID
+        if order_type == OrderType.LIMIT and tif == TimeInForce.GTC:
+            assert price is not None and qty is not None
+            lots, notional = self._side_totals(Side(side))
+            if lots + qty > MAX_VALUE or notional + price * qty > MAX_VALUE:
+                return RejectReason.BOOK_TOTAL_TOO_LARGE
         if order_type == OrderType.MARKET:
             other = self._in_priority(SELL if side == BUY else BUY)
             if not other:
                 return RejectReason.NO_LIQUIDITY
             if quote is not None and quote < other[0].price:
                 return RejectReason.QUOTE_TOO_SMALL
+            if spend is not None and spend < other[0].price:
+                return RejectReason.INSUFFICIENT_FUNDS
         return None
 
     def _cancel_resting(self, order: _Order, ts: int) -> list[Event]:
@@ -518,6 +584,11 @@ class ReferenceBook:
             return (-o.price if side == BUY else o.price, o.seq)
 
         return sorted(self._side(side), key=priority)
+
+    def _side_totals(self, side: Side) -> tuple[int, int]:
+        """Resting lots and notional of one side."""
+        orders = self._side(side)
+        return sum(o.remaining for o in orders), sum(o.remaining * o.price for o in orders)
 
     def _total(self, side: Side, price: int) -> int:
         return sum(o.remaining for o in self.resting if o.side == side and o.price == price)

@@ -73,6 +73,9 @@ class RejectReason(IntEnum):
     POST_ONLY_WOULD_CROSS = 14
     INVALID_ORDER_ID = 15
     INVALID_USER_ID = 16
+    NOTIONAL_TOO_LARGE = 17  # price x size of one order above MAX_VALUE
+    BOOK_TOTAL_TOO_LARGE = 18  # resting, the order would take a side's lots or notional above MAX_VALUE
+    INSUFFICIENT_FUNDS = 19  # a market buy's spend cap does not pay for one lot at the best ask
 
 
 class CancelReason(IntEnum):
@@ -82,9 +85,12 @@ class CancelReason(IntEnum):
     POST_ONLY_WOULD_CROSS = 4
     SELF_TRADE = 5
     MARKET_REMAINDER = 6
+    INSUFFICIENT_FUNDS = 7  # a market buy by quantity reached its spend cap
 
 
-# Upper bound for ticks, lots and quote amounts: they must fit a signed
-# 64-bit column downstream, and one bound above every price lets a market
-# order use an integer limit instead of a None check in the matching loop.
+# Upper bound for ticks, lots and quote amounts, and for every sum of them the
+# book keeps or implies (a level's total, a side's lots and notional, an order's
+# notional): they must fit a signed 64-bit column downstream, and one bound
+# above every price lets a market order use an integer limit instead of a None
+# check in the matching loop.
 MAX_VALUE = 2**63 - 1

@@ -23,7 +23,8 @@ def _message(code: str, rules: MarketRules | None) -> str:
         "QUANTITY_NOT_ON_LOT": f"quantity must be a multiple of the lot size {amount_text(rules.lot_size)}",
         "BELOW_MIN_QUANTITY": f"quantity must be at least {amount_text(rules.min_quantity)}",
         "BELOW_MIN_NOTIONAL": f"price times quantity must be at least {amount_text(rules.min_notional)}",
-        "NOTIONAL_TOO_LARGE": "price times quantity is too large",
+        "NOTIONAL_TOO_LARGE": "price times quantity (or quote_quantity) is too large for this market",
+        "QUANTITY_TOO_LARGE": "quantity is too large for this market",
         "INSUFFICIENT_FUNDS": "the available balance cannot cover this order",
     }
     return messages.get(code, code.replace("_", " ").lower())

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from decimal import ROUND_DOWN, ROUND_FLOOR, Decimal
+from decimal import ROUND_DOWN, ROUND_FLOOR, Context, Decimal, localcontext
 from typing import Any
 
 from exchange.models import Order, Trade
@@ -23,6 +23,7 @@ from exchange.pipeline.messages import MalformedEntry, optional_decimal, require
 from exchange.pipeline.order_state import ORDER_FIELDS, OrderState
 from exchange.pipeline.outbox import Outbox, ReplayFilter, UserChannels, apply_groups
 from matching import (
+    MAX_VALUE,
     CancelReason,
     EventKind,
     OrderBook,
@@ -42,7 +43,8 @@ TYPES = {"LIMIT": OrderType.LIMIT, "MARKET": OrderType.MARKET}
 TIFS = {"GTC": TimeInForce.GTC, "IOC": TimeInForce.IOC, "FOK": TimeInForce.FOK}
 STPS = {mode.name: mode for mode in SelfTradePrevention}
 # Cancels the trader asked for (or self-trade prevention did) are CANCELED;
-# orders that ended because their time in force ran out are EXPIRED.
+# orders that ended for any other reason (time in force, post-only, a market order
+# left unfilled by the book or by its funds) are EXPIRED.
 CANCELED_REASONS = {CancelReason.USER, CancelReason.SELF_TRADE}
 # The columns of a trade's row, in the order `_trade` gives them.
 TRADE_FIELDS = (
@@ -62,6 +64,18 @@ TRADE_FIELDS = (
     "taker_fee_asset_id",
     "executed_at",
 )
+
+
+def _spendable_units(amount: Decimal, rules: MarketRules) -> int:
+    """What a market buy may pay of ``amount``, in the engine's quote units (tick x lot), rounded down.
+
+    The taker fee is kept out, so that spend plus fee fits the hold.
+    """
+    # Wide enough that rounding the quotients cannot carry the floor up to the next unit.
+    with localcontext(Context(prec=80)):
+        budget = amount / (1 + rules.taker_fee_rate)
+        units = int((budget / (rules.tick_size * rules.lot_size)).to_integral_value(ROUND_FLOOR))
+    return max(units, 0)
 
 
 class MatchingStage:
@@ -188,19 +202,19 @@ class MatchingStage:
             # live id can only be a forged entry, and must not touch the first.
             raise MalformedEntry(f"order {order.order_id} is already open")
         self.orders[order.order_id] = order
-        quote_units = None
+        quote_units = spend_units = None
         if order.quote_quantity is not None:
-            # Keep the fee out of the spend, so spend plus fee fits the hold.
-            budget = order.quote_quantity / (1 + rules.taker_fee_rate)
-            quote_units = int((budget / (rules.tick_size * rules.lot_size)).to_integral_value(ROUND_FLOOR))
+            quote_units = _spendable_units(order.quote_quantity, rules)
+        elif order.type == "MARKET" and order.side == "BUY":
+            # Its hold is all the buyer's available quote: the engine stops where that runs out,
+            # and the order keeps its size, so what it could not pay for ends INSUFFICIENT_FUNDS.
+            # No side of a book holds more than MAX_VALUE notional, so the cap loses nothing.
+            spend_units = min(
+                _spendable_units(optional_decimal(command, "hold") or Decimal(0), rules), MAX_VALUE
+            )
         if (order.price is not None and price is None) or (order.quantity is not None and quantity is None):
             self._end(order, rules, "REJECTED", "OFF_GRID")
             return
-        if order.type == "MARKET" and order.side == "BUY" and quantity is not None:
-            quantity = self._affordable_lots(book, rules, order, quantity, optional_decimal(command, "hold"))
-            if not quantity:
-                self._end(order, rules, "REJECTED", "INSUFFICIENT_FUNDS")
-                return
         events = book.place(
             order.order_id,
             order.user_id,
@@ -213,41 +227,9 @@ class MatchingStage:
             order.post_only,
             STPS[order.stp],
             self._ts,
+            spend_units,
         )
         self._apply(rules, events)
-
-    def _affordable_lots(
-        self, book: OrderBook, rules: MarketRules, order: OrderState, wanted: int, hold: Decimal | None
-    ) -> int:
-        """How much of a market buy by base quantity its hold pays for, walking the asks.
-
-        The engine caps a market buy by quantity or by quote, not both, so
-        the cap by funds is applied here. Under CANCEL_OLDEST the buyer's own
-        asks would be cancelled and the walk would go deeper; they are left
-        out of the liquidity counted, which keeps the walk on the safe side.
-        """
-        if hold is None or hold <= 0:
-            return 0
-        budget = int(
-            (hold / (1 + rules.taker_fee_rate) / (rules.tick_size * rules.lot_size)).to_integral_value(
-                ROUND_FLOOR
-            )
-        )
-        own: dict[int, int] = {}
-        if order.stp == "CANCEL_OLDEST":
-            for resting in book.open_orders.values():
-                if resting.user_id == order.user_id and resting.side is Side.SELL:
-                    own[resting.price_ticks] = own.get(resting.price_ticks, 0) + resting.remaining_lots
-        affordable = 0
-        _, asks = book.depth(len(book.open_orders) or 1)
-        for price, size in asks:
-            size -= own.get(price, 0)
-            take = min(size, wanted - affordable, budget // price)
-            affordable += take
-            budget -= take * price
-            if affordable >= wanted or take < size:
-                break
-        return affordable
 
     def _amend(self, command: dict[str, Any]) -> None:
         book, rules = self._book(command)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from exchange.pipeline.markets import MarketRules
+from matching import MAX_VALUE, from_quote_units, to_lots, to_ticks
 
 SIDES = ("BUY", "SELL")
 TYPES = ("LIMIT", "MARKET")
@@ -53,7 +54,9 @@ def place_problem(
         return "INVALID_PRICE"
     if quantity is None:
         if order_type == "MARKET" and side == "BUY" and quote_quantity is not None:
-            return "INVALID_QUANTITY" if quote_quantity <= 0 else None
+            if quote_quantity <= 0:
+                return "INVALID_QUANTITY"
+            return engine_size_problem(rules, None, None, quote_quantity)
         return "INVALID_QUANTITY"
     if quote_quantity is not None or quantity <= 0:
         return "INVALID_QUANTITY"
@@ -63,4 +66,26 @@ def place_problem(
         return "BELOW_MIN_QUANTITY"
     if price is not None and price * quantity < rules.min_notional:
         return "BELOW_MIN_NOTIONAL"
+    return engine_size_problem(rules, price, quantity, None)
+
+
+def engine_size_problem(
+    rules: MarketRules, price: Decimal | None, quantity: Decimal | None, quote_quantity: Decimal | None
+) -> str | None:
+    """Sizes beyond the engine's 64-bit integers, counted in this market's ticks and lots (ADR 0002).
+
+    ``price`` and ``quantity`` are on the market's grid.
+    """
+    if quote_quantity is not None:
+        return (
+            "NOTIONAL_TOO_LARGE"
+            if quote_quantity > from_quote_units(MAX_VALUE, rules.tick_size, rules.lot_size)
+            else None
+        )
+    lots = to_lots(quantity, rules.lot_size) if quantity is not None else None
+    if lots is not None and lots > MAX_VALUE:
+        return "QUANTITY_TOO_LARGE"
+    ticks = to_ticks(price, rules.tick_size) if price is not None else None
+    if lots is not None and ticks is not None and ticks * lots > MAX_VALUE:
+        return "NOTIONAL_TOO_LARGE"
     return None

@@ -128,6 +128,7 @@ def test_it_amends_a_pending_order(alice_api, alice, btc_usdt):
         ({"price": "30000.001"}, "PRICE_NOT_ON_TICK", 400),
         ({"quantity": "0.0000011"}, "QUANTITY_NOT_ON_LOT", 400),
         ({"quantity": "0.0001"}, "BELOW_MIN_NOTIONAL", 400),
+        ({"price": "1000000.00", "quantity": "1000000"}, "NOTIONAL_TOO_LARGE", 400),
         ({"quantity": "0.0002"}, "QUANTITY_BELOW_EXECUTED", 400),
         ({}, "NOTHING_TO_AMEND", 400),
         ({"price": "0"}, "NOT_POSITIVE", 400),

@@ -99,6 +99,9 @@ def test_it_accepts_every_kind_of_order(alice_any_path, alice, btc_usdt, order):
         ({"quote_quantity": "100"}, "INVALID_QUANTITY"),
         ({"post_only": True, "time_in_force": "IOC"}, "INVALID_POST_ONLY"),
         ({"price": "900000000000000000", "quantity": "2"}, "NOTIONAL_TOO_LARGE"),
+        # Beyond the engine's 64-bit integers in this market's units (lot 0.00001, tick x lot 1e-7 USDT).
+        ({"quantity": "100000000000000"}, "QUANTITY_TOO_LARGE"),
+        ({"price": "1000000.00", "quantity": "1000000"}, "NOTIONAL_TOO_LARGE"),
     ],
 )
 def test_it_refuses_orders_that_break_a_market_rule(
@@ -109,6 +112,15 @@ def test_it_refuses_orders_that_break_a_market_rule(
     assert response.status_code == 400
     assert response.json()["code"] == code
     assert response.json()["message"]
+    assert stream_commands(alice.pk) == []
+
+
+def test_it_refuses_a_market_buy_whose_quote_amount_the_engine_cannot_count(alice_any_path, alice, btc_usdt):
+    order = {"market": "BTC/USDT", "side": "BUY", "type": "MARKET", "quote_quantity": "1000000000000"}
+
+    response = alice_any_path.post("/api/v1/orders", order)
+
+    assert (response.status_code, response.json()["code"]) == (400, "NOTIONAL_TOO_LARGE")
     assert stream_commands(alice.pk) == []
 
 

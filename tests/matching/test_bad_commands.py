@@ -112,6 +112,42 @@ BAD_PLACES: list[tuple[str, Callable[[Book], list[Event]], RejectReason]] = [
     ("order id as text", place(order_id="10"), RejectReason.INVALID_ORDER_ID),  # type: ignore[arg-type]
     ("user id as text", place(user_id="bob"), RejectReason.INVALID_USER_ID),  # type: ignore[arg-type]
     ("duplicate order id", place(order_id=2), RejectReason.DUPLICATE_ORDER_ID),
+    ("spend cap on a limit order", place(spend_units=500), RejectReason.INVALID_QUANTITY),
+    (
+        "spend cap on a market sell",
+        place(side=SELL, order_type=MARKET, price_ticks=None, spend_units=500),
+        RejectReason.INVALID_QUANTITY,
+    ),
+    (
+        "spend cap on a market buy by quote amount",
+        place(order_type=MARKET, price_ticks=None, qty_lots=None, quote_lots=500, spend_units=500),
+        RejectReason.INVALID_QUANTITY,
+    ),
+    (
+        "negative spend cap",
+        place(order_type=MARKET, price_ticks=None, spend_units=-1),
+        RejectReason.INVALID_QUANTITY,
+    ),
+    (
+        "spend cap that buys no lot at the best ask",
+        place(order_type=MARKET, price_ticks=None, spend_units=100),
+        RejectReason.INSUFFICIENT_FUNDS,
+    ),
+    (
+        "notional above 64 bits",
+        place(price_ticks=2, qty_lots=MAX_VALUE // 2 + 1, tif=IOC),
+        RejectReason.NOTIONAL_TOO_LARGE,
+    ),
+    (
+        "a side's lots above 64 bits",
+        place(price_ticks=1, qty_lots=MAX_VALUE),
+        RejectReason.BOOK_TOTAL_TOO_LARGE,
+    ),
+    (
+        "a side's notional above 64 bits",
+        place(side=SELL, price_ticks=MAX_VALUE // 10, qty_lots=10),
+        RejectReason.BOOK_TOTAL_TOO_LARGE,
+    ),
 ]
 
 BAD_CANCELS_AND_AMENDS: list[tuple[str, Callable[[Book], list[Event]], RejectReason, CommandKind]] = [
@@ -182,6 +218,12 @@ BAD_CANCELS_AND_AMENDS: list[tuple[str, Callable[[Book], list[Event]], RejectRea
         RejectReason.INVALID_PRICE,
         CommandKind.AMEND,
     ),
+    (
+        "amend to a notional above 64 bits",
+        lambda b: b.amend(1, ALICE, None, MAX_VALUE // 5 + 1, 42),
+        RejectReason.NOTIONAL_TOO_LARGE,
+        CommandKind.AMEND,
+    ),
 ]
 
 
@@ -243,14 +285,24 @@ anything = st.one_of(
 @settings(max_examples=300, deadline=None)
 @given(
     st.tuples(
-        anything, anything, anything, anything, anything, anything, anything, anything, anything, anything
+        anything,
+        anything,
+        anything,
+        anything,
+        anything,
+        anything,
+        anything,
+        anything,
+        anything,
+        anything,
+        anything,
     )
 )
 def test_it_never_raises_on_arbitrary_place_arguments(fields: tuple[Any, ...]) -> None:
     fast, reference = populated(OrderBook), populated(ReferenceBook)
     before = state(fast)
-    order_id, user_id, side, order_type, tif, price, qty, quote, post_only, stp = fields
-    command = (order_id, user_id, side, order_type, tif, price, qty, quote, post_only, stp, 1)
+    order_id, user_id, side, order_type, tif, price, qty, quote, post_only, stp, spend = fields
+    command = (order_id, user_id, side, order_type, tif, price, qty, quote, post_only, stp, 1, spend)
     events = fast.place(*command)
     assert events == reference.place(*command)
     if events[0][0] == EventKind.REJECTED:

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from matching import (
+    MAX_VALUE,
     Cancelled,
     CancelReason,
     EventKind,
@@ -71,8 +72,9 @@ def market(
     user: int = ALICE,
     tif: TimeInForce = IOC,
     stp: SelfTradePrevention = NEWEST,
+    spend: int | None = None,
 ) -> list[Event]:
-    return book.place(order_id, user, side, MARKET, tif, None, qty, quote, False, stp, ts=order_id)
+    return book.place(order_id, user, side, MARKET, tif, None, qty, quote, False, stp, order_id, spend)
 
 
 def summary(events: list[Event]) -> list[tuple[Any, ...]]:
@@ -326,6 +328,77 @@ def test_it_rejects_a_quote_amount_that_buys_less_than_one_lot(book: Book) -> No
     book.check_invariants()
 
 
+def test_it_cancels_a_market_buy_by_quantity_when_the_asks_run_dry(book: Book) -> None:
+    limit(book, 1, SELL, 100, 1)
+    events = market(book, 2, BUY, qty=4, user=BOB, spend=10_000)
+    assert summary(events)[1:] == [
+        ("trade", 1, 2, 100, 1, 0),
+        ("filled", 1),
+        ("depth", SELL, 100, 0),
+        ("cancelled", 2, CancelReason.MARKET_REMAINDER, 3),
+    ]
+    book.check_invariants()
+
+
+def test_it_stops_a_market_buy_by_quantity_at_its_spend_cap_and_keeps_its_size(book: Book) -> None:
+    limit(book, 1, SELL, 100, 2)
+    limit(book, 2, SELL, 105, 2)
+    # 310 pays for 2 lots at 100 and 1 at 105 (305); the fourth lot would pass the cap.
+    events = market(book, 3, BUY, qty=4, user=BOB, spend=310)
+    assert summary(events)[1:] == [
+        ("trade", 1, 3, 100, 2, 0),
+        ("filled", 1),
+        ("depth", SELL, 100, 0),
+        ("trade", 2, 3, 105, 1, 1),
+        ("depth", SELL, 105, 1),
+        ("cancelled", 3, CancelReason.INSUFFICIENT_FUNDS, 1),
+    ]
+    book.check_invariants()
+
+
+def test_it_fills_a_market_buy_by_quantity_that_its_spend_cap_pays_for(book: Book) -> None:
+    limit(book, 1, SELL, 100, 2)
+    limit(book, 2, SELL, 105, 2)
+    events = market(book, 3, BUY, qty=3, user=BOB, spend=305)
+    assert summary(events)[-1] == ("filled", 3)
+    assert asks_of(book) == [(105, 1)]
+    book.check_invariants()
+
+
+def test_it_rejects_a_market_buy_whose_spend_cap_buys_no_lot(book: Book) -> None:
+    limit(book, 1, SELL, 100, 2)
+    events = market(book, 2, BUY, qty=1, user=BOB, spend=99)
+    assert summary(events) == [("rejected", 2, RejectReason.INSUFFICIENT_FUNDS)]
+    book.check_invariants()
+
+
+def test_it_kills_a_fok_market_buy_its_spend_cap_cannot_pay_for(book: Book) -> None:
+    limit(book, 1, SELL, 100, 2)
+    limit(book, 2, SELL, 105, 2)
+    events = market(book, 3, BUY, qty=3, user=BOB, tif=FOK, spend=304)
+    assert summary(events)[1:] == [("cancelled", 3, CancelReason.INSUFFICIENT_FUNDS, 3)]
+    events = market(book, 4, BUY, qty=5, user=BOB, tif=FOK, spend=10_000)
+    assert summary(events)[1:] == [("cancelled", 4, CancelReason.FOK_UNFILLABLE, 5)]
+    events = market(book, 5, BUY, qty=3, user=BOB, tif=FOK, spend=305)
+    assert summary(events)[-1] == ("filled", 5)
+    book.check_invariants()
+
+
+def test_it_never_calls_a_quote_market_buy_that_bought_nothing_filled(book: Book) -> None:
+    # Self-trade prevention takes the user's own ask away; what is left is too dear for 150.
+    limit(book, 1, SELL, 100, 5, user=BOB)
+    limit(book, 2, SELL, 200, 5, user=ALICE)
+    events = market(book, 3, BUY, quote=150, user=BOB, stp=OLDEST)
+    assert summary(events)[1:] == [
+        ("cancelled", 1, CancelReason.SELF_TRADE, 5),
+        ("depth", SELL, 100, 0),
+        ("cancelled", 3, CancelReason.MARKET_REMAINDER, 0),
+    ]
+    cancelled = view(events[-1])
+    assert isinstance(cancelled, Cancelled) and cancelled.quote_remaining == 150
+    book.check_invariants()
+
+
 # ------------------------------------------------------ self-trade prevention
 
 
@@ -374,6 +447,50 @@ def test_it_lets_a_user_trade_with_itself_under_allow(book: Book) -> None:
     limit(book, 1, SELL, 100, 3, user=ALICE)
     events = limit(book, 2, BUY, 100, 2, user=ALICE, stp=ALLOW)
     assert summary(events)[1] == ("trade", 1, 2, 100, 2, 1)
+    book.check_invariants()
+
+
+# ------------------------------------------------------------ 64-bit bounds
+
+
+def test_it_keeps_a_level_total_within_64_bits(book: Book) -> None:
+    limit(book, 1, SELL, 1, MAX_VALUE)
+    events = limit(book, 2, SELL, 1, MAX_VALUE, user=BOB)
+    assert summary(events) == [("rejected", 2, RejectReason.BOOK_TOTAL_TOO_LARGE)]
+    assert asks_of(book) == [(1, MAX_VALUE)]
+    book.check_invariants()
+
+
+def test_it_keeps_a_side_notional_within_64_bits(book: Book) -> None:
+    limit(book, 1, BUY, 2, MAX_VALUE // 2)
+    events = limit(book, 2, BUY, 1, 2, user=BOB)
+    assert summary(events) == [("rejected", 2, RejectReason.BOOK_TOTAL_TOO_LARGE)]
+    # An order that cannot rest is not bounded by the book it would rest on.
+    assert summary(limit(book, 3, BUY, 1, 2, user=BOB, tif=IOC))[-1][:3] == (
+        "cancelled",
+        3,
+        CancelReason.IOC_REMAINDER,
+    )
+    book.check_invariants()
+
+
+def test_it_frees_room_in_a_side_as_orders_leave_it(book: Book) -> None:
+    limit(book, 1, SELL, 1, MAX_VALUE - 5)
+    market(book, 2, BUY, qty=10, user=BOB)
+    assert summary(limit(book, 3, SELL, 1, 10))[-1] == ("depth", SELL, 1, MAX_VALUE - 5)
+    book.cancel(1, ALICE)
+    assert summary(limit(book, 4, SELL, 2, MAX_VALUE // 2 - 5))[-1] == ("depth", SELL, 2, MAX_VALUE // 2 - 5)
+    book.check_invariants()
+
+
+def test_it_rejects_an_amend_past_64_bits(book: Book) -> None:
+    limit(book, 1, SELL, 1, MAX_VALUE - 10)
+    limit(book, 2, SELL, 5, 1, user=BOB)
+    events = book.amend(2, BOB, 20, None, ts=3)
+    assert summary(events) == [("rejected", 2, RejectReason.BOOK_TOTAL_TOO_LARGE)]
+    events = book.amend(2, BOB, 2, MAX_VALUE // 2 + 1, ts=4)
+    assert summary(events) == [("rejected", 2, RejectReason.NOTIONAL_TOO_LARGE)]
+    assert summary(book.amend(2, BOB, 2, 1, ts=5))[-1] == ("depth", SELL, 1, MAX_VALUE - 8)
     book.check_invariants()
 
 

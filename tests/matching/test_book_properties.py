@@ -9,9 +9,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from matching import (
+    MAX_VALUE,
     Accepted,
     Amended,
     Cancelled,
+    Depth,
     Event,
     Filled,
     OrderBook,
@@ -58,6 +60,9 @@ TIFS = [GTC, GTC, GTC, IOC, FOK]
 def commands(prices: tuple[int, int] = (95, 105), users: int = 3) -> st.SearchStrategy[list[Command]]:
     """Every command kind, weighted toward limits near one another so books cross often.
 
+    A few market buys by quantity carry a spend cap, and a few limits are so
+    large that two of them fill a side's 64-bit totals, so the bounds are met.
+
     Each command is drawn as one flat tuple of small ints and mapped to a command:
     cheap to generate and quick to shrink. Order ids are selectors, turned into
     real ids by :func:`resolve` so that most cancels and amends hit a resting
@@ -84,13 +89,23 @@ def commands(prices: tuple[int, int] = (95, 105), users: int = 3) -> st.SearchSt
             )
         if kind == 19:
             return CancelAll(user)
+        if kind == 20:
+            return Place(
+                selector, user, Side.BUY, MARKET, TIFS[tif_pick], None, qty, None, False, stp, 0, quote
+            )
+        if kind == 21:
+            # Half a side's room in lots (price 1) or notional: the third such order is refused.
+            huge = MAX_VALUE // (2 * price) - flag if flag < 2 else MAX_VALUE // 2
+            return Place(
+                selector, user, side, LIMIT, TIFS[tif_pick], price if flag < 2 else 1, huge, None, False, stp
+            )
         bad_side, bad_type, bad_tif, bad_price, bad_qty, bad_quote = BAD_FIELDS[selector % len(BAD_FIELDS)]
         return Place(
             selector, user, bad_side, bad_type, bad_tif, bad_price, bad_qty, bad_quote, flag == 0, stp
         )
 
     one = st.tuples(
-        st.integers(0, 20),
+        st.integers(0, 21),
         st.integers(0, 1_000),
         st.integers(1, users),
         st.integers(0, 1),
@@ -134,12 +149,14 @@ class Ledger:
 
     open_lots: dict[int, int] = field(default_factory=dict)
     budgets: dict[int, int] = field(default_factory=dict)
+    quotes: dict[int, int] = field(default_factory=dict)  # a quote buy's amount when accepted
 
-    def follow(self, events: list[Event]) -> None:
+    def follow(self, events: list[Event], spend: int | None = None) -> None:
+        spent = 0
         for event in map(view, events):
             if isinstance(event, Accepted):
                 if event.quote_lots is not None:
-                    self.budgets[event.order_id] = event.quote_lots
+                    self.budgets[event.order_id] = self.quotes[event.order_id] = event.quote_lots
                 else:
                     assert event.qty_lots is not None
                     self.open_lots[event.order_id] = event.qty_lots
@@ -148,6 +165,7 @@ class Ledger:
                 maker_before = self.open_lots[event.maker_order_id]
                 assert event.maker_remaining_lots == maker_before - event.qty_lots >= 0
                 self.open_lots[event.maker_order_id] = event.maker_remaining_lots
+                spent += event.qty_lots * event.price_ticks
                 if event.taker_order_id in self.budgets:
                     self.budgets[event.taker_order_id] -= event.qty_lots * event.price_ticks
                     assert self.budgets[event.taker_order_id] >= 0
@@ -160,13 +178,18 @@ class Ledger:
             elif isinstance(event, Filled):
                 if event.order_id in self.budgets:
                     assert self.budgets.pop(event.order_id) == event.quote_remaining
+                    assert event.quote_remaining < self.quotes.pop(event.order_id), "filled without a trade"
                 else:
                     assert self.open_lots.pop(event.order_id) == 0
             elif isinstance(event, Cancelled):
                 if event.order_id in self.budgets:
                     assert self.budgets.pop(event.order_id) == event.quote_remaining
+                    self.quotes.pop(event.order_id)
                 else:
                     assert self.open_lots.pop(event.order_id) == event.remaining_lots > 0
+            elif isinstance(event, Depth):
+                assert 0 <= event.total_lots <= MAX_VALUE
+        assert spend is None or spent <= spend, "a market buy paid more than its spend cap"
 
     def agrees_with(self, book: OrderBook) -> None:
         assert not self.budgets, "a market order outlived its command"
@@ -184,7 +207,7 @@ def run_both(sequence: list[Command]) -> None:
         assert events == apply(reference, command), f"diverged at command {ts}: {command}"
         fast.check_invariants()
         reference.check_invariants()
-        ledger.follow(events)
+        ledger.follow(events, command.spend_units if isinstance(command, Place) else None)
         ledger.agrees_with(fast)
         assert fast.depth(3) == reference.depth(3)
     assert fast.state_hash() == reference.state_hash()

@@ -262,7 +262,63 @@ def test_a_market_buy_by_base_quantity_buys_only_what_the_funds_pay_for(funded, 
     # 10,000 USDT: 1 BTC at 4,000 plus what 5,996 buys at 8,000 after fees.
     assert Decimal("1.7") < order.executed_quantity < Decimal("1.75")
     assert order.executed_quote * Decimal("1.001") <= Decimal("10000")
+    assert (order.status, order.reject_reason, order.quantity) == (
+        "EXPIRED",
+        "INSUFFICIENT_FUNDS",
+        Decimal("2"),
+    )
     assert balance(alice, "USDT")[1] == 0
+
+
+def test_a_market_buy_by_quantity_that_runs_the_asks_dry_expires_with_its_size(
+    funded, alice, bob, redis_conn
+):
+    funded.place(bob, "BTC/USDT", "SELL", price="1000.00", quantity="0.01")
+    funded.run()
+    buy = funded.place(alice, "BTC/USDT", "BUY", "MARKET", quantity="0.04")
+    funded.run()
+    order = Order.objects.get(pk=buy)
+    assert (order.status, order.reject_reason, order.quantity, order.executed_quantity) == (
+        "EXPIRED",
+        "MARKET_REMAINDER",
+        Decimal("0.04"),
+        Decimal("0.01"),
+    )
+    [*_, update] = [u for u in user_feed(redis_conn, alice) if u.get("order_id") == buy]
+    assert (update["status"], update["reject_reason"]) == ("EXPIRED", "MARKET_REMAINDER")
+    assert balance(alice, "USDT") == (Decimal("10000") - Decimal("10.01"), Decimal(0))
+
+
+def test_a_market_buy_by_quantity_the_funds_cannot_start_is_rejected(funded, alice, bob):
+    # One lot (0.00001 BTC) costs 20,000 USDT; alice has 10,000.
+    funded.place(bob, "BTC/USDT", "SELL", price="2000000000.00", quantity="0.00001")
+    funded.run()
+    buy = funded.place(alice, "BTC/USDT", "BUY", "MARKET", quantity="0.00001")
+    funded.run()
+    order = Order.objects.get(pk=buy)
+    assert (order.status, order.reject_reason) == ("REJECTED", "INSUFFICIENT_FUNDS")
+    assert balance(alice, "USDT") == (Decimal("10000"), Decimal(0))
+
+
+def test_a_quote_market_buy_that_bought_nothing_expires(funded, alice, bob):
+    funded.deposit(alice, "BTC", "1")
+    funded.run()
+    funded.place(alice, "BTC/USDT", "SELL", price="100.00", quantity="0.05")
+    funded.place(bob, "BTC/USDT", "SELL", price="100000.00", quantity="0.0001")
+    funded.run()
+    # Self-trade prevention cancels alice's own ask; 0.50 USDT buys no lot (1 USDT) at 100,000.
+    buy = funded.place(
+        alice, "BTC/USDT", "BUY", "MARKET", quote_quantity="0.50", self_trade_prevention="CANCEL_OLDEST"
+    )
+    funded.run()
+    order = Order.objects.get(pk=buy)
+    assert (order.status, order.reject_reason, order.executed_quantity) == (
+        "EXPIRED",
+        "MARKET_REMAINDER",
+        Decimal(0),
+    )
+    assert not Trade.objects.exists()
+    assert balance(alice, "USDT") == (Decimal("10000"), Decimal(0))
 
 
 def test_an_order_breaking_the_market_rules_is_stored_as_rejected(funded, alice):
