@@ -39,3 +39,5 @@ class WorkerCommand(BaseCommand):
         worker.owns_process = True
         logger.info("%s starting%s", worker.name, " as standby" if options["standby"] else "")
         worker.run()
+        if worker.exit_status:
+            sys.exit(worker.exit_status)
