@@ -236,7 +236,6 @@ class AccountsStage:
                 "po": order["post_only"],
                 "stp": order["stp"],
                 "hold": _text(hold_amount),
-                "ts": self._ms,
             },
         )
 
@@ -521,6 +520,8 @@ class AccountsStage:
         )
 
     def _forward(self, rules: MarketRules, command: dict[str, Any]) -> None:
+        """Send a command on to matching, with the time it was accepted: its entry's, in ms."""
+        command["ts"] = self._ms
         self.outbox.send(self.matching_keys[rules.shard].stream, command)
 
     def _reject_order(
@@ -578,6 +579,8 @@ class AccountsStage:
         )
 
     def _publish(self, user_id: int, payload: dict[str, Any]) -> None:
+        """An update for a trader, stamped with the time of the entry that caused it (ms)."""
+        payload["ts"] = self._ms
         self.outbox.publish(self._channels[user_id], payload)
 
 
