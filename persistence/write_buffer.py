@@ -225,6 +225,7 @@ class WriteBuffer:
                 position.lease_epoch,
                 dict(position.producer_sequences),
                 dict(position.counters),
+                dict(position.forwarded),
             ),
             self._items,
         )

@@ -18,6 +18,7 @@ from django.db import DatabaseError, close_old_connections, connection
 
 from exchange.pipeline import metrics
 from exchange.pipeline.keys import CONSUMER_GROUP
+from exchange.pipeline.trimming import TrimFloor, below_committed
 from persistence.failures import DeterministicFailure, is_deterministic
 from persistence.offsets import Fenced
 from persistence.write_buffer import Batch
@@ -32,8 +33,16 @@ class CommitAbandoned(Exception):
 
 
 class Flusher:
-    def __init__(self, name: str, client: redis.Redis, stream: str, epoch: int) -> None:
+    def __init__(
+        self,
+        name: str,
+        client: redis.Redis,
+        stream: str,
+        epoch: int,
+        trim_floor: TrimFloor = below_committed,
+    ) -> None:
         self.name = name
+        self.trim_floor = trim_floor
         self.redis = client
         self.stream = stream
         self.epoch = epoch
@@ -120,12 +129,18 @@ class Flusher:
 
     def _after_commit(self, batch: Batch, acks: list[bytes]) -> None:
         """Ack and trim only what is committed; a Redis error here costs a re-delivery, never data."""
+        floor = "0-0"
+        if settings.STREAM_TRIM_COMMITTED:
+            try:
+                floor = self.trim_floor(batch.position)
+            except DatabaseError as exc:
+                logger.warning("%s: not trimming after this commit: %s", self.name, exc)
         try:
             pipe = self.redis.pipeline(transaction=False)
             if acks:
                 pipe.xack(self.stream, CONSUMER_GROUP, *acks)
-            if settings.STREAM_TRIM_COMMITTED:
-                pipe.xtrim(self.stream, minid=batch.position.last_entry_id, approximate=True)
+            if floor != "0-0":
+                pipe.xtrim(self.stream, minid=floor, approximate=True)
             pipe.execute()
         except redis.RedisError as exc:
             logger.warning("%s: ack after commit failed: %s", self.name, exc)

@@ -36,6 +36,7 @@ from exchange.pipeline.keys import CONSUMER_GROUP, ShardKeys
 from exchange.pipeline.lease import Lease
 from exchange.pipeline.messages import MalformedEntry, decode
 from exchange.pipeline.outbox import MalformedGroups, Outbox, feed_fields, user_feed
+from exchange.pipeline.trimming import TrimFloor, below_committed
 from exchange.pipeline.wire import Command, Entry, Wire, first_error, read_entries, xadd, xreadgroup
 from persistence.failures import DeterministicFailure, is_deterministic
 from persistence.offsets import CommittedPosition, Fenced, claim_epoch, load_position
@@ -125,6 +126,10 @@ class StageWorker(ABC):
     def build_stage(self, position: CommittedPosition, buffer: WriteBuffer) -> Stage:
         """Load state from the database and make the stage that applies entries."""
 
+    def trim_floor(self) -> TrimFloor:
+        """How far the input stream may be trimmed after a commit: below the committed entry."""
+        return below_committed
+
     def after_batch(self) -> None:  # noqa: B027  (a hook; most workers need nothing here)
         """Hook after each applied batch (the matching worker publishes depth)."""
 
@@ -176,7 +181,9 @@ class StageWorker(ABC):
                 settle_garbage_collector()
             self._rewind_group(position.last_entry_id)
             self._reread = False
-            self.flusher = Flusher(self.name, self.redis, self.keys.stream, self.lease.epoch)
+            self.flusher = Flusher(
+                self.name, self.redis, self.keys.stream, self.lease.epoch, self.trim_floor()
+            )
         except (redis.RedisError, DatabaseError) as exc:
             self.stage = None
             self._fault("becoming leader", exc)
