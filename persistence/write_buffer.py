@@ -257,6 +257,7 @@ class WriteBuffer:
                 position.lease_epoch,
                 dict(position.producer_sequences),
                 dict(position.counters),
+                dict(position.forwarded),
             ),
             self._items,
         )

@@ -5,7 +5,9 @@ then the order exists only as that command in the accounts stream, and its
 id tells where: the entry id's milliseconds and sequence, and the accounts
 shard (exchange.pipeline.ids). Reading that one entry answers
 `GET /orders/{id}` with status PENDING_NEW and lets a cancel reach an order
-the database has not seen yet, without keeping any index of our own.
+the database has not seen yet, without keeping any index of our own. The
+accounts worker keeps a place in its stream until matching has committed
+the order (exchange/pipeline/trimming.py), so one of the two always has it.
 """
 
 from __future__ import annotations
@@ -168,9 +170,14 @@ def find_order(user_id: int, order_id: int) -> FoundOrder:
     if order is not None:
         return FoundOrder(persisted_payload(order))
     pending = pending_order(user_id, order_id)
-    if pending is None:
-        raise NotFound("no such order", "ORDER_NOT_FOUND")
-    return pending
+    if pending is not None:
+        return pending
+    # Persisted, and its entry trimmed, between the two reads above: the stream keeps a
+    # place until matching has committed its order (exchange/pipeline/trimming.py).
+    order = persisted_order(user_id, order_id)
+    if order is not None:
+        return FoundOrder(persisted_payload(order))
+    raise NotFound("no such order", "ORDER_NOT_FOUND")
 
 
 def find_order_by_client_id(user_id: int, client_order_id: str) -> FoundOrder:

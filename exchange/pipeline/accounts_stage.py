@@ -236,7 +236,6 @@ class AccountsStage:
                 "po": order["post_only"],
                 "stp": order["stp"],
                 "hold": _text(hold_amount),
-                "ts": self._ms,
             },
         )
 
@@ -342,7 +341,7 @@ class AccountsStage:
             if rules.shard not in self.matching_keys:
                 self.matching_keys[rules.shard] = matching_keys_for(rules.shard)
         for shard in sorted(self.matching_keys):
-            self.outbox.send(self.matching_keys[shard].stream, {"t": "markets"})
+            self._send_to_matching(self.matching_keys[shard].stream, {"t": "markets"})
 
     # ----------------------------------------------------------- settlement
 
@@ -521,7 +520,15 @@ class AccountsStage:
         )
 
     def _forward(self, rules: MarketRules, command: dict[str, Any]) -> None:
-        self.outbox.send(self.matching_keys[rules.shard].stream, command)
+        """Send a command on to matching, with the time it was accepted: its entry's, in ms."""
+        command["ts"] = self._ms
+        self._send_to_matching(self.matching_keys[rules.shard].stream, command)
+
+    def _send_to_matching(self, stream: str, command: dict[str, Any]) -> None:
+        """Send, and remember the entry with the offset: the stream is trimmed only below what
+        matching has committed of it (exchange/pipeline/trimming.py)."""
+        self.buffer.position.forwarded[stream] = self._entry_id
+        self.outbox.send(stream, command)
 
     def _reject_order(
         self,
@@ -578,6 +585,8 @@ class AccountsStage:
         )
 
     def _publish(self, user_id: int, payload: dict[str, Any]) -> None:
+        """An update for a trader, stamped with the time of the entry that caused it (ms)."""
+        payload["ts"] = self._ms
         self.outbox.publish(self._channels[user_id], payload)
 
 

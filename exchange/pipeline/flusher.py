@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-import time
 
 import redis
 from django.conf import settings
@@ -19,6 +18,8 @@ from django.db import DatabaseError, close_old_connections, connection
 
 from exchange.pipeline import metrics
 from exchange.pipeline.keys import CONSUMER_GROUP
+from exchange.pipeline.trimming import TrimFloor, below_committed
+from persistence.failures import DeterministicFailure, is_deterministic
 from persistence.offsets import Fenced
 from persistence.write_buffer import Batch
 
@@ -27,17 +28,31 @@ logger = logging.getLogger("spot.worker")
 _STOP = None
 
 
+class CommitAbandoned(Exception):
+    """The worker is stopping and a batch could not be committed; a restart replays its entries."""
+
+
 class Flusher:
-    def __init__(self, name: str, client: redis.Redis, stream: str, epoch: int) -> None:
+    def __init__(
+        self,
+        name: str,
+        client: redis.Redis,
+        stream: str,
+        epoch: int,
+        trim_floor: TrimFloor = below_committed,
+    ) -> None:
         self.name = name
+        self.trim_floor = trim_floor
         self.redis = client
         self.stream = stream
         self.epoch = epoch
-        self.error: Fenced | None = None
+        # Set once, and then no batch is written any more.
+        self.error: Fenced | DeterministicFailure | CommitAbandoned | None = None
         self._queue: queue.Queue[tuple[Batch, list[bytes]] | None] = queue.Queue(maxsize=1)
         self._idle = threading.Event()
         self._idle.set()
         self._stopping = False
+        self._wake = threading.Event()  # ends a backoff when the worker stops
         self._labels = {"worker": name}
         self._thread = threading.Thread(target=self._run, name=f"{name}-flusher", daemon=True)
         self._thread.start()
@@ -51,14 +66,19 @@ class Flusher:
         self._queue.put((batch, acks))
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Wait until every submitted batch is committed; raises Fenced if one was refused."""
+        """Wait until every submitted batch is committed; raises the error that stopped one."""
         done = self._idle.wait(timeout)
         if self.error is not None:
             raise self.error
         return done
 
-    def stop(self, timeout: float = 30) -> None:
+    def stop_retrying(self) -> None:
+        """Make one more attempt at the batch in hand and at each one submitted, and no retries."""
         self._stopping = True
+        self._wake.set()
+
+    def stop(self, timeout: float = 30) -> None:
+        self.stop_retrying()
         self._queue.put(_STOP)
         self._thread.join(timeout)
 
@@ -86,13 +106,20 @@ class Flusher:
                 self.error = exc
                 return
             except DatabaseError as exc:
+                metrics.FAULTS.labels(**self._labels).inc()
+                if is_deterministic(exc):
+                    self.error = DeterministicFailure(
+                        f"the database refused the batch of entries {_span(acks)} "
+                        f"(up to {batch.position.last_entry_id}): {type(exc).__name__} {exc}"
+                    )
+                    self.error.__cause__ = exc
+                    return
                 if self._stopping:
-                    logger.warning("%s: giving up a commit while stopping: %s", self.name, exc)
+                    self.error = CommitAbandoned(f"entries {_span(acks)} not committed: {exc}")
                     return
                 logger.warning("%s: commit failed (%s); retrying in %.1fs", self.name, exc, backoff)
-                metrics.FAULTS.labels(**self._labels).inc()
                 close_old_connections()
-                time.sleep(backoff)
+                self._wake.wait(backoff)
                 backoff = min(5.0, backoff * 2)
                 continue
             metrics.FLUSH_SECONDS.labels(**self._labels).observe(result.seconds)
@@ -102,12 +129,26 @@ class Flusher:
 
     def _after_commit(self, batch: Batch, acks: list[bytes]) -> None:
         """Ack and trim only what is committed; a Redis error here costs a re-delivery, never data."""
+        floor = "0-0"
+        if settings.STREAM_TRIM_COMMITTED:
+            try:
+                floor = self.trim_floor(batch.position)
+            except DatabaseError as exc:
+                logger.warning("%s: not trimming after this commit: %s", self.name, exc)
         try:
             pipe = self.redis.pipeline(transaction=False)
             if acks:
                 pipe.xack(self.stream, CONSUMER_GROUP, *acks)
-            if settings.STREAM_TRIM_COMMITTED:
-                pipe.xtrim(self.stream, minid=batch.position.last_entry_id, approximate=True)
+            if floor != "0-0":
+                pipe.xtrim(self.stream, minid=floor, approximate=True)
             pipe.execute()
         except redis.RedisError as exc:
             logger.warning("%s: ack after commit failed: %s", self.name, exc)
+
+
+def _span(acks: list[bytes]) -> str:
+    """The entries of a batch, for a log line: all of them when few, else the first and the last."""
+    ids = [raw.decode() for raw in acks]
+    if len(ids) <= 3:
+        return ", ".join(ids) or "(none)"
+    return f"{ids[0]} .. {ids[-1]} ({len(ids)})"

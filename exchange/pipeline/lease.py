@@ -3,6 +3,11 @@
 A Redis key with a TTL, renewed by the holder. Each acquisition takes a new
 epoch, never below the one already in the database, so the epoch check at
 commit fences out a leader that stalled past its TTL.
+
+A holder that stalled past its TTL takes its lease back if nobody took it
+meanwhile: every acquisition raises the epoch key, so an unchanged epoch
+proves that no other worker has led since. A slow start (a loaded machine,
+a long pause of the process) then costs nothing instead of a reload.
 """
 
 from __future__ import annotations
@@ -24,9 +29,15 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', tonumber(ARGV[2]))
 return epoch
 """
 
+# KEYS: lease, epoch. ARGV: holder, TTL in ms, the holder's epoch.
 _RENEW = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
+end
+if not holder and redis.call('GET', KEYS[2]) == ARGV[3] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', tonumber(ARGV[2]))
+  return 1
 end
 return 0
 """
@@ -58,7 +69,10 @@ class Lease:
         return bool(epoch)
 
     def renew(self) -> bool:
-        return bool(self._renew(keys=[self.keys.lease], args=[self.holder, self.ttl_ms]))
+        """Extend the lease, or take it back if it expired and nobody has led since."""
+        return bool(
+            self._renew(keys=[self.keys.lease, self.keys.epoch], args=[self.holder, self.ttl_ms, self.epoch])
+        )
 
     def release(self) -> None:
         self._release(keys=[self.keys.lease], args=[self.holder])

@@ -120,12 +120,15 @@ class MatchingStage:
         }
         self._now = datetime.fromtimestamp(0, UTC)
         self._ts = 0
+        self._entry_ms = 0
 
     # ------------------------------------------------------------- dispatch
 
     def handle(self, entry_id: str, message: dict[str, Any]) -> None:
         if message["t"] != "batch":
             raise MalformedEntry(f"unknown command type {message['t']!r}")
+        # The time of a command that carries none (sent by an earlier version): its batch's, not 0.
+        self._entry_ms = int(entry_id.partition("-")[0])
         try:
             apply_groups(message, self.replays, self._handle_group)
         finally:
@@ -143,9 +146,13 @@ class MatchingStage:
             if not isinstance(command, dict):
                 raise MalformedEntry("a command must be an object")
             kind = command.get("t")
-            if "ts" in command and command["ts"] != self._ts:  # commands of one millisecond share their time
-                self._ts = require_int(command, "ts")
-                self._now = datetime.fromtimestamp(self._ts / 1000, UTC)
+            # Every command carries the time the exchange accepted it; its rows and updates take that time.
+            ts = command.get("ts", self._entry_ms)
+            if ts != self._ts:  # commands of one millisecond share their time
+                if type(ts) is not int:
+                    raise MalformedEntry("'ts' must be an integer")
+                self._ts = ts
+                self._now = datetime.fromtimestamp(ts / 1000, UTC)
             if kind == "place":
                 self._place(command)
             elif kind == "cancel":
@@ -418,6 +425,8 @@ class MatchingStage:
         self.outbox.send(self.accounts_stream_of(user_id), item)
 
     def _publish(self, user_id: int, payload: dict[str, Any]) -> None:
+        """An update for a trader, stamped with the time of the command that caused it (ms)."""
+        payload["ts"] = self._ts
         self.outbox.publish(self._channels[user_id], payload)
 
     def _next_engine_sequence(self) -> int:

@@ -4,14 +4,20 @@ One step reads a batch with XREADGROUP ... BLOCK (push, no polling), applies
 each entry to the stage, sends what the stage produced, and commits the
 write buffer with the stream position when it is due; entries are acked
 once committed. A worker that is not the shard's leader waits as a standby.
+
+Redis and database faults of the moment are retried with backoff; a
+database error that no retry can cure (persistence/failures.py) stops the
+worker with exit status 1. A signal ends a backoff at once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import logging
 import os
+import select
 import signal
 import socket
 import time
@@ -24,13 +30,15 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections
 
 from exchange.pipeline import metrics
-from exchange.pipeline.flusher import Flusher
+from exchange.pipeline.flusher import CommitAbandoned, Flusher
 from exchange.pipeline.ids import entry_id_less_or_equal
 from exchange.pipeline.keys import CONSUMER_GROUP, ShardKeys
 from exchange.pipeline.lease import Lease
 from exchange.pipeline.messages import MalformedEntry, decode
 from exchange.pipeline.outbox import MalformedGroups, Outbox, feed_fields, user_feed
+from exchange.pipeline.trimming import TrimFloor, below_committed
 from exchange.pipeline.wire import Command, Entry, Wire, first_error, read_entries, xadd, xreadgroup
+from persistence.failures import DeterministicFailure, is_deterministic
 from persistence.offsets import CommittedPosition, Fenced, claim_epoch, load_position
 from persistence.write_buffer import WriteBuffer
 
@@ -55,6 +63,27 @@ def settle_garbage_collector() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
+class Pause:
+    """A wait that a signal handler can cut short.
+
+    A handler runs in the main thread between two bytecodes, possibly while
+    that thread holds a threading.Event's lock inside wait(): setting the
+    Event there can deadlock. Writing a byte to a pipe is safe in a handler,
+    and select() wakes on it.
+    """
+
+    def __init__(self) -> None:
+        self._read, self._write = os.pipe()
+        os.set_blocking(self._write, False)
+
+    def wait(self, seconds: float) -> None:
+        select.select([self._read], [], [], seconds)
+
+    def interrupt(self) -> None:
+        with contextlib.suppress(BlockingIOError):  # the pipe is full: it is awake already
+            os.write(self._write, b"\0")
+
+
 class Stage(Protocol):
     def handle(self, entry_id: str, message: dict[str, Any]) -> None: ...
 
@@ -73,6 +102,8 @@ class StageWorker(ABC):
         self.consumer = f"{socket.gethostname()}-{os.getpid()}"
         self.lease = Lease(client, keys, self.consumer, settings.WORKER_LEASE_TTL_MS)
         self.stopping = False
+        self.exit_status = 0
+        self._pause: Pause | None = None  # made by run(), which owns the signals
         self.stage: Stage | None = None
         self.buffer: WriteBuffer | None = None
         self.flusher: Flusher | None = None
@@ -99,6 +130,10 @@ class StageWorker(ABC):
     def build_stage(self, position: CommittedPosition, buffer: WriteBuffer) -> Stage:
         """Load state from the database and make the stage that applies entries."""
 
+    def trim_floor(self) -> TrimFloor:
+        """How far the input stream may be trimmed after a commit: below the committed entry."""
+        return below_committed
+
     def after_batch(self) -> None:  # noqa: B027  (a hook; most workers need nothing here)
         """Hook after each applied batch (the matching worker publishes depth)."""
 
@@ -112,15 +147,23 @@ class StageWorker(ABC):
             while not self.stopping:
                 self.beat = time.monotonic()  # once a step (a batch), not per entry
                 if self.stage is None and not self.become_leader():
-                    time.sleep(settings.WORKER_STANDBY_POLL_S)
+                    self._sleep(settings.WORKER_STANDBY_POLL_S)
                     continue
                 if not self.step():
                     continue
         except Fenced as exc:
             reason = f"fenced: {exc}"
+        except CommitAbandoned as exc:  # stopping while the database is down
+            reason = f"stopped by signal without the last commit (a restart replays it): {exc}"
+        except DeterministicFailure as exc:
+            reason = f"failed: {exc}"
+            self.exit_status = 1
         finally:
             self.shutdown()
-        logger.info("%s exiting: %s", self.name, reason)
+        if self.exit_status:
+            logger.critical("%s exiting: %s", self.name, reason)
+        else:
+            logger.info("%s exiting: %s", self.name, reason)
         return reason
 
     def become_leader(self) -> bool:
@@ -144,11 +187,13 @@ class StageWorker(ABC):
                 settle_garbage_collector()
             self._rewind_group(position.last_entry_id)
             self._reread = False
-            self.flusher = Flusher(self.name, self.redis, self.keys.stream, self.lease.epoch)
+            self.flusher = Flusher(
+                self.name, self.redis, self.keys.stream, self.lease.epoch, self.trim_floor()
+            )
         except (redis.RedisError, DatabaseError) as exc:
             self.standby_ready = False
-            self._fault("becoming leader", exc)
             self.stage = None
+            self._fault("becoming leader", exc)
             return False
         logger.info(
             "%s is leader (epoch %s), resuming after %s", self.name, self.lease.epoch, position.last_entry_id
@@ -400,6 +445,10 @@ class StageWorker(ABC):
                 metrics.STREAM_LAG.labels(**self._labels).set(lag or 0)
 
     def _fault(self, what: str, exc: Exception) -> None:
+        """Log a fault and back off before the retry; raises DeterministicFailure if retrying cannot help."""
+        metrics.FAULTS.labels(**self._labels).inc()
+        if isinstance(exc, DatabaseError) and is_deterministic(exc):
+            raise DeterministicFailure(f"{what}: {type(exc).__name__} {exc}") from exc
         self._backoff = min(5.0, max(0.1, self._backoff * 2))
         logger.warning(
             "%s: %s failed (%s: %s); retrying in %.1fs",
@@ -409,10 +458,18 @@ class StageWorker(ABC):
             exc,
             self._backoff,
         )
-        metrics.FAULTS.labels(**self._labels).inc()
         if isinstance(exc, DatabaseError):
             close_old_connections()
-        time.sleep(self._backoff)
+        self._sleep(self._backoff)
+
+    def _sleep(self, seconds: float) -> None:
+        """Wait, unless stopping; a signal ends the wait."""
+        if self.stopping:
+            return
+        if self._pause is None:
+            time.sleep(seconds)
+        else:
+            self._pause.wait(seconds)
 
     def _drop_state(self) -> None:
         if self.flusher is not None:
@@ -429,6 +486,7 @@ class StageWorker(ABC):
     # ------------------------------------------------------------ stopping
 
     def _install_signals(self) -> None:
+        self._pause = Pause()
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
 
@@ -438,12 +496,25 @@ class StageWorker(ABC):
             os._exit(1)
         logger.info("%s: %s received, finishing the batch", self.name, signal.Signals(signum).name)
         self.stopping = True
+        if self._pause is not None:
+            self._pause.interrupt()
+        if self.flusher is not None:
+            # Safe in a handler: only the flusher's thread ever waits on what this sets.
+            self.flusher.stop_retrying()
 
     def shutdown(self) -> None:
-        """Flush, commit, ack and release the lease; after a fault, just let go."""
+        """Flush, commit, ack and release the lease; after a fault, just let go.
+
+        A stop does not wait for a database that is down: the flusher tries
+        the last batches once, and what it cannot commit a restart replays.
+        """
         if self.stage is None or self.buffer is None:
             return
+        if self.flusher is not None:
+            self.flusher.stop_retrying()
         for attempt in range(3):
+            if self.exit_status:
+                break  # a failed worker commits nothing more
             try:
                 self._send()
                 self._commit()
@@ -451,9 +522,14 @@ class StageWorker(ABC):
             except Fenced:
                 logger.error("%s: fenced while stopping; a newer leader owns the shard", self.name)
                 break
+            except (CommitAbandoned, DeterministicFailure) as exc:
+                logger.warning(
+                    "%s: stopping without the last commit (a restart replays it): %s", self.name, exc
+                )
+                break
             except (redis.RedisError, DatabaseError) as exc:
                 logger.warning("%s: final commit attempt %s failed: %s", self.name, attempt + 1, exc)
-                time.sleep(0.5)
+                self._sleep(0.5)
         try:
             self.lease.release()
         except redis.RedisError as exc:

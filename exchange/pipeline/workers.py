@@ -17,6 +17,7 @@ from exchange.pipeline.markets import MarketRules, load_markets
 from exchange.pipeline.matching_stage import MatchingStage
 from exchange.pipeline.messages import dumps
 from exchange.pipeline.outbox import feed_fields
+from exchange.pipeline.trimming import TrimFloor, below_downstream
 from exchange.pipeline.worker import Stage, StageWorker
 from exchange.routing import account_shard_for
 from matching import Side, from_lots, from_ticks
@@ -46,6 +47,10 @@ class AccountsWorker(StageWorker):
             settings.REDIS_KEY_PREFIX,
             load_markets,
         )
+
+    def trim_floor(self) -> TrimFloor:
+        """Below what matching has committed too: a forwarded place is found by its entry until then."""
+        return below_downstream(self.outbox.producer)
 
 
 class MatchingWorker(StageWorker):

@@ -1,4 +1,9 @@
-"""Kill real workers with SIGKILL while orders flow; nothing is lost, nothing is doubled."""
+"""Kill real workers with SIGKILL while orders flow; nothing is lost, nothing is doubled.
+
+It runs with streams trimmed as by default, where every acknowledged order
+must stay findable throughout, and with trimming off, where the whole input
+streams are replayed at the end and must rebuild the same books.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,8 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 
+from exchange.api.errors import NotFound
+from exchange.api.order_lookup import find_order
 from exchange.models import Order, Trade
 from exchange.pipeline.keys import accounts_keys, matching_keys
 from exchange.pipeline.loading import load_books
@@ -72,10 +79,23 @@ def random_order(
     return user.pk, placed_order.order_id
 
 
-@pytest.mark.timeout(600)
+def assert_findable(rng: random.Random, acknowledged: list[tuple[int, int]]) -> None:
+    """The newest acknowledged orders and a sample of the older ones: each can be looked up."""
+    sample = acknowledged[-25:] + rng.sample(acknowledged, min(25, len(acknowledged)))
+    for user_id, order_id in sample:
+        try:
+            find_order(user_id, order_id)
+        except NotFound:
+            raise AssertionError(f"acknowledged order {order_id} answers ORDER_NOT_FOUND") from None
+
+
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("trimmed", [True, False], ids=["trimmed", "kept"])
 def test_killing_workers_at_random_loses_and_doubles_nothing(
-    transactional_db, redis_conn, btc_usdt, tmp_path, settings
+    transactional_db, redis_conn, btc_usdt, tmp_path, settings, trimmed
 ):
+    settings.STREAM_TRIM_COMMITTED = trimmed
+    env = {**FAST_LEASE, "STREAM_TRIM_COMMITTED": "1" if trimmed else "0"}
     make_market("ETH", "USDT")
     User.objects.create_user(settings.FEE_ACCOUNT_USERNAME)
     users = [User.objects.create_user(f"trader{n}") for n in range(5)]
@@ -86,11 +106,12 @@ def test_killing_workers_at_random_loses_and_doubles_nothing(
         entry.change_funds(user.pk, "ETH", "DEPOSIT", Decimal("100"), "crash-test", None)
 
     workers = {
-        "accounts-0": WorkerProcess("accounts", 0, tmp_path, **FAST_LEASE).start(),
-        "matching-1": WorkerProcess("matching", 1, tmp_path, **FAST_LEASE).start(),
-        "matching-2": WorkerProcess("matching", 2, tmp_path, **FAST_LEASE).start(),
+        "accounts-0": WorkerProcess("accounts", 0, tmp_path, **env).start(),
+        "matching-1": WorkerProcess("matching", 1, tmp_path, **env).start(),
+        "matching-2": WorkerProcess("matching", 2, tmp_path, **env).start(),
     }
     rng = random.Random(20261125)
+    sampling = random.Random(3)
     acknowledged: list[tuple[int, int]] = []
     stop_killing = threading.Event()
     kills: list[str] = []
@@ -109,9 +130,7 @@ def test_killing_workers_at_random_loses_and_doubles_nothing(
             epoch = int(redis_conn.get(epoch_keys[name]) or 0)
             workers[name].kill()
             kills.append(name)
-            workers[name] = WorkerProcess(
-                workers[name].kind, workers[name].shard, tmp_path, **FAST_LEASE
-            ).start()
+            workers[name] = WorkerProcess(workers[name].kind, workers[name].shard, tmp_path, **env).start()
             # Each kill hits a worker that leads and works: wait for the takeover.
             key, before = epoch_keys[name], epoch
             wait_for(lambda: int(redis_conn.get(key) or 0) > before, 30, what=f"{name} to lead")  # noqa: B023
@@ -128,6 +147,8 @@ def test_killing_workers_at_random_loses_and_doubles_nothing(
                 acknowledged.append(placed)
             n += 1
             if n % 25 == 0:
+                if trimmed:
+                    assert_findable(sampling, acknowledged)
                 time.sleep(0.1)
         thread.join(timeout=120)
         stop_killing.set()
@@ -154,6 +175,9 @@ def test_killing_workers_at_random_loses_and_doubles_nothing(
     assert_money_is_conserved()
     assert_no_funds_locked_without_open_orders()
     assert Trade.objects.exists()
+    if trimmed:
+        assert redis_conn.xlen(accounts_keys(0).stream) < n  # trimming did happen
+        return
 
     # The books the database holds equal books rebuilt by replaying the whole input streams.
     markets = load_markets()

@@ -42,3 +42,5 @@ class WorkerCommand(BaseCommand):
             probes.serve(worker, options["metrics_port"])
         logger.info("%s starting%s", worker.name, " as standby" if options["standby"] else "")
         worker.run()
+        if worker.exit_status:
+            sys.exit(worker.exit_status)
