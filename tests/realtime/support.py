@@ -87,7 +87,7 @@ class EventSource:
             {
                 "type": "trade",
                 "symbol": symbol,
-                "trade_id": trade_id,
+                "trade_id": str(trade_id),
                 "price": price,
                 "quantity": quantity,
                 "taker_side": "BUY",
@@ -126,7 +126,7 @@ class EventSource:
             user_id,
             {
                 "type": "order",
-                "order_id": order_id,
+                "order_id": str(order_id),
                 "client_order_id": f"c-{order_id}",
                 "symbol": "BTC/USDT",
                 "side": "BUY",

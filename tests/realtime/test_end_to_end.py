@@ -240,7 +240,7 @@ def test_a_client_resumes_after_a_reconnect_from_its_last_seq(
         replayed = [ws.receive() for _ in missed]
         assert [f["seq"] for f in replayed] == missed
         orders = {f["data"]["order_id"]: f["data"]["status"] for f in replayed if f["type"] == "order"}
-        assert orders == {offline[0]: "NEW", offline[1]: "NEW", first: "CANCELED"}
+        assert orders == {str(offline[0]): "NEW", str(offline[1]): "NEW", str(first): "CANCELED"}
         pipeline.entry.cancel(alice.pk, offline[0])
         pipeline.run()
         live = private_events(ws, offline[0], {"CANCELED"})
