@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import zlib
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
@@ -147,18 +148,29 @@ class LocalBook:
 
     def __init__(self) -> None:
         self.seq: int | None = None
-        self.bids: dict[Decimal, Decimal] = {}
-        self.asks: dict[Decimal, Decimal] = {}
+        # price -> (price text, size text), as the frames wrote them: the checksum is over the texts.
+        self.bid_texts: dict[Decimal, tuple[str, str]] = {}
+        self.ask_texts: dict[Decimal, tuple[str, str]] = {}
         self.gaps = 0
         self.snapshots: list[str] = []
+        self.checksums_verified = 0
+
+    @property
+    def bids(self) -> dict[Decimal, Decimal]:
+        return {price: Decimal(size) for price, (_, size) in self.bid_texts.items()}
+
+    @property
+    def asks(self) -> dict[Decimal, Decimal]:
+        return {price: Decimal(size) for price, (_, size) in self.ask_texts.items()}
 
     def apply(self, frame: dict[str, Any]) -> None:
         if frame["type"] == "depth_snapshot":
             data = frame["data"]
             self.seq = data["seq"]
-            self.bids = {Decimal(p): Decimal(q) for p, q in data["bids"]}
-            self.asks = {Decimal(p): Decimal(q) for p, q in data["asks"]}
+            self.bid_texts = {Decimal(p): (p, q) for p, q in data["bids"]}
+            self.ask_texts = {Decimal(p): (p, q) for p, q in data["asks"]}
             self.snapshots.append(frame["reason"])
+            self._verify(data)
             return
         assert frame["type"] == "depth_update", frame
         for update in frame["data"]:
@@ -168,12 +180,24 @@ class LocalBook:
             if update["seq"] != self.seq + 1:
                 self.gaps += 1  # a real client would resubscribe for a new snapshot
             self.seq = update["seq"]
-            for side, levels in ((self.bids, update["bids"]), (self.asks, update["asks"])):
+            for side, levels in ((self.bid_texts, update["bids"]), (self.ask_texts, update["asks"])):
                 for price, quantity in levels:
                     if Decimal(quantity) == 0:
                         side.pop(Decimal(price), None)
                     else:
-                        side[Decimal(price)] = Decimal(quantity)
+                        side[Decimal(price)] = (price, quantity)
+            self._verify(update)
+
+    def checksum(self) -> int:
+        """As docs/adr/0005 says: CRC32 of "p:q,...|p:q,...", bids best first, then asks best first."""
+        bids = ",".join(f"{p}:{q}" for _, (p, q) in sorted(self.bid_texts.items(), reverse=True))
+        asks = ",".join(f"{p}:{q}" for _, (p, q) in sorted(self.ask_texts.items()))
+        return zlib.crc32(f"{bids}|{asks}".encode())
+
+    def _verify(self, data: dict[str, Any]) -> None:
+        if "checksum" in data:  # what the workers write always has one; hand-made events may not
+            assert data["checksum"] == self.checksum(), f"checksum differs at seq {data['seq']}"
+            self.checksums_verified += 1
 
     def levels(self) -> tuple[list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]]]:
         return sorted(self.bids.items(), reverse=True), sorted(self.asks.items())

@@ -182,6 +182,46 @@ def test_depth_snapshot_and_updates_reproduce_the_engines_book(
         assert book.levels()[0] and book.levels()[1]
 
 
+def rest_depth(daphne: Daphne, limit: int) -> dict[str, Any]:
+    connection = http.client.HTTPConnection("127.0.0.1", daphne.port, timeout=10)
+    try:
+        connection.request("GET", f"/api/v1/markets/{SYMBOL}/depth?limit={limit}")
+        response = connection.getresponse()
+        answer: dict[str, Any] = json.loads(response.read())
+    finally:
+        connection.close()
+    assert response.status == 200, answer
+    return answer
+
+
+def test_levels_moving_up_into_the_top_100_reach_the_client_and_its_checksum_holds(
+    daphne: Daphne, pipeline: Pipeline, btc_usdt: Market, alice: User, bob: User
+) -> None:
+    pipeline.deposit(alice, "BTC", "10")
+    pipeline.deposit(bob, "USDT", "10000000")
+    for n in range(130):
+        pipeline.place(alice, SYMBOL, "SELL", price=str(30000 + n), quantity="0.01")
+    pipeline.run()
+    with daphne.client() as ws:
+        ws.send({"op": "subscribe", "channels": [f"depth:{SYMBOL}"]})
+        assert ws.receive()["type"] == "subscribed"
+        book = LocalBook()
+        book.apply(ws.receive())
+        assert len(book.asks) == 100 and book.checksums_verified == 1
+        # Takes the best 30 asks: 30130 ... 30129 move up into the top 100.
+        pipeline.place(bob, SYMBOL, "BUY", price="30029", quantity="0.30", time_in_force="IOC")
+        pipeline.run()
+        while book.seq != _engine_sequence(pipeline):
+            book.apply(ws.receive())
+        assert book.gaps == 0 and book.checksums_verified >= 2
+        rest = rest_depth(daphne, 100)
+        assert rest["seq"] == book.seq
+        rest_asks = [(Decimal(p), Decimal(q)) for p, q in rest["asks"]]
+        assert book.levels()[1] == rest_asks
+        assert len(rest_asks) == 100
+        assert (rest_asks[0][0], rest_asks[-1][0]) == (Decimal(30030), Decimal(30129))
+
+
 def test_a_forced_gap_is_detected_and_the_book_recovers(
     daphne: Daphne, pipeline: Pipeline, btc_usdt: Market, alice: User, events: EventSource
 ) -> None:

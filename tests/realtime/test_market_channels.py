@@ -116,7 +116,13 @@ def test_a_market_without_a_worker_yet_starts_from_an_empty_book(market: Market)
         ws = await connect()
         await request(ws, {"op": "subscribe", "channels": ["depth:BTC/USDT"]})
         snapshot = await receive(ws)
-        assert snapshot["data"] == {"symbol": "BTC/USDT", "seq": 0, "bids": [], "asks": []}
+        assert snapshot["data"] == {
+            "symbol": "BTC/USDT",
+            "seq": 0,
+            "bids": [],
+            "asks": [],
+            "checksum": 2343686810,  # CRC32 of "|"
+        }
         await ws.disconnect()
 
     run(body)
