@@ -363,6 +363,7 @@ class MatchingStage:
                     "type": "fill",
                     "trade_id": trade_id_text,
                     "order_id": str(order.order_id),
+                    "client_order_id": order.client_order_id,
                     "symbol": rules.symbol,
                     "side": order.side,
                     "role": role,
@@ -370,6 +371,7 @@ class MatchingStage:
                     "quantity": quantity_text,
                     "fee": fee_text,
                     "fee_asset": rules.quote,
+                    "ts": self._ts,
                 },
             )
         if maker_fee or taker_fee:

@@ -16,6 +16,8 @@ from django.conf import settings
 
 from exchange.api.signing import private_key_from_text, signed_headers
 from exchange.pipeline.keys import matching_keys
+from exchange.pipeline.user_events import append_commands, events_stream
+from exchange.pipeline.wire import Wire
 from exchange.pipeline.workers import depth_key
 from exchange.realtime.auth import SIGNED_PATH
 from exchange.realtime.hub import Hub
@@ -113,16 +115,22 @@ class EventSource:
             {"type": "depth_snapshot", "symbol": symbol, "seq": seq, "bids": bids, "asks": asks}
         )
 
-    def user_event(self, user_id: int, event: dict[str, Any], maxlen: int | None = None) -> str:
-        body = json.dumps(event, separators=(",", ":"))
+    def user_events(self, user_id: int, events: list[dict[str, Any]]) -> list[int]:
+        """A worker batch's events of one user, appended the workers' way; their seqs."""
+        bodies = [json.dumps(event, separators=(",", ":")).encode() for event in events]
         channel = f"{self.prefix}:user:{user_id}"
-        entry: Any = self.redis.xadd(f"{channel}:events", {"d": body}, maxlen=maxlen, approximate=False)
-        self.redis.publish(channel, body)
-        return str(entry.decode())
+        [last] = Wire(self.redis).round_trip(append_commands(channel, bodies, settings.USER_EVENTS_MAXLEN))
+        return list(range(int(last) - len(events) + 1, int(last) + 1))
 
-    def order(
-        self, user_id: int, order_id: int, status: str = "NEW", maxlen: int | None = None, **extra: Any
-    ) -> str:
+    def user_event(self, user_id: int, event: dict[str, Any]) -> int:
+        [seq] = self.user_events(user_id, [event])
+        return seq
+
+    def trim_user_events(self, user_id: int, keep: int) -> None:
+        """Keep only the newest `keep` entries, as the stream's MAXLEN does to a long history."""
+        self.redis.xtrim(events_stream(f"{self.prefix}:user:{user_id}"), maxlen=keep, approximate=False)
+
+    def order(self, user_id: int, order_id: int, status: str = "NEW", **extra: Any) -> int:
         return self.user_event(
             user_id,
             {
@@ -139,7 +147,6 @@ class EventSource:
                 "reject_reason": "",
                 **extra,
             },
-            maxlen,
         )
 
 
