@@ -46,3 +46,27 @@ def test_every_order_and_trade_id_in_private_and_market_events_is_a_string(
     assert ids and all(isinstance(value, str) and value.isdigit() for value in ids), ids
     assert buy > 2**53 and str(buy) in ids and str(sell) in ids
     assert {fill["trade_id"] for fill in private if fill["type"] == "fill"} == {trades[0]["trade_id"]}
+
+
+def test_a_markets_trade_ids_grow_by_one_the_trades_channels_gap_signal(
+    pipeline: Any, alice: Any, bob: Any, redis_conn: Any
+) -> None:
+    pipeline.deposit(alice, "USDT", "1000")
+    pipeline.deposit(bob, "BTC", "1")
+    pipeline.run()
+    for price in ("100.00", "101.00", "102.00"):
+        pipeline.place(bob, "BTC/USDT", "SELL", price=price, quantity="0.1")
+    pipeline.run()
+    pipeline.place(alice, "BTC/USDT", "BUY", price="102.00", quantity="0.25")  # three trades at once
+    pipeline.run()
+    pipeline.place(alice, "BTC/USDT", "BUY", price="102.00", quantity="0.05")  # one more, later
+    pipeline.run()
+
+    entries = redis_conn.xrange(f"{settings.REDIS_KEY_PREFIX}:{{m1}}:events")
+    ids = [
+        int(event["trade_id"])
+        for _, fields in entries
+        for value in fields.values()
+        if (event := json.loads(value))["type"] == "trade"
+    ]
+    assert len(ids) == 4 and ids == list(range(ids[0], ids[0] + 4))
