@@ -45,7 +45,7 @@ def close_oversized_frames(send: Send) -> bool:
     """Answer a client frame past daphne's size limit with a reason, not a dropped connection.
 
     autobahn (under daphne) refuses a frame or message over
-    `--websocket_max_frame_size`/`--websocket_max_message_size` (1 MiB) as
+    `--websocket-max-frame-size`/`--websocket-max-message-size` (1 MiB) as
     soon as its header arrives, by dropping the TCP connection: the client
     sees 1006 and no reason. Here the connection gets an error frame
     FRAME_TOO_LARGE and a close 1009 with the same reason; the rest of the
