@@ -25,8 +25,9 @@ class FillWatcher:
         self.url = url
         self.login = login
         self.report = report  # called with the latency in milliseconds
-        self._sent: dict[int, float] = {}
-        self._filled: dict[int, float] = {}
+        # By the id's text: REST and the WebSocket both send ids as strings.
+        self._sent: dict[str, float] = {}
+        self._filled: dict[str, float] = {}
         self._lock = threading.Lock()
         self._connection: ClientConnection | None = None
         self._closed = False
@@ -58,9 +59,10 @@ class FillWatcher:
     def on_frame(self, frame: dict[str, Any], now: float) -> None:
         if frame.get("type") != "fill":
             return
-        order_id = frame.get("data", {}).get("order_id")
-        if not isinstance(order_id, int):
+        raw_id = frame.get("data", {}).get("order_id")
+        if not isinstance(raw_id, str | int):
             return
+        order_id = str(raw_id)
         with self._lock:
             if order_id in self._filled:
                 return  # only the first fill of an order counts
@@ -70,8 +72,9 @@ class FillWatcher:
         if sent is not None:
             self.report((now - sent) * 1000)
 
-    def sent(self, order_id: int, at: float) -> None:
+    def sent(self, order_id: str | int, at: float) -> None:
         """The order `order_id` was sent at `at` (perf_counter), as the REST answer now says."""
+        order_id = str(order_id)
         with self._lock:
             filled = self._filled.pop(order_id, None)
             if filled is None:

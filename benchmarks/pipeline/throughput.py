@@ -422,7 +422,7 @@ def listen_for_updates(ready: Any, stop: Any, results: Any) -> None:
             arrived = time.perf_counter()
             for payload in json.loads(message["data"]):  # a worker batch's events of one user
                 if payload.get("type") == "order" and payload.get("status") != "REJECTED":
-                    seen.setdefault(payload["order_id"], arrived)
+                    seen.setdefault(int(payload["order_id"]), arrived)
     results.put(seen)
 
 

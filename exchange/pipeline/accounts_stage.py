@@ -245,7 +245,7 @@ class AccountsStage:
         hold = self.state.holds.get(order_id)
         if hold is None or hold.user_id != user_id:
             self._publish(
-                user_id, {"type": "cancel_rejected", "order_id": order_id, "reason": "UNKNOWN_ORDER"}
+                user_id, {"type": "cancel_rejected", "order_id": str(order_id), "reason": "UNKNOWN_ORDER"}
             )
             return
         self._forward(
@@ -277,7 +277,7 @@ class AccountsStage:
         elif new_quantity is not None and (new_quantity <= 0 or new_quantity % rules.lot_size):
             problem = "QUANTITY_NOT_ON_LOT"
         if problem is not None or hold is None or rules is None or hold.price is None:
-            self._publish(user_id, {"type": "amend_rejected", "order_id": order_id, "reason": problem})
+            self._publish(user_id, {"type": "amend_rejected", "order_id": str(order_id), "reason": problem})
             return
         price = new_price if new_price is not None else hold.price
         quantity = new_quantity if new_quantity is not None else (hold.quantity or ZERO)
@@ -289,7 +289,8 @@ class AccountsStage:
         if extra > 0:
             if self._balance(user_id, hold.asset)[0] < extra:
                 self._publish(
-                    user_id, {"type": "amend_rejected", "order_id": order_id, "reason": "INSUFFICIENT_FUNDS"}
+                    user_id,
+                    {"type": "amend_rejected", "order_id": str(order_id), "reason": "INSUFFICIENT_FUNDS"},
                 )
                 return
             self._move(user_id, hold.asset, -extra, extra, "HOLD", order_id=order_id)
@@ -574,7 +575,7 @@ class AccountsStage:
             user_id,
             {
                 "type": "order",
-                "order_id": order_id,
+                "order_id": str(order_id),
                 "client_order_id": client_order_id,
                 "symbol": symbol,
                 "status": status,

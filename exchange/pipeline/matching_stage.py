@@ -332,6 +332,7 @@ class MatchingStage:
         notional_text = str(notional)
         maker_fee_text = str(maker_fee)
         taker_fee_text = maker_fee_text if taker_fee is maker_fee else str(taker_fee)
+        trade_id_text = str(trade_id)  # ids past 2^53 lose digits as JSON numbers: strings on the wire
         for order, fee_text, role in ((maker, maker_fee_text, "maker"), (taker, taker_fee_text, "taker")):
             order.fill(quantity, notional, self._now)
             # Its row now; its update once the command's events are through (it may fill completely).
@@ -354,8 +355,9 @@ class MatchingStage:
                 order.user_id,
                 {
                     "type": "fill",
-                    "trade_id": trade_id,
-                    "order_id": order.order_id,
+                    "trade_id": trade_id_text,
+                    "order_id": str(order.order_id),
+                    "client_order_id": order.client_order_id,
                     "symbol": rules.symbol,
                     "side": order.side,
                     "role": role,
@@ -363,6 +365,7 @@ class MatchingStage:
                     "quantity": quantity_text,
                     "fee": fee_text,
                     "fee_asset": rules.quote,
+                    "ts": self._ts,
                 },
             )
         if maker_fee or taker_fee:
@@ -374,7 +377,7 @@ class MatchingStage:
             {
                 "type": "trade",
                 "symbol": rules.symbol,
-                "trade_id": trade_id,
+                "trade_id": trade_id_text,
                 "price": price_text,
                 "quantity": quantity_text,
                 "taker_side": taker.side,
@@ -391,7 +394,7 @@ class MatchingStage:
             event.user_id,
             {
                 "type": f"{event.command.name.lower()}_rejected",
-                "order_id": event.order_id,
+                "order_id": str(event.order_id),
                 "reason": event.reason.name,
             },
         )

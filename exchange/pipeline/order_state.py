@@ -129,7 +129,7 @@ class OrderState:
         """The order update traders receive."""
         return {
             "type": "order",
-            "order_id": self.order_id,
+            "order_id": str(self.order_id),
             "client_order_id": self.client_order_id,
             "symbol": self.symbol,
             "side": self.side,

@@ -11,7 +11,8 @@ has already applied, whichever entry brought it.
 
 Updates for traders (orders, fills, balances) are collected per user and
 written the same way: one entry per user per batch on the user's events
-stream, one event per field, and one PUBLISH of all of them as a JSON array.
+stream, one event per field, numbered per user (user_events.py), and one
+PUBLISH of all of them as a JSON array.
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ def user_feed(publications: list[tuple[str, dict[str, Any]]]) -> dict[str, list[
 
 
 def feed_fields(events: list[bytes]) -> Fields:
-    """A user events stream entry: one event per field, named by its place ("0", "1", ...)."""
+    """A market events stream entry: one event per field, named by its place ("0", "1", ...)."""
     return {str(index): text for index, text in enumerate(events)}
 
 

@@ -10,11 +10,15 @@ instead of 10 through redis-py's packer.
 
 Nothing is retried here: a failure is the caller's to handle (the worker
 reads its pending entries again, see worker.py). After any failure the
-socket is closed, since replies may still be in flight on it.
+socket is closed, since replies may still be in flight on it. The one
+exception: a script called by its SHA1 (EVALSHA, registered with
+`script_sha`) that Redis no longer has (a restart empties its script cache)
+is called again with its text, which loads it.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,6 +28,15 @@ import redis
 Command = Sequence[Any]
 Entry = tuple[bytes, dict[bytes, bytes]]
 
+_SCRIPTS: dict[str, str] = {}  # SHA1 -> the script's text
+
+
+def script_sha(text: str) -> str:
+    """The SHA1 an EVALSHA of this script names; the Wire can then reload it."""
+    sha = hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()  # Redis names scripts so
+    _SCRIPTS[sha] = text
+    return sha
+
 
 class Wire:
     def __init__(self, client: redis.Redis) -> None:
@@ -32,6 +45,21 @@ class Wire:
 
     def round_trip(self, commands: list[Command]) -> list[Any]:
         """The replies, in order; an error reply is returned as its ResponseError, not raised."""
+        replies = self._exchange(commands)
+        unloaded = [
+            index
+            for index, reply in enumerate(replies)
+            if isinstance(reply, redis.exceptions.NoScriptError) and commands[index][1] in _SCRIPTS
+        ]
+        if unloaded:
+            again = self._exchange(
+                [("EVAL", _SCRIPTS[commands[index][1]], *commands[index][2:]) for index in unloaded]
+            )
+            for index, reply in zip(unloaded, again, strict=True):
+                replies[index] = reply
+        return replies
+
+    def _exchange(self, commands: list[Command]) -> list[Any]:
         if self._connection is None:
             self._connection = self._pool.get_connection()
         connection = self._connection

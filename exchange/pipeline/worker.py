@@ -35,8 +35,9 @@ from exchange.pipeline.ids import entry_id_less_or_equal
 from exchange.pipeline.keys import CONSUMER_GROUP, ShardKeys
 from exchange.pipeline.lease import Lease
 from exchange.pipeline.messages import MalformedEntry, decode
-from exchange.pipeline.outbox import MalformedGroups, Outbox, feed_fields, user_feed
+from exchange.pipeline.outbox import MalformedGroups, Outbox, user_feed
 from exchange.pipeline.trimming import TrimFloor, below_committed
+from exchange.pipeline.user_events import append_commands
 from exchange.pipeline.wire import Command, Entry, Wire, first_error, read_entries, xadd, xreadgroup
 from persistence.failures import DeterministicFailure, is_deterministic
 from persistence.offsets import CommittedPosition, Fenced, claim_epoch, load_position
@@ -348,10 +349,8 @@ class StageWorker(ABC):
         commands = [xadd(stream, fields, self._maxlen(stream)) for stream, fields in self.outbox.entries()]
         commands += [("SET", key, value) for key, value in self.outbox.values.items()]
         for channel, events in user_feed(self.outbox.publications).items():
-            # The stream is the user's gap-free, resumable feed (its entry ids are
-            # the sequence); the publish wakes whoever waits for one order's result.
-            commands.append(xadd(f"{channel}:events", feed_fields(events), settings.USER_EVENTS_MAXLEN))
-            commands.append(("PUBLISH", channel, b"[" + b",".join(events) + b"]"))
+            # The user's gap-free, resumable feed, numbered per user, and its wake-up (user_events.py).
+            commands += append_commands(channel, events, settings.USER_EVENTS_MAXLEN)
         return commands
 
     def _maxlen(self, stream: str) -> int | None:

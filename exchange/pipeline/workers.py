@@ -11,6 +11,7 @@ import redis
 from django.conf import settings
 
 from exchange.pipeline.accounts_stage import AccountsStage
+from exchange.pipeline.depth_window import DepthWindow, depth_checksum
 from exchange.pipeline.keys import ShardKeys, accounts_keys, matching_keys
 from exchange.pipeline.loading import fee_user_id, load_accounts_state, load_books
 from exchange.pipeline.markets import MarketRules, load_markets
@@ -20,7 +21,7 @@ from exchange.pipeline.outbox import feed_fields
 from exchange.pipeline.trimming import TrimFloor, below_downstream
 from exchange.pipeline.worker import Stage, StageWorker
 from exchange.routing import account_shard_for
-from matching import Side, from_lots, from_ticks
+from matching import from_lots, from_ticks
 from persistence.offsets import CommittedPosition
 from persistence.write_buffer import WriteBuffer
 
@@ -60,6 +61,7 @@ class MatchingWorker(StageWorker):
         self._stage: MatchingStage | None = None
         self._depth_sequence: dict[str, int] = {}
         self._level_texts: dict[str, LevelTexts] = {}
+        self._windows: dict[str, DepthWindow] = {}
 
     def _my_markets(self) -> dict[str, MarketRules]:
         return {symbol: rules for symbol, rules in load_markets().items() if rules.shard == self.shard}
@@ -94,8 +96,10 @@ class MatchingWorker(StageWorker):
             return
         events = [dumps(event) for event in stage.market_events]
         stage.market_events.clear()
-        for symbol, changes in sorted(stage.depth_changes.items()):
-            events.append(self._queue_depth(symbol, changes))
+        for symbol in sorted(stage.depth_changes):
+            update = self._queue_depth(symbol, restart=False)
+            if update is not None:
+                events.append(update)
         stage.depth_changes.clear()
         if events:
             self.outbox.messages.append((self.keys.events, feed_fields(events)))
@@ -107,33 +111,49 @@ class MatchingWorker(StageWorker):
         """After a (re)start: a full snapshot with the next sequence, so readers reset."""
         stored: Any = self.redis.get(depth_key(self.keys, symbol))
         self._depth_sequence[symbol] = json.loads(stored)["seq"] if stored else 0
-        self.outbox.messages.append((self.keys.events, feed_fields([self._queue_depth(symbol, None)])))
+        self._windows[symbol] = DepthWindow()
+        snapshot = self._queue_depth(symbol, restart=True)
+        assert snapshot is not None
+        self.outbox.messages.append((self.keys.events, feed_fields([snapshot])))
 
-    def _queue_depth(self, symbol: str, changes: dict[tuple[int, int], int] | None) -> bytes:
-        """The top of the book for REST and WebSocket snapshots; returns the event of the batch's changes.
+    def _queue_depth(self, symbol: str, restart: bool) -> bytes | None:
+        """The top of the book for REST and WebSocket snapshots; returns its event (None: no change).
 
-        The sequence grows by one per batch that changed the market, so a
-        reader that sees a gap knows to take the snapshot again.
+        The event is a snapshot after a restart, else an update of the
+        levels that changed in the window of DEPTH_LEVELS a side, those that
+        left it (size 0) and those that moved up into it. The sequence grows
+        by one per batch that changed the window, so a reader that sees a
+        gap knows to take the snapshot again.
         """
         assert self._stage is not None
         rules = self._stage.markets[symbol]
         bids, asks = self._stage.books[symbol].depth(settings.DEPTH_LEVELS)
+        bid_changes, ask_changes = self._windows.setdefault(symbol, DepthWindow()).move_to(bids, asks)
+        if not restart and not bid_changes and not ask_changes:
+            return None  # only levels below the window changed
         sequence = self._depth_sequence[symbol] = self._depth_sequence.get(symbol, 0) + 1
         texts = self._level_texts.setdefault(symbol, LevelTexts(rules.tick_size, rules.lot_size))
-        snapshot = {"symbol": symbol, "seq": sequence, "bids": texts.levels(bids), "asks": texts.levels(asks)}
+        bid_texts, ask_texts = texts.levels(bids), texts.levels(asks)
+        checksum = depth_checksum(bid_texts, ask_texts)
+        snapshot = {
+            "symbol": symbol,
+            "seq": sequence,
+            "bids": bid_texts,
+            "asks": ask_texts,
+            "checksum": checksum,
+        }
         self.outbox.values[depth_key(self.keys, symbol)] = dumps(snapshot)
         event: dict[str, Any]
-        if changes is None:
+        if restart:
             event = {"type": "depth_snapshot", **snapshot}
         else:
             event = {
                 "type": "depth_update",
                 "symbol": symbol,
                 "seq": sequence,
-                "bids": texts.levels(
-                    sorted(((p, q) for (s, p), q in changes.items() if s == Side.BUY), reverse=True)
-                ),
-                "asks": texts.levels(sorted((p, q) for (s, p), q in changes.items() if s == Side.SELL)),
+                "bids": texts.levels(bid_changes),
+                "asks": texts.levels(ask_changes),
+                "checksum": checksum,
             }
         return dumps(event)
 

@@ -14,7 +14,12 @@ from django.conf import settings
 
 from exchange.models import Market
 from exchange.realtime.auth import authenticate, credentials_from_headers
-from exchange.realtime.daphne_outlet import DirectOutlet, backpressure, daphne_protocol
+from exchange.realtime.daphne_outlet import (
+    DirectOutlet,
+    backpressure,
+    close_oversized_frames,
+    daphne_protocol,
+)
 from exchange.realtime.db import database_sync_to_async
 from exchange.realtime.frames import control
 from exchange.realtime.hub import Hub, MarketRef
@@ -33,6 +38,7 @@ class StreamConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
     async def connect(self) -> None:
         self.hub = Hub.current()
         await self.accept()
+        close_oversized_frames(self.base_send)
         self.outlet = self._open_outlet()
         credentials = credentials_from_headers(self.scope.get("headers", ()))
         if credentials is not None:

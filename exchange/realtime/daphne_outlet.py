@@ -17,12 +17,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from exchange.realtime.frames import Frame
+from exchange.realtime.frames import Frame, control
 from exchange.realtime.outlet import Outlet, Send
 
 logger = logging.getLogger(__name__)
 
 CLOSE_GRACE_S = 10
+FRAME_TOO_LARGE_CLOSE_CODE = 1009  # RFC 6455: "message too big"
 
 
 def daphne_protocol(send: Send) -> Any | None:
@@ -38,6 +39,45 @@ def daphne_protocol(send: Send) -> Any | None:
     if getattr(protocol, "_perMessageCompress", None) is not None:
         return None
     return protocol
+
+
+def close_oversized_frames(send: Send) -> bool:
+    """Answer a client frame past daphne's size limit with a reason, not a dropped connection.
+
+    autobahn (under daphne) refuses a frame or message over
+    `--websocket-max-frame-size`/`--websocket-max-message-size` (1 MiB) as
+    soon as its header arrives, by dropping the TCP connection: the client
+    sees 1006 and no reason. Here the connection gets an error frame
+    FRAME_TOO_LARGE and a close 1009 with the same reason; the rest of the
+    frame's payload is read and thrown away while the client answers the
+    close. False when the connection is not daphne's.
+    """
+    try:
+        from daphne.ws_protocol import WebSocketProtocol
+    except ImportError:  # pragma: no cover - daphne is a dependency
+        return False
+    protocol = send.args[0] if isinstance(send, functools.partial) and send.args else None
+    if not isinstance(protocol, WebSocketProtocol):
+        return False
+
+    def exceeded(size: int, limit: int, reason: str) -> None:
+        # What autobahn's own hook does first: nothing more of this frame is kept or delivered.
+        protocol.failedByMe = True
+        if protocol.state != protocol.STATE_OPEN:
+            protocol.dropConnection(abort=True)
+            return
+        error = control(
+            "error", code="FRAME_TOO_LARGE", message=f"a client frame may be at most {limit} bytes"
+        )
+        protocol.sendMessage(error.text.encode())
+        # The client may still be sending the frame's payload; give it time to read the close.
+        protocol.closeHandshakeTimeout = CLOSE_GRACE_S
+        # sendClose takes only 1000 and 3000-4999; 1009 is the standard code for this.
+        protocol.sendCloseFrame(code=FRAME_TOO_LARGE_CLOSE_CODE, reasonUtf8=b"FRAME_TOO_LARGE")
+
+    # An instance attribute: autobahn calls self._max_message_size_exceeded (autobahn 26).
+    protocol._max_message_size_exceeded = exceeded
+    return True
 
 
 def _plain_tcp_socket(transport: Any) -> Any | None:

@@ -6,10 +6,8 @@ import json
 from typing import Any
 
 # A position orders the frames of one channel: (depth sequence, 0) on a depth
-# channel; on the private channel (ms, seq, index): the user events stream
-# entry and the event's place in it (WHOLE_ENTRY for the entry's last event).
+# channel, (the event's per-user seq,) on the private channel.
 Position = tuple[int, ...]
-WHOLE_ENTRY = 1 << 31
 
 
 class Frame:
@@ -67,33 +65,6 @@ def batch_frame(kind: str, channel: str, raws: list[str], position: Position | N
     return Frame(f'{{"type":{dumps(kind)},"channel":{dumps(channel)},"data":[{",".join(raws)}]}}', position)
 
 
-def event_frame(
-    kind: str, channel: str, raw: str, position: Position | None = None, seq: str | None = None
-) -> Frame:
-    """One event; `seq` (a private stream entry id) is what a client resumes from."""
-    seq_field = f',"seq":"{seq}"' if seq is not None else ""
-    return Frame(f'{{"type":{dumps(kind)},"channel":{dumps(channel)}{seq_field},"data":{raw}}}', position)
-
-
-def parse_entry_id(entry_id: str) -> tuple[int, int]:
-    """A Redis stream entry id "ms-seq" as a comparable pair; ValueError when it is not one."""
-    ms, sep, seq = entry_id.partition("-")
-    if not sep or not ms.isdigit() or not seq.isdigit() or len(ms) > 15 or len(seq) > 19:
-        raise ValueError(f"not a stream entry id: {entry_id!r}")
-    return int(ms), int(seq)
-
-
-def parse_private_seq(seq: str) -> Position:
-    """A private event's `seq`: "ms-seq" (a whole entry) or "ms-seq.n" (up to its event n).
-
-    One user events stream entry holds the events of one worker batch; all
-    but the last event of an entry carry their index, so a client that lost
-    the connection in the middle of an entry resumes with the next event.
-    """
-    entry, dot, index = seq.partition(".")
-    ms, sequence = parse_entry_id(entry)
-    if not dot:
-        return ms, sequence, WHOLE_ENTRY
-    if not index.isdigit() or len(index) > 6:
-        raise ValueError(f"not a private seq: {seq!r}")
-    return ms, sequence, int(index)
+def event_frame(kind: str, channel: str, raw: str, seq: int) -> Frame:
+    """One private event; `seq` (the user's event number) is what a client resumes from."""
+    return Frame(f'{{"type":{dumps(kind)},"channel":{dumps(channel)},"seq":{seq},"data":{raw}}}', (seq,))

@@ -106,7 +106,7 @@ class Hub:
         subscription.activate()
 
     async def subscribe_private(
-        self, outlet: Outlet, user_id: int, since: str | None, request_id: int | str | None
+        self, outlet: Outlet, user_id: int, since: int | None, request_id: int | str | None
     ) -> None:
         await self.users.subscribe(outlet, user_id, since, request_id)
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import redis
 from django.conf import settings
 
+from exchange.pipeline.depth_window import depth_checksum
 from exchange.pipeline.keys import matching_keys
 from exchange.pipeline.workers import depth_key
 from exchange.realtime.frames import Frame, batch_frame, dumps
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-EMPTY_BOOK = '{{"symbol":{symbol},"seq":0,"bids":[],"asks":[]}}'
+EMPTY_BOOK = '{{"symbol":{symbol},"seq":0,"bids":[],"asks":[],"checksum":' + f"{depth_checksum([], [])}}}}}"
 
 
 def snapshot_frame(symbol: str, raw: str, seq: int, reason: str) -> Frame:

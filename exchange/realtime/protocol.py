@@ -3,7 +3,7 @@
 Client frames are JSON objects with an "op":
 
     {"op": "subscribe", "channels": ["trades:BTC/USDT", "depth:BTC/USDT"], "id": 1}
-    {"op": "subscribe", "channels": ["private"], "since": "1764000000000-0"}
+    {"op": "subscribe", "channels": ["private"], "since": 42}
     {"op": "unsubscribe", "channels": ["depth:BTC/USDT"]}
     {"op": "auth", "key": "sk_...", "timestamp": "1764000000000", "signature": "base64..."}
     {"op": "ping"}
@@ -18,8 +18,6 @@ import json
 import re
 from dataclasses import dataclass
 from typing import Any
-
-from exchange.realtime.frames import parse_private_seq
 
 PUBLIC_KINDS = ("trades", "depth", "ticker")
 PRIVATE = "private"
@@ -50,7 +48,7 @@ class Request:
     op: str
     request_id: int | str | None = None
     channels: tuple[Channel, ...] = ()
-    since: str | None = None
+    since: int | None = None
     auth: dict[str, str] | None = None
 
 
@@ -108,14 +106,13 @@ def _subscription(op: str, body: dict[str, Any], request_id: int | str | None) -
     if since is not None:
         if op != "subscribe" or not any(channel.kind == PRIVATE for channel in channels):
             raise ProtocolError("BAD_FRAME", "'since' applies to subscribing to private", request_id)
-        if not isinstance(since, str):
-            raise ProtocolError("BAD_SINCE", "'since' must be the seq string of a private event", request_id)
-        try:
-            parse_private_seq(since)
-        except ValueError:
+        # The number, or its digits in a string (a client that keeps every number as text).
+        if isinstance(since, str) and since.isdigit() and len(since) <= 19:
+            since = int(since)
+        if isinstance(since, bool) or not isinstance(since, int) or not 0 <= since < 2**63:
             raise ProtocolError(
-                "BAD_SINCE", "'since' must be the seq of a private event, like 1764000000000-0", request_id
-            ) from None
+                "BAD_SINCE", "'since' must be the seq of a private event: an integer such as 42", request_id
+            )
     return Request(op, request_id, channels, since)
 
 

@@ -101,10 +101,11 @@ class TickerState:
         if window is None:
             self._waiting.append(trade)
             return
-        if trade["trade_id"] <= window.last_trade_id:
+        trade_id = int(trade["trade_id"])
+        if trade_id <= window.last_trade_id:
             return
         price, quantity = Decimal(trade["price"]), Decimal(trade["quantity"])
-        window.last_trade_id = trade["trade_id"]
+        window.last_trade_id = trade_id
         window.open = window.open if window.open is not None else price
         window.high = price if window.high is None else max(window.high, price)
         window.low = price if window.low is None else min(window.low, price)

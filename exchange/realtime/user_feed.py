@@ -1,13 +1,13 @@
-"""Each connected trader's private feed: the user's events stream, resumable by entry id.
+"""Each connected trader's private feed: the user's events stream, resumable by seq.
 
-The matching and accounts workers XADD the order, fill and balance updates
-of each batch to `{prefix}:user:{id}:events` as one entry, one event per
-field "0", "1", ... (trimmed to about USER_EVENTS_MAXLEN entries), and
-PUBLISH them as a JSON array on `{prefix}:user:{id}`. The stream is the
-source: an event's `seq` is its entry id ("ms-seq", for the entry's last
-event) or the entry id and its index ("ms-seq.n", for the others), and a
-client resumes from the last seq it has. The publish is
-only a wake-up: this process SUBSCRIBEs once per connected user, and on each
+The matching and accounts workers append the order, fill and balance
+updates of each batch to `{prefix}:user:{id}:events` as one entry, one
+event per field "0", "1", ... and the user's number of the first in "s"
+(exchange/pipeline/user_events.py; trimmed to about USER_EVENTS_MAXLEN
+entries), and PUBLISH them as a JSON array on `{prefix}:user:{id}`. The
+stream is the source: an event's `seq` is s + its field's number, one more
+than the user's previous event, and a client resumes from the last seq it
+has. The publish is only a wake-up: this process SUBSCRIBEs once per connected user, and on each
 message reads the stream after the last entry it delivered (XRANGE), so
 nothing is lost even if wake-ups merge or arrive while it reads. Per-user
 keys carry no shared hash tag, so the one-key XRANGE (not a many-stream
@@ -24,15 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 import redis
 
-from exchange.realtime.frames import (
-    WHOLE_ENTRY,
-    Frame,
-    Position,
-    control,
-    event_frame,
-    parse_entry_id,
-    parse_private_seq,
-)
+from exchange.pipeline.user_events import events_stream
+from exchange.realtime.frames import Frame, control, event_frame
 from exchange.realtime.outlet import Outlet
 from exchange.realtime.protocol import PRIVATE, ProtocolError
 from exchange.realtime.subscriptions import Subscription
@@ -53,38 +46,47 @@ def user_channel(user_id: int) -> str:
     return f"user:{user_id}"
 
 
-def entry_text(position: Position) -> str:
-    return f"{position[0]}-{position[1]}"
+def first_seq(fields: dict[bytes, bytes]) -> int | None:
+    """The seq of an entry's event "0" (None: an entry written before events were numbered)."""
+    value = fields.get(b"s")
+    return int(value) if value is not None and value.isdigit() else None
 
 
-def private_frames(entry_id: bytes, fields: dict[bytes, bytes], after: int = -1) -> list[Frame]:
-    """The frames of one user events entry, from the event after index `after` on."""
-    entry = entry_id.decode()
-    ms, sequence = parse_entry_id(entry)
-    # An entry of one event in a "d" field is how workers wrote them before batching.
-    events = [fields[b"d"]] if b"d" in fields else [v for name, v in fields.items() if name.isdigit()]
+def last_seq(fields: dict[bytes, bytes]) -> int:
+    """The seq of an entry's last event (0 for an unnumbered entry: numbering starts after it)."""
+    first = first_seq(fields)
+    if first is None:
+        return 0
+    return first + sum(1 for name in fields if name.isdigit()) - 1
+
+
+def private_frames(fields: dict[bytes, bytes], after: int = 0) -> list[Frame]:
+    """The frames of one user events entry whose seq is above `after`.
+
+    Entries written before events were numbered carry no "s" and are not
+    sent: a client could not place them.
+    """
+    first = first_seq(fields)
+    if first is None:
+        return []
     frames = []
-    last = len(events) - 1
-    for index, value in enumerate(events):
-        if index <= after:
+    for name, value in fields.items():
+        if not name.isdigit() or first + int(name) <= after:
             continue
         try:
             raw = value.decode()
             kind = json.loads(raw)["type"]
         except (KeyError, TypeError, ValueError):
             continue
-        if index == last:
-            frames.append(event_frame(kind, PRIVATE, raw, (ms, sequence, WHOLE_ENTRY), entry))
-        else:
-            frames.append(event_frame(kind, PRIVATE, raw, (ms, sequence, index), f"{entry}.{index}"))
+        frames.append(event_frame(kind, PRIVATE, raw, first + int(name)))
     return frames
 
 
 class UserStream:
     def __init__(self, user_id: int, prefix: str) -> None:
         self.user_id = user_id
-        self.key = f"{prefix}:user:{user_id}:events"
         self.pubsub_channel = f"{prefix}:user:{user_id}"
+        self.key = events_stream(self.pubsub_channel)
         self.channel = user_channel(user_id)
         self.last: str | None = None  # the last entry handed to this process's subscribers
         self.dirty = False
@@ -103,7 +105,7 @@ class UserFeed:
     # ----------------------------------------------------------- subscribing
 
     async def subscribe(
-        self, outlet: Outlet, user_id: int, since: str | None, request_id: int | str | None
+        self, outlet: Outlet, user_id: int, since: int | None, request_id: int | str | None
     ) -> None:
         stream = self.streams.get(user_id)
         if stream is None:
@@ -112,10 +114,10 @@ class UserFeed:
         subscription = self.hub.registry.add(outlet, stream.channel)
         self._ensure_listener()
         try:
-            head, replayable = await self._bounds(stream.key, since)
+            head_entry, head, replayable = await self._bounds(stream, since)
             start = since if since is not None and replayable else head
             subscription.send_now(control("subscribed", request_id, channel=PRIVATE, seq=start))
-            subscription.floor = parse_private_seq(start)
+            subscription.floor = (start,)
             if since is not None and not replayable:
                 subscription.send_now(
                     control(
@@ -127,7 +129,7 @@ class UserFeed:
                         f"over REST, then apply the events after seq {head}",
                     )
                 )
-            elif since is not None:
+            elif since is not None and since < head:
                 await self._replay(subscription, stream.key, since)
         except redis.RedisError as exc:
             self.hub.registry.remove(outlet, stream.channel)
@@ -137,43 +139,45 @@ class UserFeed:
             return  # unsubscribed or disconnected meanwhile
         subscription.activate()
         if stream.last is None:
-            stream.last = entry_text(subscription.floor)
+            stream.last = head_entry
         self.wake(user_id)
 
-    async def _bounds(self, key: str, since: str | None) -> tuple[str, bool]:
-        """The stream's newest id, and whether every entry after `since` is still in it."""
+    async def _bounds(self, stream: UserStream, since: int | None) -> tuple[str, int, bool]:
+        """The newest entry id, the newest seq, and whether every event after `since` is still kept."""
         try:
-            info: Any = await self.hub.redis.xinfo_stream(key)
+            # One command, so the newest entry and the newest seq describe the same moment.
+            info: Any = await self.hub.redis.xinfo_stream(stream.key)
         except redis.ResponseError:  # no such key: no event yet, or none kept
-            return "0-0", since is not None and parse_private_seq(since)[:2] == (0, 0)
-        head = info["last-generated-id"].decode()
+            return "0-0", 0, since is None or since == 0
+        head_entry = info["last-generated-id"].decode()
+        last = info.get("last-entry")
+        head = last_seq(last[1]) if last else 0
         if since is None:
-            return head, True
-        wanted = parse_private_seq(since)[:2]
-        if wanted > parse_entry_id(head):
-            return head, False  # an id this stream never issued: its history was reset
+            return head_entry, head, True
+        if since > head:
+            return head_entry, head, False  # a seq this user never had: the history was reset
         first = info.get("first-entry")
         if not first:
-            return head, wanted == parse_entry_id(head)
-        # Entries before the first were trimmed; only an id at or after it proves none is missing.
-        return head, wanted >= parse_entry_id(first[0].decode())
+            return head_entry, head, since == head
+        # Events before the first entry's were trimmed. An unnumbered first entry is older than
+        # every numbered one, so then nothing numbered was trimmed.
+        oldest = first_seq(first[1])
+        return head_entry, head, since >= (oldest if oldest is not None else 1) - 1
 
-    async def _replay(self, subscription: Subscription, key: str, since: str) -> None:
-        ms, sequence, index = parse_private_seq(since)
-        after = f"{ms}-{sequence}"
-        if index != WHOLE_ENTRY:  # the rest of the entry the client was in the middle of
-            current: Any = await self.hub.redis.xrange(key, min=after, max=after)
-            for entry_id, fields in current:
-                for frame in private_frames(entry_id, fields, index):
-                    subscription.send_now(frame)
+    async def _replay(self, subscription: Subscription, key: str, since: int) -> None:
+        """Every kept event after `since`: found from the newest entry back, sent oldest first."""
+        entries: list[Any] = []
+        newest = "+"
         while True:
-            entries: Any = await self.hub.redis.xrange(key, min=f"({after}", count=_PAGE)
-            for entry_id, fields in entries:
-                for frame in private_frames(entry_id, fields):
-                    subscription.send_now(frame)
-            if len(entries) < _PAGE:
-                return
-            after = entries[-1][0].decode()
+            page: Any = await self.hub.redis.xrevrange(key, max=newest, min="-", count=_PAGE)
+            entries += page
+            oldest = first_seq(page[-1][1]) if page else None
+            if oldest is None or oldest <= since + 1 or len(page) < _PAGE:
+                break
+            newest = f"({page[-1][0].decode()}"
+        for _, fields in reversed(entries):
+            for frame in private_frames(fields, since):
+                subscription.send_now(frame)
 
     def forget_unlistened(self, user_id: int) -> None:
         stream = self.streams.get(user_id)
@@ -200,7 +204,7 @@ class UserFeed:
                 assert stream.last is not None
                 entries: Any = await self.hub.redis.xrange(stream.key, min=f"({stream.last}", count=_PAGE)
                 for entry_id, fields in entries:
-                    for frame in private_frames(entry_id, fields):
+                    for frame in private_frames(fields):
                         self.hub.registry.publish(stream.channel, frame)
                     stream.last = entry_id.decode()
                 if len(entries) == _PAGE:

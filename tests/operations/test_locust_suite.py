@@ -111,12 +111,13 @@ def test_fill_latency_is_one_sample_per_order_whichever_arrives_first() -> None:
     samples: list[float] = []
     watcher = FillWatcher("ws://unused/ws/", {}, samples.append)
 
-    watcher.sent(1, at=10.0)
-    watcher.on_frame({"type": "fill", "data": {"order_id": 1}}, now=10.004)
-    watcher.on_frame({"type": "fill", "data": {"order_id": 2}}, now=11.002)  # before its REST answer
-    watcher.sent(2, at=11.0)
-    watcher.on_frame({"type": "order", "data": {"order_id": 3}}, now=12.0)
-    watcher.on_frame({"type": "fill", "data": {"order_id": 1}}, now=10.009)  # a second fill of order 1
+    # Ids as both REST and the WebSocket send them: strings.
+    watcher.sent("4611686018427387905", at=10.0)
+    watcher.on_frame({"type": "fill", "data": {"order_id": "4611686018427387905"}}, now=10.004)
+    watcher.on_frame({"type": "fill", "data": {"order_id": "2"}}, now=11.002)  # before its REST answer
+    watcher.sent("2", at=11.0)
+    watcher.on_frame({"type": "order", "data": {"order_id": "3"}}, now=12.0)
+    watcher.on_frame({"type": "fill", "data": {"order_id": "4611686018427387905"}}, now=10.009)  # a 2nd fill
 
     assert samples == pytest.approx([4.0, 2.0])
 

@@ -70,7 +70,8 @@ def user_feed(client: redis.Redis, user: Any) -> list[dict[str, Any]]:
     import json
 
     entries: Any = client.xrange(f"{settings.REDIS_KEY_PREFIX}:user:{user.pk}:events")
-    return [json.loads(value) for _, fields in entries for value in fields.values()]
+    # Field "s" is the entry's first seq (exchange/pipeline/user_events.py), the others its events.
+    return [json.loads(value) for _, fields in entries for name, value in fields.items() if name != b"s"]
 
 
 @pytest.fixture

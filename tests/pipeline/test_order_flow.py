@@ -54,10 +54,10 @@ def test_traders_and_market_data_get_their_updates(pipeline, alice, bob, redis_c
     pipeline.run()
 
     feed = user_feed(redis_conn, alice)
-    mine = [update for update in feed if update.get("order_id") == buy]
+    mine = [update for update in feed if update.get("order_id") == str(buy)]
     # Accepted, then filled: one update per command in its final state, not PARTIALLY_FILLED on the way.
     assert [u["status"] for u in mine if u["type"] == "order"] == ["NEW", "FILLED"]
-    sells = [u for u in user_feed(redis_conn, bob) if u.get("type") == "order" and u["order_id"] != buy]
+    sells = [u for u in user_feed(redis_conn, bob) if u.get("type") == "order" and u["order_id"] != str(buy)]
     assert [(u["status"], Decimal(u["executed_quantity"])) for u in sells] == [
         ("NEW", 0),
         ("PARTIALLY_FILLED", Decimal("0.2")),
@@ -103,7 +103,7 @@ def test_an_orders_updates_read_the_same_before_and_after_a_matching_worker_rest
     pipeline.run()
 
     updates = [
-        u for u in user_feed(pipeline.redis, bob) if u.get("type") == "order" and u["order_id"] == sell
+        u for u in user_feed(pipeline.redis, bob) if u.get("type") == "order" and u["order_id"] == str(sell)
     ]
     texts = [
         (u["status"], u["price"], u["quantity"], u["executed_quantity"], u["executed_quote"]) for u in updates

@@ -335,5 +335,5 @@ def test_an_order_the_table_cannot_hold_is_rejected_without_a_row(funded, alice,
     funded.run()
     assert not Order.objects.filter(pk=negative).exists()
     feed = user_feed(redis_conn, alice)
-    [update] = [u for u in feed if u.get("order_id") == negative]
+    [update] = [u for u in feed if u.get("order_id") == str(negative)]
     assert (update["status"], update["reject_reason"]) == ("REJECTED", "INVALID_QUANTITY")

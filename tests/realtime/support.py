@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import zlib
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
@@ -15,6 +16,8 @@ from django.conf import settings
 
 from exchange.api.signing import private_key_from_text, signed_headers
 from exchange.pipeline.keys import matching_keys
+from exchange.pipeline.user_events import append_commands, events_stream
+from exchange.pipeline.wire import Wire
 from exchange.pipeline.workers import depth_key
 from exchange.realtime.auth import SIGNED_PATH
 from exchange.realtime.hub import Hub
@@ -87,7 +90,7 @@ class EventSource:
             {
                 "type": "trade",
                 "symbol": symbol,
-                "trade_id": trade_id,
+                "trade_id": str(trade_id),
                 "price": price,
                 "quantity": quantity,
                 "taker_side": "BUY",
@@ -112,21 +115,27 @@ class EventSource:
             {"type": "depth_snapshot", "symbol": symbol, "seq": seq, "bids": bids, "asks": asks}
         )
 
-    def user_event(self, user_id: int, event: dict[str, Any], maxlen: int | None = None) -> str:
-        body = json.dumps(event, separators=(",", ":"))
+    def user_events(self, user_id: int, events: list[dict[str, Any]]) -> list[int]:
+        """A worker batch's events of one user, appended the workers' way; their seqs."""
+        bodies = [json.dumps(event, separators=(",", ":")).encode() for event in events]
         channel = f"{self.prefix}:user:{user_id}"
-        entry: Any = self.redis.xadd(f"{channel}:events", {"d": body}, maxlen=maxlen, approximate=False)
-        self.redis.publish(channel, body)
-        return str(entry.decode())
+        [last] = Wire(self.redis).round_trip(append_commands(channel, bodies, settings.USER_EVENTS_MAXLEN))
+        return list(range(int(last) - len(events) + 1, int(last) + 1))
 
-    def order(
-        self, user_id: int, order_id: int, status: str = "NEW", maxlen: int | None = None, **extra: Any
-    ) -> str:
+    def user_event(self, user_id: int, event: dict[str, Any]) -> int:
+        [seq] = self.user_events(user_id, [event])
+        return seq
+
+    def trim_user_events(self, user_id: int, keep: int) -> None:
+        """Keep only the newest `keep` entries, as the stream's MAXLEN does to a long history."""
+        self.redis.xtrim(events_stream(f"{self.prefix}:user:{user_id}"), maxlen=keep, approximate=False)
+
+    def order(self, user_id: int, order_id: int, status: str = "NEW", **extra: Any) -> int:
         return self.user_event(
             user_id,
             {
                 "type": "order",
-                "order_id": order_id,
+                "order_id": str(order_id),
                 "client_order_id": f"c-{order_id}",
                 "symbol": "BTC/USDT",
                 "side": "BUY",
@@ -138,7 +147,6 @@ class EventSource:
                 "reject_reason": "",
                 **extra,
             },
-            maxlen,
         )
 
 
@@ -147,18 +155,29 @@ class LocalBook:
 
     def __init__(self) -> None:
         self.seq: int | None = None
-        self.bids: dict[Decimal, Decimal] = {}
-        self.asks: dict[Decimal, Decimal] = {}
+        # price -> (price text, size text), as the frames wrote them: the checksum is over the texts.
+        self.bid_texts: dict[Decimal, tuple[str, str]] = {}
+        self.ask_texts: dict[Decimal, tuple[str, str]] = {}
         self.gaps = 0
         self.snapshots: list[str] = []
+        self.checksums_verified = 0
+
+    @property
+    def bids(self) -> dict[Decimal, Decimal]:
+        return {price: Decimal(size) for price, (_, size) in self.bid_texts.items()}
+
+    @property
+    def asks(self) -> dict[Decimal, Decimal]:
+        return {price: Decimal(size) for price, (_, size) in self.ask_texts.items()}
 
     def apply(self, frame: dict[str, Any]) -> None:
         if frame["type"] == "depth_snapshot":
             data = frame["data"]
             self.seq = data["seq"]
-            self.bids = {Decimal(p): Decimal(q) for p, q in data["bids"]}
-            self.asks = {Decimal(p): Decimal(q) for p, q in data["asks"]}
+            self.bid_texts = {Decimal(p): (p, q) for p, q in data["bids"]}
+            self.ask_texts = {Decimal(p): (p, q) for p, q in data["asks"]}
             self.snapshots.append(frame["reason"])
+            self._verify(data)
             return
         assert frame["type"] == "depth_update", frame
         for update in frame["data"]:
@@ -168,12 +187,24 @@ class LocalBook:
             if update["seq"] != self.seq + 1:
                 self.gaps += 1  # a real client would resubscribe for a new snapshot
             self.seq = update["seq"]
-            for side, levels in ((self.bids, update["bids"]), (self.asks, update["asks"])):
+            for side, levels in ((self.bid_texts, update["bids"]), (self.ask_texts, update["asks"])):
                 for price, quantity in levels:
                     if Decimal(quantity) == 0:
                         side.pop(Decimal(price), None)
                     else:
-                        side[Decimal(price)] = Decimal(quantity)
+                        side[Decimal(price)] = (price, quantity)
+            self._verify(update)
+
+    def checksum(self) -> int:
+        """As docs/adr/0005 says: CRC32 of "p:q,...|p:q,...", bids best first, then asks best first."""
+        bids = ",".join(f"{p}:{q}" for _, (p, q) in sorted(self.bid_texts.items(), reverse=True))
+        asks = ",".join(f"{p}:{q}" for _, (p, q) in sorted(self.ask_texts.items()))
+        return zlib.crc32(f"{bids}|{asks}".encode())
+
+    def _verify(self, data: dict[str, Any]) -> None:
+        if "checksum" in data:  # what the workers write always has one; hand-made events may not
+            assert data["checksum"] == self.checksum(), f"checksum differs at seq {data['seq']}"
+            self.checksums_verified += 1
 
     def levels(self) -> tuple[list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]]]:
         return sorted(self.bids.items(), reverse=True), sorted(self.asks.items())

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from websockets.exceptions import ConnectionClosed
 
 from exchange.models import Market
 from tests.realtime.support import connect, request, run
@@ -17,6 +20,9 @@ CASES = [
     ('{"op": "subscribe", "channels": ["trades:btc-usdt"]}', "BAD_CHANNEL"),
     ('{"op": "subscribe", "channels": ["trades:DOGE/EUR"]}', "UNKNOWN_MARKET"),
     ('{"op": "subscribe", "channels": ["private"], "since": "yesterday"}', "BAD_SINCE"),
+    ('{"op": "subscribe", "channels": ["private"], "since": "1795604592925-0"}', "BAD_SINCE"),
+    ('{"op": "subscribe", "channels": ["private"], "since": -1}', "BAD_SINCE"),
+    ('{"op": "subscribe", "channels": ["private"], "since": true}', "BAD_SINCE"),
     ('{"op": "subscribe", "channels": ["trades:BTC/USDT"], "since": "1-0"}', "BAD_FRAME"),
     ('{"op": "unsubscribe", "channels": ["trades:BTC/USDT"]}', "NOT_SUBSCRIBED"),
     ('{"op": "auth", "key": "sk_x"}', "BAD_FRAME"),
@@ -81,3 +87,19 @@ def test_a_connection_holds_a_bounded_number_of_subscriptions(market: Market, se
         await ws.disconnect()
 
     run(body)
+
+
+@pytest.mark.parametrize("direct", ["1", "0"], ids=["direct-write", "asgi-send"])
+def test_a_frame_past_the_servers_limit_is_closed_with_a_reason(
+    start_daphne: Any, market: Market, direct: str
+) -> None:
+    daphne = start_daphne(WS_DIRECT_WRITE=direct)
+    with daphne.client() as client:
+        assert client.request({"op": "ping"}) == {"type": "pong"}
+        client.connection.send('{"op": "ping", "pad": "' + "x" * (1 << 20) + '"}')
+        error = client.receive(timeout=10)
+        assert error["type"] == "error" and error["code"] == "FRAME_TOO_LARGE", error
+        with pytest.raises(ConnectionClosed) as closed:
+            client.receive(timeout=10)
+    assert closed.value.rcvd is not None
+    assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (1009, "FRAME_TOO_LARGE")

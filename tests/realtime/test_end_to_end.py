@@ -16,8 +16,8 @@ from websockets.exceptions import ConnectionClosed
 
 from exchange.api.signing import private_key_from_text, signed_headers
 from exchange.models import Market
+from exchange.pipeline.user_events import events_stream, seq_counter
 from exchange.pipeline.workers import MatchingWorker
-from exchange.realtime.frames import parse_private_seq
 from exchange.services.api_keys import IssuedKey
 from matching import from_lots, from_ticks
 from tests.pipeline.conftest import Pipeline
@@ -141,6 +141,7 @@ def test_an_order_is_accepted_and_filled_on_the_private_channel_and_traded_on_th
         (fill,) = [f["data"] for f in alice_frames if f["type"] == "fill"]
         assert (str(fill["order_id"]), fill["role"], fill["fee_asset"]) == (sell["order_id"], "maker", "USDT")
         assert Decimal(fill["quantity"]) == Decimal("0.5") and Decimal(fill["fee"]) == Decimal("15")
+        assert fill["client_order_id"] == sell["client_order_id"] and fill["ts"] > 0
         (trade,) = [t for f in alice_frames if f["type"] == "trade" for t in f["data"]]
         assert Decimal(trade["price"]) == Decimal("30000") and trade["taker_side"] == "BUY"
 
@@ -149,8 +150,8 @@ def test_an_order_is_accepted_and_filled_on_the_private_channel_and_traded_on_th
         assert any(f["type"] == "balance" for f in bob_frames)
         # Bob's connection never carries Alice's order, and his sequence only grows.
         assert all(str(f["data"].get("order_id")) != sell["order_id"] for f in bob_frames)
-        seqs = [parse_private_seq(f["seq"]) for f in bob_frames]
-        assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+        seqs = [f["seq"] for f in bob_frames]
+        assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
 
 
 def test_depth_snapshot_and_updates_reproduce_the_engines_book(
@@ -180,6 +181,46 @@ def test_depth_snapshot_and_updates_reproduce_the_engines_book(
         assert book.gaps == 0
         assert book.levels() == engine_book(pipeline, btc_usdt)
         assert book.levels()[0] and book.levels()[1]
+
+
+def rest_depth(daphne: Daphne, limit: int) -> dict[str, Any]:
+    connection = http.client.HTTPConnection("127.0.0.1", daphne.port, timeout=10)
+    try:
+        connection.request("GET", f"/api/v1/markets/{SYMBOL}/depth?limit={limit}")
+        response = connection.getresponse()
+        answer: dict[str, Any] = json.loads(response.read())
+    finally:
+        connection.close()
+    assert response.status == 200, answer
+    return answer
+
+
+def test_levels_moving_up_into_the_top_100_reach_the_client_and_its_checksum_holds(
+    daphne: Daphne, pipeline: Pipeline, btc_usdt: Market, alice: User, bob: User
+) -> None:
+    pipeline.deposit(alice, "BTC", "10")
+    pipeline.deposit(bob, "USDT", "10000000")
+    for n in range(130):
+        pipeline.place(alice, SYMBOL, "SELL", price=str(30000 + n), quantity="0.01")
+    pipeline.run()
+    with daphne.client() as ws:
+        ws.send({"op": "subscribe", "channels": [f"depth:{SYMBOL}"]})
+        assert ws.receive()["type"] == "subscribed"
+        book = LocalBook()
+        book.apply(ws.receive())
+        assert len(book.asks) == 100 and book.checksums_verified == 1
+        # Takes the best 30 asks: 30130 ... 30129 move up into the top 100.
+        pipeline.place(bob, SYMBOL, "BUY", price="30029", quantity="0.30", time_in_force="IOC")
+        pipeline.run()
+        while book.seq != _engine_sequence(pipeline):
+            book.apply(ws.receive())
+        assert book.gaps == 0 and book.checksums_verified >= 2
+        rest = rest_depth(daphne, 100)
+        assert rest["seq"] == book.seq
+        rest_asks = [(Decimal(p), Decimal(q)) for p, q in rest["asks"]]
+        assert book.levels()[1] == rest_asks
+        assert len(rest_asks) == 100
+        assert (rest_asks[0][0], rest_asks[-1][0]) == (Decimal(30030), Decimal(30129))
 
 
 def test_a_forced_gap_is_detected_and_the_book_recovers(
@@ -224,35 +265,32 @@ def test_a_client_resumes_after_a_reconnect_from_its_last_seq(
     offline = [pipeline.place(alice, SYMBOL, "BUY", price=f"10{n}.00", quantity="0.1") for n in range(1, 3)]
     pipeline.entry.cancel(alice.pk, first)
     pipeline.run()
-    stream: Any = redis_conn.xrange(
-        f"{daphne.env['REDIS_KEY_PREFIX']}:user:{alice.pk}:events", min=f"({last_seq.partition('.')[0]}"
-    )
-    # One entry per worker batch; each event but an entry's last carries its index.
-    missed = [
-        entry_id.decode() if index == len(fields) - 1 else f"{entry_id.decode()}.{index}"
-        for entry_id, fields in stream
-        for index in range(len(fields))
-    ]
+    stream = events_stream(f"{daphne.env['REDIS_KEY_PREFIX']}:user:{alice.pk}")
+    head = int(redis_conn.get(seq_counter(stream)) or 0)
+    missed = list(range(last_seq + 1, head + 1))  # the user's events are numbered one by one
+    assert len(missed) >= 4
     with daphne.client(login_headers(alice_key)) as ws:
         ws.receive()
         ack = ws.request({"op": "subscribe", "channels": ["private"], "since": last_seq})
         assert ack == {"type": "subscribed", "channel": "private", "seq": last_seq}
         replayed = [ws.receive() for _ in missed]
         assert [f["seq"] for f in replayed] == missed
+        # Numbered one by one across kinds, though the accounts worker wrote the balances
+        # and the matching worker the orders.
+        assert {f["type"] for f in replayed} == {"order", "balance"}
         orders = {f["data"]["order_id"]: f["data"]["status"] for f in replayed if f["type"] == "order"}
-        assert orders == {offline[0]: "NEW", offline[1]: "NEW", first: "CANCELED"}
+        assert orders == {str(offline[0]): "NEW", str(offline[1]): "NEW", str(first): "CANCELED"}
         pipeline.entry.cancel(alice.pk, offline[0])
         pipeline.run()
         live = private_events(ws, offline[0], {"CANCELED"})
-        assert all(f["seq"] not in missed for f in live)
-    # A client cut off in the middle of an entry resumes with that entry's next event.
-    middle = next(n for n, seq in enumerate(missed) if "." in seq)
+        assert [f["seq"] for f in live] == list(range(head + 1, head + 1 + len(live)))
+    # From any seq, even one in the middle of a worker batch's entry, the next event follows.
     with daphne.client(login_headers(alice_key)) as ws:
         ws.receive()
-        ws.request({"op": "subscribe", "channels": ["private"], "since": missed[middle]})
-        rest = [ws.receive() for _ in missed[middle + 1 :]]
-        assert [f["seq"] for f in rest] == missed[middle + 1 :]
-        assert [f["data"] for f in rest] == [f["data"] for f in replayed[middle + 1 :]]
+        ws.request({"op": "subscribe", "channels": ["private"], "since": missed[0]})
+        rest = [ws.receive() for _ in missed[1:]]
+        assert [f["seq"] for f in rest] == missed[1:]
+        assert [f["data"] for f in rest] == [f["data"] for f in replayed[1:]]
 
 
 def test_a_slow_client_is_disconnected_while_others_keep_up(

@@ -24,7 +24,7 @@ def test_it_streams_the_trades_of_a_subscribed_market(market: Market, events: Ev
         events.trade("BTC/USDT", 1, price="100.5", quantity="0.2")
         frame = await receive(ws)
         assert frame["type"] == "trade" and frame["channel"] == "trades:BTC/USDT"
-        assert [(t["trade_id"], t["price"], t["quantity"]) for t in frame["data"]] == [(1, "100.5", "0.2")]
+        assert [(t["trade_id"], t["price"], t["quantity"]) for t in frame["data"]] == [("1", "100.5", "0.2")]
         await ws.disconnect()
 
     run(body)
@@ -44,8 +44,8 @@ def test_a_worker_batch_of_trades_and_depth_in_one_entry_arrives_whole_and_in_or
         assert snapshot["type"] == "depth_snapshot" and snapshot["data"]["seq"] == 5
         events.market_batch(
             [
-                {**trade, "trade_id": 1, "ts": 1},
-                {**trade, "trade_id": 2, "ts": 1},
+                {**trade, "trade_id": "1", "ts": 1},
+                {**trade, "trade_id": "2", "ts": 1},
                 {
                     "type": "depth_update",
                     "symbol": "BTC/USDT",
@@ -57,7 +57,7 @@ def test_a_worker_batch_of_trades_and_depth_in_one_entry_arrives_whole_and_in_or
         )
         frames = [await receive(ws), await receive(ws)]
         by_type = {frame["type"]: frame for frame in frames}
-        assert [t["trade_id"] for t in by_type["trade"]["data"]] == [1, 2]
+        assert [t["trade_id"] for t in by_type["trade"]["data"]] == ["1", "2"]
         assert [u["seq"] for u in by_type["depth_update"]["data"]] == [6]
         await ws.disconnect()
 
@@ -73,7 +73,7 @@ def test_trades_of_other_markets_and_after_unsubscribing_do_not_arrive(
         events.trade("ETH/USDT", 1)
         events.trade("BTC/USDT", 2)
         frame = await receive(ws)
-        assert [t["trade_id"] for t in frame["data"]] == [2]
+        assert [t["trade_id"] for t in frame["data"]] == ["2"]
         ack = await request(ws, {"op": "unsubscribe", "channels": ["trades:BTC/USDT"]})
         assert ack == {"type": "unsubscribed", "channel": "trades:BTC/USDT"}
         events.trade("BTC/USDT", 3)
@@ -117,7 +117,13 @@ def test_a_market_without_a_worker_yet_starts_from_an_empty_book(market: Market)
         ws = await connect()
         await request(ws, {"op": "subscribe", "channels": ["depth:BTC/USDT"]})
         snapshot = await receive(ws)
-        assert snapshot["data"] == {"symbol": "BTC/USDT", "seq": 0, "bids": [], "asks": []}
+        assert snapshot["data"] == {
+            "symbol": "BTC/USDT",
+            "seq": 0,
+            "bids": [],
+            "asks": [],
+            "checksum": 2343686810,  # CRC32 of "|"
+        }
         await ws.disconnect()
 
     run(body)

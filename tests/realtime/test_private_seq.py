@@ -1,47 +1,74 @@
-"""The private channel's seq: a stream entry id, with an index for all but an entry's last event."""
+"""The private channel's seq: each user's events numbered one by one, whichever worker wrote them."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
-import pytest
+import redis
+from django.conf import settings
 
-from exchange.realtime.frames import WHOLE_ENTRY, parse_private_seq
-from exchange.realtime.user_feed import private_frames
-
-
-def test_a_whole_entry_sorts_after_every_event_inside_it() -> None:
-    assert parse_private_seq("1795604592925-3") == (1795604592925, 3, WHOLE_ENTRY)
-    assert parse_private_seq("1795604592925-3.1") == (1795604592925, 3, 1)
-    ordered = [
-        "1795604592925-2",
-        "1795604592925-3.0",
-        "1795604592925-3.1",
-        "1795604592925-3",
-        "1795604592926-0",
-    ]
-    assert sorted(ordered, key=parse_private_seq) == ordered
+from exchange.pipeline.user_events import MAX_EVENTS_PER_ENTRY, append_commands, events_stream
+from exchange.pipeline.wire import Wire
+from exchange.realtime.user_feed import last_seq, private_frames
 
 
-@pytest.mark.parametrize(
-    "bad", ["", "1795604592925", "1795604592925-3.", "1795604592925-3.x", "a-1", "1-1.1234567"]
-)
-def test_anything_else_is_refused(bad: str) -> None:
-    with pytest.raises(ValueError):
-        parse_private_seq(bad)
+def append(client: redis.Redis, channel: str, count: int, maxlen: int = 1000) -> list[int]:
+    events = [json.dumps({"type": "balance", "n": n}).encode() for n in range(count)]
+    return [int(last) for last in Wire(client).round_trip(append_commands(channel, events, maxlen))]
 
 
-def test_the_frames_of_an_entry_carry_their_place_and_resume_after_one() -> None:
-    fields = {str(n).encode(): json.dumps({"type": "order", "n": n}).encode() for n in range(3)}
-    frames = [json.loads(frame.text) for frame in private_frames(b"1795604592925-3", fields)]
-    assert [f["seq"] for f in frames] == ["1795604592925-3.0", "1795604592925-3.1", "1795604592925-3"]
-    assert [f["data"]["n"] for f in frames] == [0, 1, 2]
-    rest = [
-        json.loads(frame.text)["data"]["n"] for frame in private_frames(b"1795604592925-3", fields, after=0)
-    ]
-    assert rest == [1, 2]
+def test_appends_from_several_writers_number_a_users_events_one_by_one(redis_conn: redis.Redis) -> None:
+    channel = f"{settings.REDIS_KEY_PREFIX}:user:7"
+    assert append(redis_conn, channel, 3) == [3]  # one worker's batch of three events
+    assert append(redis_conn, channel, 1) == [4]  # another worker's
+    entries: Any = redis_conn.xrange(events_stream(channel))
+    assert [fields[b"s"] for _, fields in entries] == [b"1", b"4"]
+    frames = [json.loads(frame.text) for _, fields in entries for frame in private_frames(fields)]
+    assert [f["seq"] for f in frames] == [1, 2, 3, 4]
+    assert [f["data"]["n"] for f in frames] == [0, 1, 2, 0]
+    assert last_seq(entries[-1][1]) == 4
+    # Another user's numbers are their own.
+    assert append(redis_conn, f"{settings.REDIS_KEY_PREFIX}:user:8", 2) == [2]
 
 
-def test_an_entry_written_before_batching_is_one_event() -> None:
-    [frame] = private_frames(b"1-1", {b"d": b'{"type":"balance","asset":"USDT"}'})
-    assert json.loads(frame.text)["seq"] == "1-1"
+def test_a_batch_too_long_for_one_script_call_goes_in_several_entries(redis_conn: redis.Redis) -> None:
+    channel = f"{settings.REDIS_KEY_PREFIX}:user:9"
+    count = MAX_EVENTS_PER_ENTRY + 5
+    assert append(redis_conn, channel, count) == [MAX_EVENTS_PER_ENTRY, count]
+    entries: Any = redis_conn.xrange(events_stream(channel))
+    seqs = [json.loads(frame.text)["seq"] for _, fields in entries for frame in private_frames(fields)]
+    assert seqs == list(range(1, count + 1))
+
+
+def test_frames_after_a_seq_resume_in_the_middle_of_an_entry() -> None:
+    fields = {
+        b"s": b"40",
+        **{str(n).encode(): json.dumps({"type": "order", "n": n}).encode() for n in range(3)},
+    }
+    assert [json.loads(frame.text)["data"]["n"] for frame in private_frames(fields, after=40)] == [1, 2]
+    assert private_frames(fields, after=42) == []
+
+
+def test_an_entry_written_before_events_were_numbered_is_not_sent() -> None:
+    legacy = {b"d": b'{"type":"balance","asset":"USDT"}'}
+    assert private_frames(legacy) == []
+    assert last_seq(legacy) == 0
+
+
+def test_the_script_is_loaded_again_when_redis_has_forgotten_it(redis_conn: redis.Redis) -> None:
+    channel = f"{settings.REDIS_KEY_PREFIX}:user:10"
+    assert append(redis_conn, channel, 2) == [2]
+    redis_conn.script_flush()  # as after a restart of Redis
+    assert append(redis_conn, channel, 1) == [3]
+
+
+def test_the_events_are_announced_after_they_are_in_the_stream(redis_conn: redis.Redis) -> None:
+    channel = f"{settings.REDIS_KEY_PREFIX}:user:11"
+    listener: Any = redis_conn.pubsub()
+    listener.subscribe(channel)
+    assert listener.get_message(timeout=5)["type"] == "subscribe"
+    append(redis_conn, channel, 2)
+    message = listener.get_message(timeout=5)
+    assert [event["n"] for event in json.loads(message["data"])] == [0, 1]
+    listener.close()
