@@ -16,12 +16,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, cast
 
+import orjson
 import redis
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
 from django.db.models import QuerySet
 
 from exchange.api.decimals import amount_text
+from exchange.api.engine_results import user_channel
 from exchange.api.errors import NotFound, Unavailable
 from exchange.api.redis_clients import api_redis
 from exchange.ids import EPOCH_MS
@@ -30,6 +32,7 @@ from exchange.pipeline.ids import SEQUENCE_BITS, SHARD_BITS
 from exchange.pipeline.keys import accounts_keys
 from exchange.pipeline.messages import MalformedEntry, decode
 from exchange.pipeline.order_entry import OrderEntry
+from exchange.pipeline.user_events import events_stream
 
 OPEN_STATES = ("PENDING_NEW", "NEW", "PARTIALLY_FILLED")
 
@@ -162,7 +165,51 @@ def pending_order(user_id: int, order_id: int) -> FoundOrder | None:
     # Someone else's order looks exactly like no order.
     if command.get("t") != "place" or command.get("uid") != user_id:
         return None
-    return FoundOrder(command_payload(order_id, command, int(entry_id.split("-")[0])))
+    payload = command_payload(order_id, command, int(entry_id.split("-")[0]))
+    update = latest_update(user_id, order_id)
+    if update is not None:
+        _apply_update(payload, update)
+    return FoundOrder(payload)
+
+
+# How far back a lookup reads the user's private feed for the engine's word on an order
+# not yet persisted: entries are batches, and persisting takes milliseconds.
+_FEED_LOOKBACK = 50
+
+
+def latest_update(user_id: int, order_id: int) -> dict[str, Any] | None:
+    """The engine's newest update of an order, from the user's private feed, if recent.
+
+    Between the engine's verdict and the worker's commit the database does
+    not have the order yet; its feed does. Read so, an order a trader was
+    just told is FILLED is not answered NEW a moment later.
+    """
+    wanted = str(order_id)
+    try:
+        entries = api_redis().xrevrange(events_stream(user_channel(user_id)), "+", "-", count=_FEED_LOOKBACK)
+    except redis.RedisError:
+        return None  # the command's own view still answers
+    for _, fields in cast(list[tuple[bytes, dict[bytes, bytes]]], entries):
+        events = [fields[name] for name in sorted((n for n in fields if n != b"s"), key=int, reverse=True)]
+        for raw in events:
+            if wanted.encode() not in raw:
+                continue
+            event = orjson.loads(raw)
+            if event.get("type") == "order" and str(event.get("order_id")) == wanted:
+                return cast(dict[str, Any], event)
+    return None
+
+
+def _apply_update(payload: dict[str, Any], update: dict[str, Any]) -> None:
+    for name in ("price", "quantity", "executed_quantity", "executed_quote"):
+        value = update.get(name)
+        if value is not None:
+            payload[name] = amount_text(Decimal(str(value)))
+    if isinstance(update.get("status"), str):
+        payload["status"] = update["status"]
+    payload["reject_reason"] = str(update.get("reject_reason") or "")
+    if isinstance(update.get("ts"), int):
+        payload["updated_at"] = update["ts"]
 
 
 def find_order(user_id: int, order_id: int) -> FoundOrder:

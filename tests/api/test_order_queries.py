@@ -162,3 +162,40 @@ def test_an_order_id_that_cannot_be_one_is_refused(alice_api, btc_usdt, given):
     response = alice_api.get(f"/api/v1/orders/{given}")
 
     assert (response.status_code, response.json()["code"]) == (400, "INVALID_VALUE")
+
+
+def test_an_order_the_engine_has_answered_reads_as_answered_before_it_is_persisted(
+    alice_api, alice, btc_usdt, redis_conn, settings
+):
+    """The engine's verdict is in the trader's feed milliseconds before the order's row is in the database."""
+    import json
+
+    from exchange.api.engine_results import user_channel
+    from exchange.pipeline.user_events import events_stream
+
+    order_id = alice_api.post("/api/v1/orders", limit_buy(quantity="0.002")).json()["order_id"]
+    other = {"type": "order", "order_id": "12345", "status": "CANCELED", "executed_quantity": "0"}
+    update = {
+        "type": "order",
+        "order_id": order_id,
+        "status": "PARTIALLY_FILLED",
+        "price": "30000.00",
+        "quantity": "0.00200",
+        "executed_quantity": "0.00100",
+        "executed_quote": "30.00000",
+        "reject_reason": "",
+        "ts": 1796000000123,
+    }
+    fill = {"type": "fill", "order_id": order_id, "trade_id": "7", "quantity": "0.001"}
+    stream = events_stream(user_channel(alice.pk))
+    redis_conn.xadd(stream, {"s": 1, "0": json.dumps(update), "1": json.dumps(fill)})
+    redis_conn.xadd(stream, {"s": 3, "0": json.dumps(other)})
+
+    body = alice_api.get(f"/api/v1/orders/{order_id}").json()
+
+    assert (body["status"], body["executed_quantity"], body["executed_quote"]) == (
+        "PARTIALLY_FILLED",
+        "0.001",
+        "30",
+    )
+    assert (body["quantity"], body["updated_at"]) == ("0.002", 1796000000123)

@@ -284,7 +284,7 @@ def test_a_market_buy_by_quantity_that_runs_the_asks_dry_expires_with_its_size(
         Decimal("0.04"),
         Decimal("0.01"),
     )
-    [*_, update] = [u for u in user_feed(redis_conn, alice) if u.get("order_id") == buy]
+    [*_, update] = [u for u in user_feed(redis_conn, alice) if u.get("order_id") == str(buy)]
     assert (update["status"], update["reject_reason"]) == ("EXPIRED", "MARKET_REMAINDER")
     assert balance(alice, "USDT") == (Decimal("10000") - Decimal("10.01"), Decimal(0))
 

@@ -110,7 +110,9 @@ def test_every_private_event_and_public_trade_carries_its_time(pipeline, alice, 
         assert {event["type"] for event in events} >= {"order", "fill", "balance"}
         assert all(type(event["ts"]) is int and event["ts"] > 0 for event in events), events
         assert [event["ts"] for event in events if event["type"] == "fill"] == [trade_ms]
-    assert [e["ts"] for e in user_feed(pipeline.redis, alice) if e.get("order_id") == buy] == [trade_ms] * 3
+    assert [e["ts"] for e in user_feed(pipeline.redis, alice) if e.get("order_id") == str(buy)] == [
+        trade_ms
+    ] * 3
     public = [
         json.loads(value)
         for _, fields in pipeline.redis.xrange(matching_keys(1).events)
