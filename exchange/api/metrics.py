@@ -95,7 +95,8 @@ def request_metrics(
 
         async def async_middleware(request: HttpRequest) -> HttpResponseBase:
             started = time.perf_counter()
-            response = await get_response(request)  # type: ignore[misc]
+            response = await get_response(request)
+            assert isinstance(response, HttpResponseBase)
             _observe(request, response, started)
             return response
 
