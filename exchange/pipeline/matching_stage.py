@@ -19,6 +19,7 @@ from exchange.pipeline.grid import MarketGrid
 from exchange.pipeline.keys import ShardKeys
 from exchange.pipeline.markets import MarketRules
 from exchange.pipeline.messages import MalformedEntry, optional_decimal, require_int, require_str
+from exchange.pipeline.metrics import MarketCounters
 from exchange.pipeline.order_state import ORDER_FIELDS, OrderState
 from exchange.pipeline.outbox import Outbox, ReplayFilter, UserChannels, apply_groups
 from matching import (
@@ -104,6 +105,7 @@ class MatchingStage:
         }
         self._now = datetime.fromtimestamp(0, UTC)
         self._ts = 0
+        self._counters: dict[str, MarketCounters] = {}
 
     # ------------------------------------------------------------- dispatch
 
@@ -286,6 +288,7 @@ class MatchingStage:
         elif kind is EventKind.ACCEPTED:  # (kind, market, order id, ...)
             order = self.orders[raw[2]]
             order.engine_sequence = self._next_engine_sequence()
+            self._counters_of(rules.symbol).accepted[order.side].inc()
             self._save(order)
         elif kind is EventKind.FILLED:  # (kind, market, order id, ...)
             self._end(self.orders[raw[2]], rules, "FILLED", "")
@@ -371,6 +374,10 @@ class MatchingStage:
                     "fee_asset": rules.quote,
                 },
             )
+        counters = self._counters_of(rules.symbol)
+        counters.trades.inc()
+        counters.base.inc(float(quantity))
+        counters.quote.inc(float(notional))
         if maker_fee or taker_fee:
             self._settle(
                 self.fee_user_id,
@@ -432,6 +439,12 @@ class MatchingStage:
 
     def _publish(self, user_id: int, payload: dict[str, Any]) -> None:
         self.outbox.publish(self._channels[user_id], payload)
+
+    def _counters_of(self, symbol: str) -> MarketCounters:
+        counters = self._counters.get(symbol)
+        if counters is None:
+            counters = self._counters[symbol] = MarketCounters(symbol)
+        return counters
 
     def _next_engine_sequence(self) -> int:
         counters = self.buffer.position.counters

@@ -10,6 +10,7 @@ from typing import Any
 import redis
 from django.conf import settings
 
+from exchange.pipeline import metrics
 from exchange.pipeline.accounts_stage import AccountsStage
 from exchange.pipeline.keys import ShardKeys, accounts_keys, matching_keys
 from exchange.pipeline.loading import fee_user_id, load_accounts_state, load_books
@@ -36,7 +37,7 @@ class AccountsWorker(StageWorker):
     def build_stage(self, position: CommittedPosition, buffer: WriteBuffer) -> Stage:
         markets = load_markets()
         shards = {rules.shard for rules in markets.values()}
-        return AccountsStage(
+        stage = AccountsStage(
             self.shard,
             markets,
             load_accounts_state(self.shard, settings.ACCOUNT_SHARDS),
@@ -46,6 +47,8 @@ class AccountsWorker(StageWorker):
             settings.REDIS_KEY_PREFIX,
             load_markets,
         )
+        metrics.ACTIVE_USERS.labels(worker=self.name).set_function(stage.active_users.count)
+        return stage
 
 
 class MatchingWorker(StageWorker):
