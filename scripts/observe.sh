@@ -16,7 +16,15 @@ exporters=()
   fi
   if [[ "${DATABASE_URL:-}" == mysql://* ]] && command -v prometheus-mysqld-exporter >/dev/null; then
     # mysql://user:pass@host:port/db -> the Go driver's user:pass@(host:port)/
-    dsn="$(python -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(f"{u.unquote(p.username or "root")}{":" + u.unquote(p.password) if p.password else ""}@({p.hostname}:{p.port or 3306})/")' "${DATABASE_URL}")"
+    dsn="$(python - "${DATABASE_URL}" <<'PY'
+import sys
+from urllib.parse import unquote, urlsplit
+
+url = urlsplit(sys.argv[1])
+password = ":" + unquote(url.password) if url.password else ""
+print(f"{unquote(url.username or 'root')}{password}@({url.hostname}:{url.port or 3306})/")
+PY
+)"
     echo "mysql-exporter: env DATA_SOURCE_NAME='${dsn}' prometheus-mysqld-exporter --web.listen-address=127.0.0.1:9207"
     exporters+=(--exporter mysql-exporter=9207)
   fi
