@@ -42,11 +42,12 @@ _children: dict[tuple[str, str, int, str], tuple[Counter, Histogram]] = {}
 
 
 def observe_request(method: str, route: str, status: int, code: str, seconds: float) -> None:
+    if method not in METHODS:
+        method = "OTHER"
     key = (method, route, status, code)
     children = _children.get(key)
     if children is None:
-        label = method if method in METHODS else "OTHER"
-        children = (REQUESTS.labels(label, route, str(status), code), LATENCY.labels(label, route))
+        children = (REQUESTS.labels(method, route, str(status), code), LATENCY.labels(method, route))
         _children[key] = children
     children[0].inc()
     children[1].observe(seconds)

@@ -50,3 +50,15 @@ def test_the_route_label_is_the_url_pattern_not_the_path(alice_api, btc_usdt, cl
     unknown = _requests("GET", "/api/", 404, "NOT_FOUND")
     assert _value(after, unknown) == _value(before, unknown) + 1
     assert "/api/v1/orders/123" not in after
+
+
+def test_a_made_up_method_is_counted_as_other(client):
+    before = client.get("/metrics").content.decode()
+
+    client.generic("BREW", "/healthz")
+    client.generic("PROPFIND", "/healthz")
+
+    after = client.get("/metrics").content.decode()
+    assert not [line for line in after.splitlines() if line.startswith("spot_") and "BREW" in line]
+    timed = 'spot_api_request_seconds_count{method="OTHER",route="/healthz"}'
+    assert _value(after, timed) == _value(before, timed) + 2
