@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from exchange.api import metrics
 from tests.api.support import limit_buy
 
 pytestmark = pytest.mark.django_db
@@ -56,7 +57,9 @@ def test_a_made_up_method_is_counted_as_other(client):
     before = client.get("/metrics").content.decode()
 
     client.generic("BREW", "/healthz")
+    cached = len(metrics._children)
     client.generic("PROPFIND", "/healthz")
+    assert len(metrics._children) == cached  # the same labels: no new entry in the cache either
 
     after = client.get("/metrics").content.decode()
     assert not [line for line in after.splitlines() if line.startswith("spot_") and "BREW" in line]
