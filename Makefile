@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck contracts pytest install clean
+.PHONY: run observe test lint typecheck contracts pytest install clean
 
 $(STAMP): requirements.txt requirements-dev.txt scripts/ensure-system-packages.sh
 	bash scripts/ensure-system-packages.sh
@@ -21,6 +21,11 @@ run: export DEBUG ?= 1
 run: export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 run: $(STAMP)
 	$(PY) -m spot.embedded_redis --data-dir var/redis -- bash scripts/run.sh
+
+# Prometheus (and the Redis and MySQL exporters, when installed) beside a running `make run`.
+observe: export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+observe: $(STAMP)
+	bash scripts/observe.sh
 
 # The type checker and the tests load the settings, which need a secret key.
 TEST_SECRET_KEY := test-only-secret-key-0123456789abcdefghijklmnop

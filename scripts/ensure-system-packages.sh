@@ -2,13 +2,17 @@
 # System packages the build and the suite need, installed from Debian's
 # packages when they are missing and we may:
 # - mysqlclient builds against the MariaDB/MySQL client headers;
-# - promtool (package prometheus) unit-tests the alert rules in the suite.
+# - promtool (package prometheus) unit-tests the alert rules in the suite, and
+#   prometheus, redis_exporter and mysqld_exporter run in its real-Prometheus test
+#   (tests/operations/test_metrics_reality.py) and in `make observe`.
 set -euo pipefail
 missing=()
 if ! pkg-config --exists mysqlclient 2>/dev/null && ! pkg-config --exists libmariadb 2>/dev/null; then
   missing+=(libmariadb-dev pkg-config)
 fi
 command -v promtool >/dev/null || missing+=(prometheus)
+command -v prometheus-redis-exporter >/dev/null || missing+=(prometheus-redis-exporter)
+command -v prometheus-mysqld-exporter >/dev/null || missing+=(prometheus-mysqld-exporter)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   echo "installing ${missing[*]} from the system's packages"
@@ -18,5 +22,6 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
 fi
 echo "error: missing system packages: ${missing[*]}" >&2
 echo "       mysqlclient needs the MariaDB or MySQL client headers and pkg-config (libmariadb-dev on" >&2
-echo "       Debian/Ubuntu, mariadb-connector-c-devel on Fedora); the suite needs promtool (prometheus)." >&2
+echo "       Debian/Ubuntu, mariadb-connector-c-devel on Fedora); the suite needs prometheus (promtool)," >&2
+echo "       prometheus-redis-exporter and prometheus-mysqld-exporter." >&2
 exit 1

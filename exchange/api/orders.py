@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import time
 from typing import Annotated, Any
 
 from django.http import HttpRequest
 from ninja import Path, Query, Router, Status
 
 from exchange.api.auth import READ, TRADE, Principal, auth_for
-from exchange.api.errors import ApiError, error_responses
+from exchange.api.errors import error_responses
 from exchange.api.id_texts import ID_EXAMPLE, ID_PARAMETER_PATTERN, id_value
-from exchange.api.metrics import observe_order
 from exchange.api.order_commands import amend_order, cancel_all, cancel_order
 from exchange.api.order_lookup import find_order, find_order_by_client_id, persisted_payload
 from exchange.api.order_schemas import (
@@ -79,17 +77,8 @@ def _principal(request: HttpRequest) -> Principal:
     "409 DUPLICATE_CLIENT_ORDER_ID when the client_order_id names an order placed with other parameters.",
 )
 def place(request: HttpRequest) -> Status[dict[str, Any]]:
-    started = time.perf_counter()
-    status = 500
-    try:
-        answer = place_order(_principal(request), request.body)
-        status = answer.status
-        return Status(answer.status, answer.payload)
-    except ApiError as exc:
-        status = exc.status
-        raise
-    finally:
-        observe_order("django", status, time.perf_counter() - started)
+    answer = place_order(_principal(request), request.body)
+    return Status(answer.status, answer.payload)
 
 
 @router.get(

@@ -81,7 +81,8 @@ class OrderFastPath:
                 *headers.items(),
             ],
         )
-        self._metrics.observe_order("lean", status, time.perf_counter() - started)
+        code = str(payload.get("code", "")) if status >= 400 else ""
+        self._metrics.observe_request("POST", ORDERS_PATH, status, code, time.perf_counter() - started)
         return [body]
 
     def _recycle_connections(self) -> None:

@@ -28,6 +28,7 @@ from exchange.pipeline.messages import (
     require_int,
     require_str,
 )
+from exchange.pipeline.metrics import RecentUsers
 from exchange.pipeline.outbox import Outbox, ReplayFilter, UserChannels, apply_groups
 from exchange.pipeline.validation import SELF_TRADE_MODES, SIDES, TIMES_IN_FORCE, TYPES, place_problem
 from persistence.write_buffer import WriteBuffer
@@ -122,6 +123,7 @@ class AccountsStage:
         self._balances = buffer.table(Balance, BALANCE_FIELDS, key=("user_id", "asset_id"), upsert=True)
         self._holds = buffer.table(OrderHold, HOLD_FIELDS, key=("order_id",), upsert=True)
         self._touched: set[tuple[int, str]] = set()
+        self.active_users = RecentUsers()
         self._channels = UserChannels(channel_prefix)
         # (fee account, asset) -> (total, first trade id, last trade id, trades) of the entry being applied
         self._fees: dict[tuple[int, str], tuple[Decimal, int, int, int]] = {}
@@ -159,6 +161,7 @@ class AccountsStage:
 
     def _place(self, message: dict[str, Any]) -> None:
         user_id = self._known_user(message)
+        self.active_users.seen(user_id, self._ms)
         client_order_id = require_str(message, "cid")
         symbol = require_str(message, "m")
         if len(client_order_id) > 36:

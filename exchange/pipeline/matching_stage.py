@@ -20,6 +20,7 @@ from exchange.pipeline.grid import MarketGrid
 from exchange.pipeline.keys import ShardKeys
 from exchange.pipeline.markets import MarketRules
 from exchange.pipeline.messages import MalformedEntry, optional_decimal, require_int, require_str
+from exchange.pipeline.metrics import MarketCounters
 from exchange.pipeline.order_state import ORDER_FIELDS, OrderState
 from exchange.pipeline.outbox import Outbox, ReplayFilter, UserChannels, apply_groups
 from matching import (
@@ -121,6 +122,7 @@ class MatchingStage:
         self._now = datetime.fromtimestamp(0, UTC)
         self._ts = 0
         self._entry_ms = 0
+        self._counters: dict[str, MarketCounters] = {}
 
     # ------------------------------------------------------------- dispatch
 
@@ -277,6 +279,7 @@ class MatchingStage:
         elif kind is EventKind.ACCEPTED:  # (kind, market, order id, ...)
             order = self.orders[raw[2]]
             order.engine_sequence = self._next_engine_sequence()
+            self._counters_of(rules.symbol).accepted[order.side].inc()
             self._save(order)
         elif kind is EventKind.FILLED:  # (kind, market, order id, ...)
             self._end(self.orders[raw[2]], rules, "FILLED", "")
@@ -368,6 +371,10 @@ class MatchingStage:
                     "ts": self._ts,
                 },
             )
+        counters = self._counters_of(rules.symbol)
+        counters.trades.inc()
+        counters.base.inc(float(quantity))
+        counters.quote.inc(float(notional))
         if maker_fee or taker_fee:
             self._settle(
                 self.fee_user_id,
@@ -431,6 +438,12 @@ class MatchingStage:
         """An update for a trader, stamped with the time of the command that caused it (ms)."""
         payload["ts"] = self._ts
         self.outbox.publish(self._channels[user_id], payload)
+
+    def _counters_of(self, symbol: str) -> MarketCounters:
+        counters = self._counters.get(symbol)
+        if counters is None:
+            counters = self._counters[symbol] = MarketCounters(symbol)
+        return counters
 
     def _next_engine_sequence(self) -> int:
         counters = self.buffer.position.counters

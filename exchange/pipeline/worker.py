@@ -124,6 +124,9 @@ class StageWorker(ABC):
         self._stage_latency = metrics.STAGE_LATENCY.labels(**self._labels)
         self._commands = metrics.COMMANDS.labels(**self._labels)
         self._read_batch = metrics.READ_BATCH.labels(**self._labels)
+        # Exported at 0 from the start, so increase() and the alerts see the first one.
+        metrics.DEAD_LETTERS.labels(**self._labels)
+        metrics.FAULTS.labels(**self._labels)
 
     # --------------------------------------------------------- to implement
 

@@ -10,6 +10,7 @@ from typing import Any
 import redis
 from django.conf import settings
 
+from exchange.pipeline import metrics
 from exchange.pipeline.accounts_stage import AccountsStage
 from exchange.pipeline.depth_window import DepthWindow, depth_checksum
 from exchange.pipeline.keys import ShardKeys, accounts_keys, matching_keys
@@ -38,7 +39,7 @@ class AccountsWorker(StageWorker):
     def build_stage(self, position: CommittedPosition, buffer: WriteBuffer) -> Stage:
         markets = load_markets()
         shards = {rules.shard for rules in markets.values()}
-        return AccountsStage(
+        stage = AccountsStage(
             self.shard,
             markets,
             load_accounts_state(self.shard, settings.ACCOUNT_SHARDS),
@@ -48,6 +49,8 @@ class AccountsWorker(StageWorker):
             settings.REDIS_KEY_PREFIX,
             load_markets,
         )
+        metrics.ACTIVE_USERS.labels(worker=self.name).set_function(stage.active_users.count)
+        return stage
 
     def trim_floor(self) -> TrimFloor:
         """Below what matching has committed too: a forwarded place is found by its entry until then."""

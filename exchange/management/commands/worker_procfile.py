@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from exchange.services.invariants import matching_shards
+from exchange.services.local_processes import worker_processes
 
 
 class Command(BaseCommand):
@@ -18,17 +17,5 @@ class Command(BaseCommand):
         parser.add_argument("--metrics-base-port", type=int, default=9100)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        port = options["metrics_base_port"]
-        lines = []
-        for shard in range(settings.ACCOUNT_SHARDS):
-            lines.append(
-                f"accounts-{shard}: python manage.py run_accounts --shard {shard} --metrics-port {port}"
-            )
-            port += 1
-        for shard in matching_shards():
-            lines.append(
-                f"matching-{shard}: python manage.py run_matching --shard {shard} --metrics-port {port}"
-            )
-            port += 1
-        lines.append(f"invariants: python manage.py run_invariants --metrics-port {port}")
-        self.stdout.write("\n".join(lines))
+        processes = worker_processes(options["metrics_base_port"])
+        self.stdout.write("\n".join(f"{process.name}: {process.command}" for process in processes))
