@@ -2,13 +2,15 @@
 # System packages the build and the suite need, installed from Debian's
 # packages when they are missing and we may:
 # - mysqlclient builds against the MariaDB/MySQL client headers;
-# - promtool (package prometheus) unit-tests the alert rules in the suite.
+# - promtool (package prometheus) unit-tests the alert rules in the suite;
+# - chromium is the browser the market page's tests drive (Playwright, tests/web).
 set -euo pipefail
 missing=()
 if ! pkg-config --exists mysqlclient 2>/dev/null && ! pkg-config --exists libmariadb 2>/dev/null; then
   missing+=(libmariadb-dev pkg-config)
 fi
 command -v promtool >/dev/null || missing+=(prometheus)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   echo "installing ${missing[*]} from the system's packages"
@@ -18,5 +20,5 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
 fi
 echo "error: missing system packages: ${missing[*]}" >&2
 echo "       mysqlclient needs the MariaDB or MySQL client headers and pkg-config (libmariadb-dev on" >&2
-echo "       Debian/Ubuntu, mariadb-connector-c-devel on Fedora); the suite needs promtool (prometheus)." >&2
+echo "       Debian/Ubuntu, mariadb-connector-c-devel on Fedora); the suite needs promtool (prometheus) and /usr/bin/chromium." >&2
 exit 1

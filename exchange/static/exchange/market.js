@@ -182,6 +182,12 @@
     });
   }
 
+  // Amounts as the REST API writes them: "0.10000" -> "0.1", "29000.00" -> "29000".
+  function plain(text) {
+    if (typeof text !== "string" || text.indexOf(".") < 0) return text;
+    return text.replace(/0+$/, "").replace(/\.$/, "");
+  }
+
   function decimals(text) { var dot = text.indexOf("."); return dot < 0 ? 0 : text.length - dot - 1; }
 
   // ------------------------------------------------------------ own account
@@ -236,28 +242,28 @@
     if (!market) return;
     var asks = sortedLevels(book.asks, false);
     var bids = sortedLevels(book.bids, true);
-    fill(el("asks"), asks.slice().reverse().map(function (l) { return [l[0], l[1]]; }), "sell");
-    fill(el("bids"), bids.map(function (l) { return [l[0], l[1]]; }), "buy");
+    fill(el("asks"), asks.slice().reverse().map(function (l) { return [plain(l[0]), plain(l[1])]; }), "sell");
+    fill(el("bids"), bids.map(function (l) { return [plain(l[0]), plain(l[1])]; }), "buy");
     el("spread").textContent = asks.length && bids.length
       ? "Spread " + (asks[0][0] - bids[0][0]).toFixed(decimals(market.tick_size))
       : book.seq === null ? "Loading the book…" : "No orders on one side";
     fill(el("trades"), trades.map(function (t) {
-      return { cells: [t.price, t.quantity, new Date(t.ts).toLocaleTimeString()], cls: t.side === "BUY" ? "buy" : "sell" };
+      return { cells: [plain(t.price), plain(t.quantity), new Date(t.ts).toLocaleTimeString()], cls: t.side === "BUY" ? "buy" : "sell" };
     }));
     if (!config.user) return;
     var mine = Array.from(orders.values()).filter(function (o) { return o.market === market.symbol; });
     fill(el("open-orders"), mine.map(function (o) {
-      return { cells: [o.side || "", o.price || "market", o.quantity || "", o.executed_quantity || "0"],
+      return { cells: [o.side || "", plain(o.price) || "market", plain(o.quantity) || "", plain(o.executed_quantity) || "0"],
         cls: o.side === "BUY" ? "buy" : "sell", cancel: o.order_id };
     }));
     fill(el("fills"), fills.filter(function (f) { return f.market === market.symbol; }).slice(0, FILLS_SHOWN).map(function (f) {
-      return { cells: [f.side, f.price, f.quantity, f.fee + " " + f.fee_asset], cls: f.side === "BUY" ? "buy" : "sell" };
+      return { cells: [f.side, plain(f.price), plain(f.quantity), plain(f.fee) + " " + f.fee_asset], cls: f.side === "BUY" ? "buy" : "sell" };
     }));
     var assets = [market.base, market.quote];
     balances.forEach(function (_, asset) { if (assets.indexOf(asset) < 0) assets.push(asset); });
     fill(el("balances"), assets.map(function (asset) {
       var b = balances.get(asset) || { available: "0", locked: "0" };
-      return [asset, b.available, b.locked];
+      return [asset, plain(b.available), plain(b.locked)];
     }));
   }
 
@@ -288,12 +294,12 @@
   }
 
   function showTicker(t) {
-    el("t-last").textContent = t.last || "–";
-    el("t-change").textContent = t.change || "–";
+    el("t-last").textContent = plain(t.last) || "–";
+    el("t-change").textContent = plain(t.change) || "–";
     el("t-change").className = t.change && t.change.charAt(0) === "-" ? "sell" : "buy";
-    el("t-high").textContent = t.high || "–";
-    el("t-low").textContent = t.low || "–";
-    el("t-volume").textContent = (t.volume || "0") + " " + market.base;
+    el("t-high").textContent = plain(t.high) || "–";
+    el("t-low").textContent = plain(t.low) || "–";
+    el("t-volume").textContent = (plain(t.volume) || "0") + " " + market.base;
     el("t-trades").textContent = String(t.trades);
   }
 
