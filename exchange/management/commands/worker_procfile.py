@@ -1,5 +1,6 @@
 """Print Procfile lines for one accounts worker per accounts shard and one matching
-worker per configured symbol shard, so `make run` follows the configuration."""
+worker per configured symbol shard (and the demo market maker when enabled), so
+`make run` follows the configuration."""
 
 from __future__ import annotations
 
@@ -31,4 +32,7 @@ class Command(BaseCommand):
             )
             port += 1
         lines.append(f"invariants: python manage.py run_invariants --metrics-port {port}")
+        if settings.MARKET_MAKER_ENABLED:
+            # honcho stops every process when one exits: the line is there only when it runs.
+            lines.append("market-maker: python manage.py run_market_maker")
         self.stdout.write("\n".join(lines))
