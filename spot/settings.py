@@ -202,7 +202,9 @@ WS_MARKET_CACHE_MS = env_int("WS_MARKET_CACHE_MS", 10_000, minimum=0)
 # --- The demo market (`manage.py run_market_maker`; on by default only in debug, as `make run`) ---
 MARKET_MAKER_ENABLED = env_bool("MARKET_MAKER_ENABLED", DEBUG)
 # The REST API the maker and taker trade through, as outside traders (make run: granian on 8001).
-MARKET_MAKER_API_URL = env_str("MARKET_MAKER_API_URL", "http://127.0.0.1:8001")
+MARKET_MAKER_API_URL = env_str(
+    "MARKET_MAKER_API_URL", f"http://127.0.0.1:{env_int('SPOT_API_PORT', 8001, minimum=1)}"
+)
 MARKET_MAKER_SYMBOLS = env_list("MARKET_MAKER_SYMBOLS", ["BTC/USDT", "ETH/USDT", "SOL/USDT", "DOGE/USDT"])
 MARKET_MAKER_INTERVAL_MS = env_int("MARKET_MAKER_INTERVAL_MS", 2000, minimum=100)
 MARKET_MAKER_LEVELS = env_int("MARKET_MAKER_LEVELS", 5, minimum=1)

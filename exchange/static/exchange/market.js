@@ -248,7 +248,7 @@
       ? "Spread " + (asks[0][0] - bids[0][0]).toFixed(decimals(market.tick_size))
       : book.seq === null ? "Loading the book…" : "No orders on one side";
     fill(el("trades"), trades.map(function (t) {
-      return { cells: [plain(t.price), plain(t.quantity), new Date(t.ts).toLocaleTimeString()], cls: t.side === "BUY" ? "buy" : "sell" };
+      return { cells: [plain(t.price), plain(t.quantity), new Date(t.ts).toLocaleTimeString([], { hour12: false })], cls: t.side === "BUY" ? "buy" : "sell" };
     }));
     if (!config.user) return;
     var mine = Array.from(orders.values()).filter(function (o) { return o.market === market.symbol; });
