@@ -78,7 +78,7 @@
   }
 
   function handle(frame) {
-    var own = market && frame.channel && frame.channel.indexOf(":" + market.symbol) > 0;
+    var own = market && frame.channel && frame.channel.slice(frame.channel.indexOf(":") + 1) === market.symbol;
     switch (frame.type) {
       case "authenticated": send({ op: "subscribe", channels: ["private"] }); break;
       case "subscribed": if (frame.channel === "private") loadPrivate(); break;
@@ -380,5 +380,6 @@
   }
   if (!config.markets.length) el("spread").textContent = "No markets yet: create one in the admin.";
   selectMarket(decodeURIComponent(location.hash.slice(1)));
+  loadPrivate();
   connect();
 })();
