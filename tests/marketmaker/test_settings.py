@@ -1,7 +1,8 @@
-"""The market maker's settings: amounts per asset, and its place in `make run`'s Procfile."""
+"""The market maker's settings, its place in `make run`'s Procfile, and a round that fails."""
 
 from __future__ import annotations
 
+import base64
 from decimal import Decimal
 from typing import Any
 
@@ -9,6 +10,8 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 
+from exchange.management.commands.run_market_maker import Command
+from exchange.marketmaker.client import ApiClient
 from spot.env import env_amounts
 
 
@@ -38,3 +41,15 @@ def test_a_disabled_maker_exits_at_once(settings: Any, db: Any, caplog: pytest.L
     with caplog.at_level("INFO", logger="spot.market_maker"):
         call_command("run_market_maker")
     assert "disabled" in caplog.text
+
+
+def test_a_failed_round_is_logged_and_the_next_one_comes(caplog: pytest.LogCaptureFixture) -> None:
+    class Broken:
+        maker = ApiClient("http://127.0.0.1:9", "sk_x", base64.b64encode(bytes(32)).decode())
+
+        def step(self) -> None:
+            raise ValueError("an answer that is not JSON")
+
+    with caplog.at_level("WARNING", logger="spot.market_maker"):
+        Command()._round(Broken())  # type: ignore[arg-type]
+    assert "round failed" in caplog.text and "not JSON" in caplog.text

@@ -65,6 +65,11 @@ class Command(BaseCommand):
             logger.warning("round skipped: %s", exc)
             market.maker.close()
             return
+        except Exception:
+            # A demo trader must not end make run (honcho stops every process when one exits).
+            logger.exception("round failed")
+            market.maker.close()
+            return
         logger.debug(
             "round: %d placed, %d amended, %d cancelled, %d taken, %d refused",
             done.placed,
