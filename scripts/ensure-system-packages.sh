@@ -5,6 +5,7 @@
 # - promtool (package prometheus) unit-tests the alert rules in the suite, and
 #   prometheus, redis_exporter and mysqld_exporter run in its real-Prometheus test
 #   (tests/operations/test_metrics_reality.py) and in `make observe`.
+# - chromium is the browser the market page's tests drive (Playwright, tests/web).
 set -euo pipefail
 missing=()
 if ! pkg-config --exists mysqlclient 2>/dev/null && ! pkg-config --exists libmariadb 2>/dev/null; then
@@ -13,6 +14,7 @@ fi
 command -v promtool >/dev/null || missing+=(prometheus)
 command -v prometheus-redis-exporter >/dev/null || missing+=(prometheus-redis-exporter)
 command -v prometheus-mysqld-exporter >/dev/null || missing+=(prometheus-mysqld-exporter)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   echo "installing ${missing[*]} from the system's packages"
@@ -23,5 +25,5 @@ fi
 echo "error: missing system packages: ${missing[*]}" >&2
 echo "       mysqlclient needs the MariaDB or MySQL client headers and pkg-config (libmariadb-dev on" >&2
 echo "       Debian/Ubuntu, mariadb-connector-c-devel on Fedora); the suite needs prometheus (promtool)," >&2
-echo "       prometheus-redis-exporter and prometheus-mysqld-exporter." >&2
+echo "       prometheus-redis-exporter, prometheus-mysqld-exporter and chromium." >&2
 exit 1

@@ -10,6 +10,6 @@ python manage.py shell --no-imports -c "from exchange.models import Market; rais
   || python manage.py seed_demo
 { cat Procfile; echo; python manage.py worker_procfile; } > var/Procfile
 port="${SPOT_PORT:-8000}"
-echo "Spot: admin http://127.0.0.1:${port}/admin/  metrics http://127.0.0.1:${port}/metrics  (Ctrl-C stops everything)"
-if [ -f var/demo-credentials.json ]; then echo "Demo logins and API keys: var/demo-credentials.json"; fi
+echo "Spot: market http://127.0.0.1:${port}/  admin http://127.0.0.1:${port}/admin/  metrics http://127.0.0.1:${port}/metrics  (Ctrl-C stops everything)"
+if [ -f var/demo-credentials.json ]; then echo "Demo logins (admin, traders alice and bob) and API keys: var/demo-credentials.json"; fi
 exec honcho -f var/Procfile -d . start

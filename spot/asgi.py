@@ -16,6 +16,6 @@ django_asgi_app = exit_on_config_error(get_asgi_application)
 # Imported once Django is set up: the consumers use the models.
 from exchange.realtime.routing import websocket_urlpatterns  # noqa: E402
 
-# No origin check: WebSocket sessions are authenticated by a signed API key, never by a
-# cookie, so a foreign page gains nothing by opening one (docs/adr/0005).
+# No origin check here: anyone may read the public channels, and a session cookie counts
+# only on a same-origin connection (exchange.realtime.auth, docs/adr/0008).
 application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": URLRouter(websocket_urlpatterns)})

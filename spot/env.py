@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -86,6 +87,21 @@ def env_choice(
     if value not in allowed:
         raise ImproperlyConfigured(f"{name}: expected one of {', '.join(allowed)}, got {value!r}")
     return value
+
+
+def env_amounts(name: str, default: str, environ: Mapping[str, str] | None = None) -> dict[str, Decimal]:
+    """Parse ``BTC=100,USDT=1000000`` into {"BTC": Decimal("100"), ...}: positive amounts per asset code."""
+    amounts: dict[str, Decimal] = {}
+    for item in filter(None, (piece.strip() for piece in env_str(name, default, environ).split(","))):
+        code, sep, text = item.partition("=")
+        try:
+            amount = Decimal(text.strip())
+        except InvalidOperation:
+            amount = Decimal("NaN")
+        if not sep or not code.strip() or not amount.is_finite() or amount <= 0:
+            raise ImproperlyConfigured(f"{name}: expected ASSET=positive amount pairs, got {item!r}")
+        amounts[code.strip().upper()] = amount
+    return amounts
 
 
 def env_shard_map(

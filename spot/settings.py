@@ -8,6 +8,7 @@ import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
 from spot.env import (
+    env_amounts,
     env_bool,
     env_choice,
     env_database,
@@ -216,3 +217,38 @@ WS_MAX_SUBSCRIPTIONS = env_int("WS_MAX_SUBSCRIPTIONS", 50, minimum=1)
 WS_MAX_CLIENT_FRAME_CHARS = env_int("WS_MAX_CLIENT_FRAME_CHARS", 4096, minimum=256)
 # How long a process trusts what it read of a market's shard.
 WS_MARKET_CACHE_MS = env_int("WS_MARKET_CACHE_MS", 10_000, minimum=0)
+
+# --- The demo market (`manage.py run_market_maker`; on by default only in debug, as `make run`) ---
+MARKET_MAKER_ENABLED = env_bool("MARKET_MAKER_ENABLED", DEBUG)
+# The REST API the maker and taker trade through, as outside traders (make run: granian on 8001).
+MARKET_MAKER_API_URL = env_str(
+    "MARKET_MAKER_API_URL", f"http://127.0.0.1:{env_int('SPOT_API_PORT', 8001, minimum=1)}"
+)
+MARKET_MAKER_SYMBOLS = env_list("MARKET_MAKER_SYMBOLS", ["BTC/USDT", "ETH/USDT", "SOL/USDT", "DOGE/USDT"])
+MARKET_MAKER_INTERVAL_MS = env_int("MARKET_MAKER_INTERVAL_MS", 2000, minimum=100)
+MARKET_MAKER_LEVELS = env_int("MARKET_MAKER_LEVELS", 5, minimum=1)
+# Distance between the best bid and the best ask, and between two levels of a side (basis points).
+MARKET_MAKER_SPREAD_BP = env_int("MARKET_MAKER_SPREAD_BP", 20, minimum=1)
+MARKET_MAKER_STEP_BP = env_int("MARKET_MAKER_STEP_BP", 10, minimum=1)
+# Size of each quote, in quote-asset units (USDT).
+MARKET_MAKER_QUOTE_NOTIONAL = env_int("MARKET_MAKER_QUOTE_NOTIONAL", 500, minimum=1)
+# One standard deviation of the reference price's move per round (basis points).
+MARKET_MAKER_VOLATILITY_BP = env_int("MARKET_MAKER_VOLATILITY_BP", 10, minimum=0)
+# Where a market without trades or book starts, by base asset.
+MARKET_MAKER_START_PRICES = env_amounts("MARKET_MAKER_START_PRICES", "BTC=60000,ETH=3000,SOL=150,DOGE=0.15")
+# The taker: the chance per market and round that it sends an IOC order, its size, how far it reaches.
+MARKET_MAKER_TAKER_PERCENT = env_int("MARKET_MAKER_TAKER_PERCENT", 30, minimum=0)
+MARKET_MAKER_TAKER_NOTIONAL = env_int("MARKET_MAKER_TAKER_NOTIONAL", 200, minimum=1)
+MARKET_MAKER_TAKER_REACH_BP = env_int("MARKET_MAKER_TAKER_REACH_BP", 50, minimum=0)
+# Their users (made if missing), the deposits they get once, and the file of their keys' private halves.
+MARKET_MAKER_USERNAME = env_str("MARKET_MAKER_USERNAME", "market-maker")
+MARKET_MAKER_TAKER_USERNAME = env_str("MARKET_MAKER_TAKER_USERNAME", "market-taker")
+MARKET_MAKER_FUNDS = env_amounts(
+    "MARKET_MAKER_FUNDS", "USDT=10000000,BTC=100,ETH=2000,SOL=50000,DOGE=50000000"
+)
+MARKET_MAKER_TAKER_FUNDS = env_amounts(
+    "MARKET_MAKER_TAKER_FUNDS", "USDT=1000000,BTC=10,ETH=200,SOL=5000,DOGE=5000000"
+)
+MARKET_MAKER_KEYS_FILE = Path(env_str("MARKET_MAKER_KEYS_FILE", str(VAR_DIR / "market-maker-keys.json")))
+if MARKET_MAKER_TAKER_PERCENT > 100:
+    raise ImproperlyConfigured(f"MARKET_MAKER_TAKER_PERCENT: at most 100, got {MARKET_MAKER_TAKER_PERCENT}")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.auth.views import LogoutView
 from django.urls import include, path, re_path
 
 from exchange.api import urls as api
 from exchange.api.route_errors import api_not_found
+from exchange.web.views import TraderLoginView, market_page
 from spot.health import healthz
 
 admin.site.site_header = "Spot exchange operations"
@@ -21,5 +23,8 @@ urlpatterns = [
     # Whatever else is under /api/ answers as the API does: JSON, not Django's HTML page.
     re_path(r"^api/", api_not_found),
     path("healthz", healthz, name="healthz"),
+    path("login/", TraderLoginView.as_view(), name="login"),
+    path("logout/", LogoutView.as_view(next_page="market"), name="logout"),
+    path("", market_page, name="market"),
     path("", include("django_prometheus.urls")),
 ]

@@ -13,7 +13,12 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from exchange.models import Market
-from exchange.realtime.auth import authenticate, credentials_from_headers
+from exchange.realtime.auth import (
+    authenticate,
+    authenticate_session,
+    credentials_from_headers,
+    session_key_from_headers,
+)
 from exchange.realtime.daphne_outlet import (
     DirectOutlet,
     backpressure,
@@ -40,9 +45,17 @@ class StreamConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         await self.accept()
         close_oversized_frames(self.base_send)
         self.outlet = self._open_outlet()
-        credentials = credentials_from_headers(self.scope.get("headers", ()))
+        headers = self.scope.get("headers", ())
+        credentials = credentials_from_headers(headers)
         if credentials is not None:
             await self._authenticate(credentials, None)
+            return
+        session_key = session_key_from_headers(headers)
+        if session_key is not None:
+            user_id = await self.verify_session(session_key)
+            if user_id is not None:
+                self.user_id = user_id
+                self._reply(control("authenticated", None, user_id=user_id))
 
     async def disconnect(self, code: int) -> None:
         if self.outlet is not None:
@@ -80,7 +93,8 @@ class StreamConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
                     if self.user_id is None:
                         raise ProtocolError(
                             "UNAUTHENTICATED",
-                            "authenticate with a signed API key before subscribing to private",
+                            "authenticate with a signed API key (or a session on the exchange's "
+                            "own pages) before subscribing to private",
                         )
                     await self.hub.subscribe_private(
                         self.outlet, self.user_id, request.since, request.request_id
@@ -144,6 +158,10 @@ class StreamConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         if market is None:
             return None
         return MarketRef(market.symbol, market.pk, SymbolRouter.from_settings().shard_for_market(market))
+
+    @database_sync_to_async
+    def verify_session(self, session_key: str) -> int | None:
+        return authenticate_session(session_key)
 
     @database_sync_to_async
     def verify(self, credentials: dict[str, str]) -> int:

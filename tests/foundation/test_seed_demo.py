@@ -53,4 +53,10 @@ def test_seed_demo_twice_changes_nothing_the_second_time(
     assert "http://127.0.0.1:8000/admin/" in output
     credentials = json.loads((tmp_path / "demo-credentials.json").read_text())
     assert set(credentials["api_keys"]) == {"alice", "bob", "maker"}
+    # The market page's traders log in with a password; the others have none.
+    for name, login in credentials["traders"].items():
+        assert apps.get_model("auth", "User").objects.get(username=name).check_password(login["password"])
+    assert set(credentials["traders"]) == {"alice", "bob"}
+    assert not apps.get_model("auth", "User").objects.get(username="maker").has_usable_password()
+    assert "user alice / password" in output
     assert (tmp_path / "demo-credentials.json").stat().st_mode & 0o077 == 0

@@ -1,5 +1,7 @@
 """Demo data: assets, the plan's four markets, traders with keys and funds, an admin.
 
+alice and bob also get a password, to log in on the market page (/login/).
+
 Safe to run again: what exists is left as it is.
 """
 
@@ -41,6 +43,8 @@ TRADERS = {
     "bob": {"USDT": "100000", "BTC": "2", "SOL": "500"},
     "maker": {"USDT": "1000000", "BTC": "50", "ETH": "500", "SOL": "10000", "DOGE": "1000000"},
 }
+# Traders who may log in on the market page; the others trade only with their API keys.
+PAGE_TRADERS = ("alice", "bob")
 SEED_REFERENCE = "seed_demo"
 CREDENTIALS_FILE = "demo-credentials.json"
 
@@ -101,7 +105,12 @@ class Command(BaseCommand):
 
     def _trader(self, username: str, funds: dict[str, str], credentials: dict[str, Any]) -> None:
         user, created = get_user_model().objects.get_or_create(username=username)
-        if created:
+        if created and username in PAGE_TRADERS:
+            password = os.environ.get("DEMO_TRADER_PASSWORD") or secrets.token_urlsafe(12)
+            user.set_password(password)
+            user.save(update_fields=["password"])
+            credentials.setdefault("traders", {})[username] = {"username": username, "password": password}
+        elif created:
             user.set_unusable_password()
             user.save(update_fields=["password"])
         if not user.api_keys.exists():
@@ -149,6 +158,11 @@ class Command(BaseCommand):
         else:
             self.stdout.write(
                 "Admin user 'admin' exists; set a password with: python manage.py changepassword admin"
+            )
+        for trader in credentials.get("traders", {}).values():
+            self.stdout.write(
+                f"Trader on the market page: http://127.0.0.1:8000/login/  "
+                f"user {trader['username']} / password {trader['password']}"
             )
         if credentials.get("api_keys"):
             self.stdout.write(f"Demo traders' API keys (Ed25519, private halves): {path}")

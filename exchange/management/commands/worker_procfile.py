@@ -1,10 +1,12 @@
 """Print Procfile lines for one accounts worker per accounts shard and one matching
-worker per configured symbol shard, so `make run` follows the configuration."""
+worker per configured symbol shard (and the demo market maker when enabled), so
+`make run` follows the configuration."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 from exchange.services.local_processes import worker_processes
@@ -18,4 +20,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         processes = worker_processes(options["metrics_base_port"])
-        self.stdout.write("\n".join(f"{process.name}: {process.command}" for process in processes))
+        lines = [f"{process.name}: {process.command}" for process in processes]
+        if settings.MARKET_MAKER_ENABLED:
+            # honcho stops every process when one exits: the line is there only when it runs.
+            lines.append("market-maker: python manage.py run_market_maker")
+        self.stdout.write("\n".join(lines))
