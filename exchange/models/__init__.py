@@ -1,6 +1,7 @@
 from exchange.models.accounts import ApiKey, Balance, OrderHold
 from exchange.models.ledger import LedgerEntry, LedgerKind
 from exchange.models.markets import Asset, Market, MarketStatus
+from exchange.models.operations import FrozenAccount, OperatorAction
 from exchange.models.orders import (
     OPEN_STATUSES,
     Order,
@@ -17,10 +18,12 @@ __all__ = [
     "ApiKey",
     "Asset",
     "Balance",
+    "FrozenAccount",
     "LedgerEntry",
     "LedgerKind",
     "Market",
     "MarketStatus",
+    "OperatorAction",
     "Order",
     "OrderHold",
     "OrderStatus",
