@@ -107,6 +107,7 @@ class StageWorker(ABC):
         try:
             while not self.stopping:
                 if self.stage is None and not self.become_leader():
+                    self._stand_by()
                     time.sleep(settings.WORKER_STANDBY_POLL_S)
                     continue
                 if not self.step():
@@ -124,6 +125,7 @@ class StageWorker(ABC):
             if not self.lease.try_acquire(floor):
                 return False
             position = claim_epoch(self.name, self.keys.stream, self.lease.epoch)
+            self.lease.leave_standbys()
             self._lease_renewed_at = time.monotonic()
             close_old_connections()
             self.buffer = WriteBuffer(
@@ -174,6 +176,12 @@ class StageWorker(ABC):
         except (redis.RedisError, DatabaseError) as exc:
             self._fault("step", exc)
             return True  # work is waiting: what failed is retried by the next step
+
+    def _stand_by(self) -> None:
+        try:
+            self.lease.stand_by()
+        except redis.RedisError as exc:
+            logger.warning("%s: could not register as a standby: %s", self.name, exc)
 
     # ------------------------------------------------------------- pieces
 
@@ -428,6 +436,10 @@ class StageWorker(ABC):
     def shutdown(self) -> None:
         """Flush, commit, ack and release the lease; after a fault, just let go."""
         if self.stage is None or self.buffer is None:
+            try:
+                self.lease.leave_standbys()
+            except redis.RedisError as exc:
+                logger.warning("%s: could not leave the standbys: %s", self.name, exc)
             return
         for attempt in range(3):
             try:
