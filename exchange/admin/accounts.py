@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django import forms
@@ -14,8 +13,11 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
+from exchange.admin.amounts import amount_column, readable
+from exchange.admin.console import require_console
 from exchange.admin.readonly import ReadOnlyAdmin
 from exchange.models import ApiKey, Asset, Balance, LedgerKind
+from exchange.services import kill_switches
 from exchange.services.api_keys import InvalidPublicKey, issue_api_key, normalize_public_key
 from exchange.services.balances import (
     OPERATOR_KINDS,
@@ -23,6 +25,7 @@ from exchange.services.balances import (
     BalanceChangeRefused,
     request_balance_change,
 )
+from exchange.services.operator_log import admin_operator
 
 if TYPE_CHECKING:
     from django.contrib.admin.options import _FieldGroups
@@ -42,10 +45,11 @@ class ApiKeyInline(admin.TabularInline[ApiKey, Any]):
         return False
 
 
+_AVAILABLE, _LOCKED = amount_column("available"), amount_column("locked")
+
+
 class BalanceInline(admin.TabularInline[Balance, Any]):
     model = Balance
-    fields = ("asset", "available", "locked", "updated_at")
-    readonly_fields = ("asset", "available", "locked", "updated_at")
     extra = 0
     can_delete = False
 
@@ -54,6 +58,13 @@ class BalanceInline(admin.TabularInline[Balance, Any]):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return ("asset", _AVAILABLE, _LOCKED, "updated_at")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # The raw amounts too, so that no form field is made for them.
+        return ("asset", "available", "locked", "updated_at", _AVAILABLE, _LOCKED)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Balance]:
         return super().get_queryset(request).select_related("asset")
@@ -65,6 +76,46 @@ admin.site.unregister(User)
 @admin.register(User)
 class TraderAdmin(UserAdmin):  # type: ignore[type-arg]
     inlines = [BalanceInline, ApiKeyInline]
+    actions = ["cancel_all_orders", "freeze_users", "unfreeze_users"]
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        return (*super().get_list_display(request), "frozen")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return super().get_queryset(request).select_related("freeze")
+
+    @admin.display(description="Frozen", boolean=True)
+    def frozen(self, obj: Any) -> bool:
+        return hasattr(obj, "freeze")
+
+    @admin.action(description="Cancel every open order of the selected users")
+    def cancel_all_orders(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        require_console(request)
+        for user in queryset:
+            kill_switches.cancel_user_orders(user, admin_operator(request))
+        self.message_user(
+            request,
+            f"Cancel-all sent for {len(queryset)} user(s); "
+            "the orders show as cancelled once the workers apply it.",
+            messages.SUCCESS,
+        )
+
+    @admin.action(description="Freeze the selected users (refuse their new orders)")
+    def freeze_users(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        require_console(request)
+        changed = sum(kill_switches.freeze_user(user, admin_operator(request)).changed for user in queryset)
+        self.message_user(
+            request,
+            f"{changed} user(s) frozen: their new orders are refused. "
+            "Open orders stay; cancel them too if need be.",
+            messages.SUCCESS,
+        )
+
+    @admin.action(description="Unfreeze the selected users")
+    def unfreeze_users(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        require_console(request)
+        changed = sum(kill_switches.unfreeze_user(user, admin_operator(request)).changed for user in queryset)
+        self.message_user(request, f"{changed} user(s) unfrozen.", messages.SUCCESS)
 
 
 class ApiKeyForm(forms.ModelForm[ApiKey]):
@@ -184,8 +235,8 @@ class BalanceAdmin(ReadOnlyAdmin):
         return request.user.has_perm("exchange.change_funds")
 
     @admin.display(description="Total")
-    def total(self, obj: Balance) -> Decimal:
-        return obj.total
+    def total(self, obj: Balance) -> str:
+        return readable(obj.total)
 
     def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> HttpResponse:
         if not self.has_add_permission(request):
