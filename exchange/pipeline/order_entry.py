@@ -59,6 +59,13 @@ return {1, entry}
 
 CLIENT_ORDER_ID_TTL_S = 7 * 24 * 3600
 
+# An amend may raise what an order exposes: refused for a frozen user, in the same step.
+# KEYS: the shard's frozen set, the accounts stream. ARGV: user id, the encoded command.
+_UNLESS_FROZEN = """
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return false end
+return redis.call('XADD', KEYS[2], '*', 'd', ARGV[2])
+"""
+
 # A balance change is enqueued once per request id, however often the call
 # is retried (redis-py retries a command whose reply was lost) or the
 # operator's form is submitted again.
@@ -192,6 +199,7 @@ class OrderEntry:
         self._prefix = prefix or settings.REDIS_KEY_PREFIX
         self._place_once = client.register_script(_PLACE_ONCE)
         self._funds_once = client.register_script(_FUNDS_ONCE)
+        self._unless_frozen = client.register_script(_UNLESS_FROZEN)
 
     def place(self, request: PlaceRequest) -> Placed:
         shard, keys, args = self._place_call(request)
@@ -276,10 +284,14 @@ class OrderEntry:
         return [entry.decode() if isinstance(entry, bytes) else str(entry) for entry in entries]
 
     def amend(self, user_id: int, order_id: int, quantity: Decimal | None, price: Decimal | None) -> str:
-        return self._send(
-            user_id,
-            {"t": "amend", "uid": user_id, "oid": order_id, "qty": _text(quantity), "px": _text(price)},
-        )
+        """Queue an amend; AccountFrozen (nothing queued) for a frozen user."""
+        keys = accounts_keys(account_shard_for(user_id), self._prefix)
+        message = {"t": "amend", "uid": user_id, "oid": order_id, "qty": _text(quantity), "px": _text(price)}
+        entry = self._unless_frozen(keys=[keys.frozen, keys.stream], args=[user_id, encode(message)["d"]])
+        if entry is None:
+            raise AccountFrozen()
+        self._make_durable()
+        return entry.decode() if isinstance(entry, bytes) else str(entry)
 
     def change_funds(
         self,

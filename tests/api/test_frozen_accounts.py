@@ -60,3 +60,16 @@ def test_lost_flags_are_restored_from_the_database(alice_any_path, alice, btc_us
     assert restore_frozen_flags() == 1
 
     assert alice_any_path.post("/api/v1/orders", limit_buy()).json()["code"] == "ACCOUNT_FROZEN"
+
+
+def test_a_frozen_user_cannot_amend(alice_api, alice, btc_usdt):
+    from tests.api.support import persist_order
+
+    order = persist_order(alice, btc_usdt, 4242)
+    freeze_user(alice, "operator")
+
+    response = alice_api.patch(f"/api/v1/orders/{order.id}", {"quantity": "0.002"})
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "ACCOUNT_FROZEN"
+    assert stream_commands(alice.pk) == []
