@@ -17,7 +17,7 @@ from exchange.admin.amounts import amount_column, readable
 from exchange.admin.console import require_console
 from exchange.admin.readonly import ReadOnlyAdmin
 from exchange.models import ApiKey, Asset, Balance, LedgerKind
-from exchange.services import kill_switches
+from exchange.services import kill_switches, operator_log
 from exchange.services.api_keys import InvalidPublicKey, issue_api_key, normalize_public_key
 from exchange.services.balances import (
     OPERATOR_KINDS,
@@ -182,6 +182,12 @@ class ApiKeyAdmin(admin.ModelAdmin[ApiKey]):
         obj.public_key = issued.api_key.public_key
         obj.created_at = issued.api_key.created_at
         request._issued_private_key = issued.private_key  # type: ignore[attr-defined]
+        operator_log.record(
+            admin_operator(request),
+            "issue_api_key",
+            f"key {obj.key_id}",
+            {"user_id": obj.user_id, "scopes": issued.api_key.scopes, "label": obj.label},
+        )
 
     def response_add(
         self, request: HttpRequest, obj: ApiKey, post_url_continue: str | None = None
@@ -203,6 +209,9 @@ class ApiKeyAdmin(admin.ModelAdmin[ApiKey]):
         revoked = 0
         for key in queryset.filter(revoked_at__isnull=True):
             key.revoke()
+            operator_log.record(
+                admin_operator(request), "revoke_api_key", f"key {key.key_id}", {"user_id": key.user_id}
+            )
             revoked += 1
         self.message_user(request, f"{revoked} key(s) revoked.", messages.SUCCESS)
 
@@ -268,6 +277,17 @@ class BalanceAdmin(ReadOnlyAdmin):
                         messages.WARNING,
                     )
                 else:
+                    operator_log.record(
+                        admin_operator(request),
+                        change.kind.value.lower(),
+                        f"user {data['user'].get_username()}",
+                        {
+                            "asset": change.asset_code,
+                            "amount": str(change.amount),
+                            "reference": change.reference,
+                            "entry": queued.entry_id,
+                        },
+                    )
                     self.message_user(
                         request,
                         f"{what} sent to the accounts worker (entry {queued.entry_id}); "

@@ -232,6 +232,9 @@ def test_the_same_deposit_form_sent_twice_is_queued_once(client, operator, alice
     assert "sent to the accounts worker" in first.content.decode()
     assert "already sent from this form" in second.content.decode()
     assert redis_conn.xlen(accounts_keys(0).stream) == 1
+    action = OperatorAction.objects.get()
+    assert (action.operator, action.action, action.target) == ("operator", "deposit", "user alice")
+    assert action.detail["amount"] == "5"
     other = client.get(admin_url(Balance, "add")).content.decode()
     assert request_id not in other, "each form shown gets its own request id"
 
@@ -283,6 +286,7 @@ def test_a_new_api_key_shows_its_private_half_once_and_stores_only_the_public_ha
     assert key.can_trade and key.key_id.startswith("sk_")
     page = client.get(admin_url(ApiKey, "change", key.pk)).content.decode()
     assert private not in page
+    assert OperatorAction.objects.get().target == f"key {key.key_id}"
 
 
 def test_an_operator_can_register_a_traders_own_public_key(client, operator, alice):
@@ -302,6 +306,9 @@ def test_the_revoke_action_revokes_keys(client, operator, alice):
     client.post(admin_url(ApiKey, "changelist"), {"action": "revoke_keys", "_selected_action": [key.pk]})
     key.refresh_from_db()
     assert key.revoked_at is not None and not key.is_active
+    action = OperatorAction.objects.get()
+    assert (action.operator, action.action) == ("operator", "revoke_api_key")
+    assert action.target == f"key {key.key_id}"
 
 
 def test_the_halt_action_halts_a_market(client, operator, btc_usdt):
