@@ -181,7 +181,8 @@ class StageWorker(ABC):
         try:
             self.lease.stand_by()
         except redis.RedisError as exc:
-            logger.warning("%s: could not register as a standby: %s", self.name, exc)
+            # Redis is down: becoming leader failed on it too and said so.
+            logger.debug("%s: could not register as a standby: %s", self.name, exc)
 
     # ------------------------------------------------------------- pieces
 
