@@ -354,3 +354,30 @@ def test_amounts_show_by_the_one_text_rule_in_lists_and_pages(client, operator, 
     assert "30000" in pages["order"] and "0.01" in pages["order"]
     assert ">1000.5<" in pages["balances"] and ">1000.5<" in pages["ledger"] and ">1000.5<" in pages["user"]
     assert ">0.00001<" in pages["markets"]  # the lot size
+
+
+def test_a_market_made_in_the_admin_is_announced_to_the_workers_and_audited(
+    client, operator, usdt, btc, redis_conn, django_capture_on_commit_callbacks
+):
+    client.force_login(operator)
+    form = {
+        "symbol": "BTC/USDT",
+        "base": btc.pk,
+        "quote": usdt.pk,
+        "status": "trading",
+        "tick_size": "0.01",
+        "lot_size": "0.0001",
+        "min_quantity": "0",
+        "min_notional": "5",
+        "maker_fee_rate": "0.001",
+        "taker_fee_rate": "0.001",
+        "shard_override": "",
+    }
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("admin:exchange_market_add"), form)
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert [decode(f)["t"] for _, f in redis_conn.xrange(accounts_keys(0).stream)] == ["markets"]
+    action = OperatorAction.objects.get()
+    assert (action.operator, action.action, action.target) == ("operator", "create_market", "market BTC/USDT")
