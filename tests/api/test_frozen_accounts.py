@@ -73,3 +73,18 @@ def test_a_frozen_user_cannot_amend(alice_api, alice, btc_usdt):
     assert response.status_code == 403
     assert response.json()["code"] == "ACCOUNT_FROZEN"
     assert stream_commands(alice.pk) == []
+
+
+def test_a_freeze_from_the_admin_refuses_the_next_order(alice_any_path, alice, operator, btc_usdt):
+    from django.test import Client
+    from django.urls import reverse
+
+    admin = Client()
+    admin.force_login(operator)
+    admin.post(
+        reverse("admin:auth_user_changelist"), {"action": "freeze_users", "_selected_action": [str(alice.pk)]}
+    )
+
+    response = alice_any_path.post("/api/v1/orders", limit_buy())
+
+    assert (response.status_code, response.json()["code"]) == (403, "ACCOUNT_FROZEN")
