@@ -24,11 +24,16 @@ class ReadOnlyAdmin(admin.ModelAdmin[Any]):
         return with_amount_columns(super().get_list_display(request), self._amounts)
 
     def get_fields(self, request: HttpRequest, obj: models.Model | None = None) -> Any:
-        return with_amount_columns([field.name for field in self.model._meta.fields], self._amounts)
+        names = [field.name for field in self.model._meta.fields]
+        # Then what a subclass shows beside the fields (its own readonly_fields: computed values).
+        extra = [name for name in self.readonly_fields if name not in names]
+        return with_amount_columns(names, self._amounts) + extra
 
     def get_readonly_fields(self, request: HttpRequest, obj: models.Model | None = None) -> Any:
         # The raw amount fields too, so that no form field is made for them.
-        return [field.name for field in self.model._meta.fields] + list(self._amounts.values())
+        names = [field.name for field in self.model._meta.fields]
+        extra = [name for name in self.readonly_fields if name not in names]
+        return names + list(self._amounts.values()) + extra
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

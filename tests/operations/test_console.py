@@ -381,3 +381,23 @@ def test_a_market_made_in_the_admin_is_announced_to_the_workers_and_audited(
     assert [decode(f)["t"] for _, f in redis_conn.xrange(accounts_keys(0).stream)] == ["markets"]
     action = OperatorAction.objects.get()
     assert (action.operator, action.action, action.target) == ("operator", "create_market", "market BTC/USDT")
+
+
+def test_a_read_only_page_keeps_the_computed_values_a_subclass_adds(rf):
+    from django.contrib import admin
+
+    from exchange.admin.readonly import ReadOnlyAdmin
+
+    class WithExtra(ReadOnlyAdmin):
+        readonly_fields = ["journey"]
+
+        def journey(self, obj: Order) -> str:
+            return "accepted, matched"
+
+    page = WithExtra(Order, admin.AdminSite())
+    request = rf.get("/")
+
+    assert page.get_fields(request)[-1] == "journey"
+    assert "journey" in page.get_readonly_fields(request)
+    assert "price" in page.get_readonly_fields(request)
+    assert "price" not in page.get_fields(request)  # shown by its amount column instead
