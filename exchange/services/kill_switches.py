@@ -8,8 +8,9 @@
   serving path. The flag is a member of the user's accounts shard's
   `frozen` set, which the order script reads as it appends the order (no
   extra round trip, nothing slips in between); the `FrozenAccount` row is
-  the lasting record, from which `restore_frozen_flags` rebuilds the sets
-  after Redis lost them. Cancels still work for a frozen user.
+  the lasting record, from which the accounts workers raise the flags
+  again as they take their shard (after Redis lost them), and
+  `restore_frozen_flags` at once. Cancels still work for a frozen user.
 
 Each switch writes its OperatorAction.
 """
@@ -23,6 +24,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from exchange.models import FrozenAccount, Market
+from exchange.pipeline.frozen import raise_frozen_flags
 from exchange.pipeline.keys import accounts_keys
 from exchange.pipeline.order_entry import OrderEntry
 from exchange.routing import account_shard_for
@@ -101,19 +103,16 @@ def is_frozen(user_id: int) -> bool:
 
 
 def restore_frozen_flags() -> int:
-    """Make each shard's frozen set what the database records (after Redis lost its data); how many."""
-    by_shard: dict[int, list[int]] = {shard: [] for shard in range(settings.ACCOUNT_SHARDS)}
-    for user_id in FrozenAccount.objects.values_list("user_id", flat=True):
-        by_shard.setdefault(account_shard_for(user_id), []).append(user_id)
+    """Raise every frozen user's flag again (after Redis lost its data); how many users are frozen.
+
+    The accounts workers do the same as they take their shard; this is for
+    an operator who will not wait for that (manage.py freeze_user --restore-flags).
+    """
     client = redis_client()
-    for shard, user_ids in by_shard.items():
-        # One key per transaction: each shard's set lives in its own cluster slot.
-        pipe = client.pipeline(transaction=True)
-        pipe.delete(accounts_keys(shard).frozen)
-        if user_ids:
-            pipe.sadd(accounts_keys(shard).frozen, *user_ids)
-        pipe.execute()
-    return sum(len(ids) for ids in by_shard.values())
+    return sum(
+        raise_frozen_flags(client, accounts_keys(shard), shard, settings.ACCOUNT_SHARDS)
+        for shard in range(settings.ACCOUNT_SHARDS)
+    )
 
 
 def _frozen_key(user_id: int) -> str:

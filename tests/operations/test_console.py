@@ -401,3 +401,21 @@ def test_a_read_only_page_keeps_the_computed_values_a_subclass_adds(rf):
     assert "journey" in page.get_readonly_fields(request)
     assert "price" in page.get_readonly_fields(request)
     assert "price" not in page.get_fields(request)  # shown by its amount column instead
+
+
+def test_an_accounts_worker_taking_its_shard_raises_the_frozen_flags_redis_lost(
+    pipeline, alice, bob, redis_conn, redis_prefix
+):
+    from exchange.services.kill_switches import freeze_user
+
+    freeze_user(bob, "operator")
+    freeze_user(alice, "operator")
+    # Redis lost everything of this deployment: the flags and the leases.
+    redis_conn.delete(*redis_conn.scan_iter(match=f"{redis_prefix}*"))
+    assert not pipeline.workers[0].lease.renew()
+
+    successor = AccountsWorker(0, redis_conn)
+    assert successor.become_leader()
+
+    assert redis_conn.smembers(accounts_keys(0).frozen) == {str(alice.pk).encode(), str(bob.pk).encode()}
+    successor.shutdown()
