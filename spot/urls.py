@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.contrib.auth.views import LogoutView
 from django.urls import include, path, re_path
 
+from exchange.admin.console import console_urls
 from exchange.api import urls as api
 from exchange.api.route_errors import api_not_found
 from exchange.web.views import TraderLoginView, market_page
@@ -14,8 +15,10 @@ from spot.health import healthz
 admin.site.site_header = "Spot exchange operations"
 admin.site.site_title = "Spot operations"
 admin.site.index_title = "Operations"
+admin.site.index_template = "admin/exchange/index.html"  # the admin's own, with the console's links
 
 urlpatterns = [
+    path("admin/console/", include(console_urls())),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     # Binance's REST API, for the clients traders already use (exchange.api.binance).

@@ -1,3 +1,3 @@
 """Django admin for exchange operators."""
 
-from exchange.admin import accounts, markets, trading  # noqa: F401  (registers the admins)
+from exchange.admin import accounts, console, markets, trading  # noqa: F401  (registers the admins)

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django import forms
@@ -14,8 +13,11 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
+from exchange.admin.amounts import amount_column, readable
+from exchange.admin.console import require_console
 from exchange.admin.readonly import ReadOnlyAdmin
 from exchange.models import ApiKey, Asset, Balance, LedgerKind
+from exchange.services import kill_switches, operator_log
 from exchange.services.api_keys import (
     InvalidPublicKey,
     issue_api_key,
@@ -29,6 +31,7 @@ from exchange.services.balances import (
     BalanceChangeRefused,
     request_balance_change,
 )
+from exchange.services.operator_log import admin_operator
 
 if TYPE_CHECKING:
     from django.contrib.admin.options import _FieldGroups
@@ -48,10 +51,11 @@ class ApiKeyInline(admin.TabularInline[ApiKey, Any]):
         return False
 
 
+_AVAILABLE, _LOCKED = amount_column("available"), amount_column("locked")
+
+
 class BalanceInline(admin.TabularInline[Balance, Any]):
     model = Balance
-    fields = ("asset", "available", "locked", "updated_at")
-    readonly_fields = ("asset", "available", "locked", "updated_at")
     extra = 0
     can_delete = False
 
@@ -60,6 +64,13 @@ class BalanceInline(admin.TabularInline[Balance, Any]):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return ("asset", _AVAILABLE, _LOCKED, "updated_at")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # The raw amounts too, so that no form field is made for them.
+        return ("asset", "available", "locked", "updated_at", _AVAILABLE, _LOCKED)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Balance]:
         return super().get_queryset(request).select_related("asset")
@@ -71,6 +82,46 @@ admin.site.unregister(User)
 @admin.register(User)
 class TraderAdmin(UserAdmin):  # type: ignore[type-arg]
     inlines = [BalanceInline, ApiKeyInline]
+    actions = ["cancel_all_orders", "freeze_users", "unfreeze_users"]
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        return (*super().get_list_display(request), "frozen")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return super().get_queryset(request).select_related("freeze")
+
+    @admin.display(description="Frozen", boolean=True)
+    def frozen(self, obj: Any) -> bool:
+        return hasattr(obj, "freeze")
+
+    @admin.action(description="Cancel every open order of the selected users")
+    def cancel_all_orders(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        require_console(request)
+        for user in queryset:
+            kill_switches.cancel_user_orders(user, admin_operator(request))
+        self.message_user(
+            request,
+            f"Cancel-all sent for {len(queryset)} user(s); "
+            "the orders show as cancelled once the workers apply it.",
+            messages.SUCCESS,
+        )
+
+    @admin.action(description="Freeze the selected users (refuse their new orders)")
+    def freeze_users(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        require_console(request)
+        changed = sum(kill_switches.freeze_user(user, admin_operator(request)).changed for user in queryset)
+        self.message_user(
+            request,
+            f"{changed} user(s) frozen: their new orders are refused. "
+            "Open orders stay; cancel them too if need be.",
+            messages.SUCCESS,
+        )
+
+    @admin.action(description="Unfreeze the selected users")
+    def unfreeze_users(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        require_console(request)
+        changed = sum(kill_switches.unfreeze_user(user, admin_operator(request)).changed for user in queryset)
+        self.message_user(request, f"{changed} user(s) unfrozen.", messages.SUCCESS)
 
 
 class ApiKeyForm(forms.ModelForm[ApiKey]):
@@ -167,6 +218,12 @@ class ApiKeyAdmin(admin.ModelAdmin[ApiKey]):
         obj.created_at = issued.api_key.created_at
         request._issued_private_key = issued.private_key  # type: ignore[attr-defined]
         request._issued_secret = issued.secret  # type: ignore[attr-defined]
+        operator_log.record(
+            admin_operator(request),
+            "issue_api_key",
+            f"key {obj.key_id}",
+            {"user_id": obj.user_id, "scopes": issued.api_key.scopes, "label": obj.label, "kind": obj.kind},
+        )
 
     def response_add(
         self, request: HttpRequest, obj: ApiKey, post_url_continue: str | None = None
@@ -191,6 +248,9 @@ class ApiKeyAdmin(admin.ModelAdmin[ApiKey]):
         revoked = 0
         for key in queryset.filter(revoked_at__isnull=True):
             key.revoke()
+            operator_log.record(
+                admin_operator(request), "revoke_api_key", f"key {key.key_id}", {"user_id": key.user_id}
+            )
             revoked += 1
         self.message_user(request, f"{revoked} key(s) revoked.", messages.SUCCESS)
 
@@ -223,8 +283,8 @@ class BalanceAdmin(ReadOnlyAdmin):
         return request.user.has_perm("exchange.change_funds")
 
     @admin.display(description="Total")
-    def total(self, obj: Balance) -> Decimal:
-        return obj.total
+    def total(self, obj: Balance) -> str:
+        return readable(obj.total)
 
     def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> HttpResponse:
         if not self.has_add_permission(request):
@@ -256,6 +316,17 @@ class BalanceAdmin(ReadOnlyAdmin):
                         messages.WARNING,
                     )
                 else:
+                    operator_log.record(
+                        admin_operator(request),
+                        change.kind.value.lower(),
+                        f"user {data['user'].get_username()}",
+                        {
+                            "asset": change.asset_code,
+                            "amount": str(change.amount),
+                            "reference": change.reference,
+                            "entry": queued.entry_id,
+                        },
+                    )
                     self.message_user(
                         request,
                         f"{what} sent to the accounts worker (entry {queued.entry_id}); "

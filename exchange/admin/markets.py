@@ -6,8 +6,11 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from exchange.admin.amounts import amount_column, amount_columns, with_amount_columns
+from exchange.admin.console import require_console
 from exchange.models import Asset, Market, MarketStatus
 from exchange.routing import SymbolRouter
+from exchange.services import kill_switches, operator_log
 from exchange.services.markets import announce_market_change
 
 
@@ -33,7 +36,7 @@ class MarketAdmin(admin.ModelAdmin[Market]):
     list_filter = ["status", "quote"]
     list_select_related = ["base", "quote"]
     search_fields = ["symbol", "base__code", "quote__code"]
-    actions = ["halt_markets", "resume_markets", "close_markets"]
+    actions = ["halt_markets", "resume_markets", "close_markets", "cancel_market_orders"]
     fieldsets = [
         (None, {"fields": ["symbol", "base", "quote", "status"]}),
         ("Trading rules", {"fields": ["tick_size", "lot_size", "min_quantity", "min_notional"]}),
@@ -48,9 +51,35 @@ class MarketAdmin(admin.ModelAdmin[Market]):
             return ["symbol", "base", "quote", "tick_size", "lot_size"]
         return []
 
+    def get_list_display(self, request: HttpRequest) -> Any:
+        columns = {
+            **amount_columns(Market),
+            "maker_fee_rate": amount_column("maker_fee_rate", "Maker fee rate"),
+            "taker_fee_rate": amount_column("taker_fee_rate", "Taker fee rate"),
+        }
+        return with_amount_columns(super().get_list_display(request), columns)
+
     def save_model(self, request: HttpRequest, obj: Market, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
         announce_market_change()
+        operator_log.record(
+            operator_log.admin_operator(request),
+            "change_market" if change else "create_market",
+            f"market {obj.symbol}",
+            {"changed": sorted(form.changed_data)} if change else {},
+        )
+
+    @admin.action(description="Cancel every open order in the selected markets")
+    def cancel_market_orders(self, request: HttpRequest, queryset: QuerySet[Market]) -> None:
+        require_console(request)
+        for market in queryset:
+            kill_switches.cancel_market_orders(market, operator_log.admin_operator(request))
+        self.message_user(
+            request,
+            f"Cancel sent for every order in {len(queryset)} market(s); "
+            "halt a market first to stop new ones.",
+            messages.SUCCESS,
+        )
 
     @admin.display(description="Shard")
     def matching_shard(self, obj: Market) -> int:
@@ -71,7 +100,14 @@ class MarketAdmin(admin.ModelAdmin[Market]):
     def _set_status(
         self, request: HttpRequest, queryset: QuerySet[Market], status: MarketStatus, verb: str
     ) -> None:
+        symbols = list(queryset.exclude(status=status).values_list("symbol", flat=True))
         changed = queryset.exclude(status=status).update(status=status)
         if changed:
             announce_market_change()
+            operator_log.record(
+                operator_log.admin_operator(request),
+                f"{status.value}_markets",
+                ", ".join(symbols),
+                {"status": status.value, "markets": symbols},
+            )
         self.message_user(request, f"{changed} market(s) {verb}.", messages.SUCCESS)

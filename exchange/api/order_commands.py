@@ -12,14 +12,14 @@ from typing import Any
 
 import redis
 
-from exchange.api.errors import BadRequest, Conflict, Unavailable
+from exchange.api.errors import BadRequest, Conflict, Forbidden, Unavailable
 from exchange.api.market_rules import market_rules
 from exchange.api.order_lookup import FoundOrder
 from exchange.api.order_schemas import AmendOrderIn
 from exchange.api.placing import MAX_NOTIONAL, optional_amount, parse_body
 from exchange.api.redis_clients import api_redis
 from exchange.api.rule_messages import refusal
-from exchange.pipeline.order_entry import OrderEntry
+from exchange.pipeline.order_entry import AccountFrozen, OrderEntry
 from exchange.pipeline.validation import place_problem
 
 
@@ -28,6 +28,11 @@ def _send(command: Callable[[OrderEntry], object]) -> None:
         command(OrderEntry(api_redis()))
     except redis.RedisError as exc:
         raise Unavailable("the exchange is briefly unavailable; retry", retry_after_s=1) from exc
+    except AccountFrozen:
+        raise Forbidden(
+            "the account is frozen by the exchange's operators; orders can be cancelled, not amended",
+            "ACCOUNT_FROZEN",
+        ) from None
 
 
 def _require_open(order: FoundOrder) -> None:

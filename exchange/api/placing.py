@@ -20,7 +20,7 @@ from django.conf import settings
 from exchange.api.auth import Principal
 from exchange.api.decimals import amount_text, parse_amount
 from exchange.api.engine_results import ResultWaiter
-from exchange.api.errors import BadRequest, Conflict, Unavailable, from_validation_errors
+from exchange.api.errors import BadRequest, Conflict, Forbidden, Unavailable, from_validation_errors
 from exchange.api.funds import check_funds
 from exchange.api.market_rules import market_rules
 from exchange.api.order_lookup import (
@@ -36,6 +36,7 @@ from exchange.api.rule_messages import refusal
 from exchange.models import Order
 from exchange.pipeline.markets import MarketRules
 from exchange.pipeline.order_entry import (
+    AccountFrozen,
     ClientOrderIdReused,
     OrderEntry,
     Placed,
@@ -202,6 +203,11 @@ def _place(client: redis.Redis, request: PlaceRequest) -> Placed:
         return OrderEntry(client).place(request)
     except ClientOrderIdReused as exc:
         raise _reused(request, exc.order_id) from None
+    except AccountFrozen:
+        raise Forbidden(
+            "the account is frozen by the exchange's operators; no new orders are accepted",
+            "ACCOUNT_FROZEN",
+        ) from None
     except StreamBusy as exc:
         raise Unavailable("the order stream is busy; retry the same request", "STREAM_BUSY", 1) from exc
     except redis.RedisError as exc:

@@ -2,6 +2,7 @@ from exchange.models.accounts import ApiKey, Balance, OrderHold
 from exchange.models.candles import Candle
 from exchange.models.ledger import LedgerEntry, LedgerKind
 from exchange.models.markets import Asset, Market, MarketStatus
+from exchange.models.operations import FrozenAccount, OperatorAction
 from exchange.models.orders import (
     OPEN_STATUSES,
     Order,
@@ -19,10 +20,12 @@ __all__ = [
     "Asset",
     "Balance",
     "Candle",
+    "FrozenAccount",
     "LedgerEntry",
     "LedgerKind",
     "Market",
     "MarketStatus",
+    "OperatorAction",
     "Order",
     "OrderHold",
     "OrderStatus",

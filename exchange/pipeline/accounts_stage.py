@@ -134,6 +134,7 @@ class AccountsStage:
             "place": self._place,
             "cancel": self._cancel,
             "cancel_all": self._cancel_all,
+            "cancel_market": self._cancel_market,
             "amend": self._amend,
             "funds": self._funds,
             "batch": self._settle,
@@ -262,6 +263,21 @@ class AccountsStage:
         for each in symbols:
             if not symbol or each == symbol:
                 self._forward(self.markets[each], {"t": "cancel_all", "uid": user_id, "m": each})
+
+    def _cancel_market(self, message: dict[str, Any]) -> None:
+        """An operator's kill switch: every order of this shard's users in one market.
+
+        Sent to every accounts shard; each cancels what its holds name, so an
+        order placed before it in the stream is cancelled too, even if no
+        worker has written it to the database yet.
+        """
+        symbol = require_str(message, "m")
+        rules = self.markets.get(symbol)
+        if rules is None:
+            return
+        users = sorted({h.user_id for h in self.state.holds.values() if h.symbol == symbol})
+        for user_id in users:
+            self._forward(rules, {"t": "cancel_all", "uid": user_id, "m": symbol})
 
     def _amend(self, message: dict[str, Any]) -> None:
         user_id = self._known_user(message)

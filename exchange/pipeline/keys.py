@@ -36,6 +36,16 @@ class ShardKeys:
         return self._key("epoch")
 
     @property
+    def standbys(self) -> str:
+        """Workers waiting for the lease: identity -> when each last said so (Unix ms)."""
+        return self._key("standbys")
+
+    @property
+    def frozen(self) -> str:
+        """User ids of this accounts shard whose new orders are refused (exchange.services.kill_switches)."""
+        return self._key("frozen")
+
+    @property
     def events(self) -> str:
         return self._key("events")
 

@@ -8,9 +8,15 @@ A holder that stalled past its TTL takes its lease back if nobody took it
 meanwhile: every acquisition raises the epoch key, so an unchanged epoch
 proves that no other worker has led since. A slow start (a loaded machine,
 a long pause of the process) then costs nothing instead of a reload.
+
+A worker waiting for the lease says so in the shard's `standbys` sorted set
+(identity -> when it last tried, Unix ms), so operators can see who would
+take over (exchange.services.shards).
 """
 
 from __future__ import annotations
+
+import time
 
 import redis
 
@@ -48,8 +54,13 @@ return 0
 """
 
 
+# A standby not heard from for this long is forgotten: it stopped, or became a leader elsewhere.
+STANDBY_FORGET_MS = 60_000
+
+
 class Lease:
     def __init__(self, client: redis.Redis, keys: ShardKeys, holder: str, ttl_ms: int) -> None:
+        self.client = client
         self.keys = keys
         self.holder = holder
         self.ttl_ms = ttl_ms
@@ -76,3 +87,15 @@ class Lease:
 
     def release(self) -> None:
         self._release(keys=[self.keys.lease], args=[self.holder])
+
+    def stand_by(self) -> None:
+        """Say that this worker waits for the lease (called at each failed attempt)."""
+        now_ms = int(time.time() * 1000)
+        pipe = self.client.pipeline(transaction=False)
+        pipe.zadd(self.keys.standbys, {self.holder: now_ms})
+        pipe.zremrangebyscore(self.keys.standbys, "-inf", now_ms - STANDBY_FORGET_MS)
+        pipe.pexpire(self.keys.standbys, STANDBY_FORGET_MS)
+        pipe.execute()
+
+    def leave_standbys(self) -> None:
+        self.client.zrem(self.keys.standbys, self.holder)

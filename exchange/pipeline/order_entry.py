@@ -31,9 +31,13 @@ from exchange.routing import account_shard_for
 # the claim holds it and the digest of the order's parameters ("<entry> <digest>"),
 # so a reuse with other parameters is refused in the same step. A claim made
 # before digests were kept holds the entry alone and answers as a retry.
-# ARGV: claim lifetime in s, the encoded command, the order's digest.
+# A frozen user's new order is refused in the same step (a retry of an order
+# placed before the freeze still answers as a retry): the check costs no
+# round trip of its own, and no order can slip in between check and append.
+# KEYS: the claim, the accounts stream, the shard's set of frozen user ids.
+# ARGV: claim lifetime in s, the encoded command, the order's digest, the user id.
 # Returns {1, entry} placed, {0, entry} a retry, {2, entry} stream busy,
-# {3, entry} the id is the entry's order's, with other parameters.
+# {3, entry} the id is the entry's order's, with other parameters, {4, ''} frozen.
 _PLACE_ONCE = """
 local existing = redis.call('GET', KEYS[1])
 if existing then
@@ -42,6 +46,7 @@ if existing then
   if digest ~= ARGV[3] then return {3, entry} end
   return {0, entry}
 end
+if redis.call('SISMEMBER', KEYS[3], ARGV[4]) == 1 then return {4, ''} end
 local entry = redis.call('XADD', KEYS[2], '*', 'd', ARGV[2])
 local sequence = tonumber(string.match(entry, '-(%d+)$'))
 if sequence > 4095 then
@@ -53,6 +58,13 @@ return {1, entry}
 """
 
 CLIENT_ORDER_ID_TTL_S = 7 * 24 * 3600
+
+# An amend may raise what an order exposes: refused for a frozen user, in the same step.
+# KEYS: the shard's frozen set, the accounts stream. ARGV: user id, the encoded command.
+_UNLESS_FROZEN = """
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return false end
+return redis.call('XADD', KEYS[2], '*', 'd', ARGV[2])
+"""
 
 # A balance change is enqueued once per request id, however often the call
 # is retried (redis-py retries a command whose reply was lost) or the
@@ -70,6 +82,10 @@ FUNDS_REQUEST_TTL_S = 24 * 3600
 
 class StreamBusy(Exception):
     """The stream took more than 4,095 entries in one millisecond; retry."""
+
+
+class AccountFrozen(Exception):
+    """An operator froze the user's account: new orders are refused; nothing was enqueued."""
 
 
 class ClientOrderIdReused(Exception):
@@ -183,6 +199,7 @@ class OrderEntry:
         self._prefix = prefix or settings.REDIS_KEY_PREFIX
         self._place_once = client.register_script(_PLACE_ONCE)
         self._funds_once = client.register_script(_FUNDS_ONCE)
+        self._unless_frozen = client.register_script(_UNLESS_FROZEN)
 
     def place(self, request: PlaceRequest) -> Placed:
         shard, keys, args = self._place_call(request)
@@ -193,12 +210,15 @@ class OrderEntry:
             self._make_durable()
         return answer
 
-    def place_many(self, requests: list[PlaceRequest]) -> list[Placed | StreamBusy | ClientOrderIdReused]:
+    def place_many(
+        self, requests: list[PlaceRequest]
+    ) -> list[Placed | StreamBusy | ClientOrderIdReused | AccountFrozen]:
         """Place several orders in one round trip to Redis, each claimed once as `place` does.
 
         Each answer is in its request's place: the order, StreamBusy for one
-        that the stream could not take in its millisecond (retry it), or
-        ClientOrderIdReused for a client order id used before with other parameters.
+        that the stream could not take in its millisecond (retry it),
+        ClientOrderIdReused for a client order id used before with other
+        parameters, or AccountFrozen for a user an operator froze.
         """
         pipe = self._redis.pipeline(transaction=False)
         shards = []
@@ -230,8 +250,8 @@ class OrderEntry:
         keys = accounts_keys(shard, self._prefix)
         return (
             shard,
-            [keys.client_order_id(request.user_id, request.client_order_id), keys.stream],
-            [CLIENT_ORDER_ID_TTL_S, encode(request.message())["d"], request.digest()],
+            [keys.client_order_id(request.user_id, request.client_order_id), keys.stream, keys.frozen],
+            [CLIENT_ORDER_ID_TTL_S, encode(request.message())["d"], request.digest(), request.user_id],
         )
 
     def known_order_id(self, user_id: int, client_order_id: str) -> int | None:
@@ -254,11 +274,24 @@ class OrderEntry:
     def cancel_all(self, user_id: int, symbol: str | None) -> str:
         return self._send(user_id, {"t": "cancel_all", "uid": user_id, "m": symbol or ""})
 
+    def cancel_market(self, symbol: str, account_shards: int) -> list[str]:
+        """Cancel every order in a market: one command on each accounts stream (its entry ids)."""
+        pipe = self._redis.pipeline(transaction=False)
+        for shard in range(account_shards):
+            pipe.xadd(accounts_keys(shard, self._prefix).stream, encode({"t": "cancel_market", "m": symbol}))  # type: ignore[arg-type]
+        entries = pipe.execute()
+        self._make_durable()
+        return [entry.decode() if isinstance(entry, bytes) else str(entry) for entry in entries]
+
     def amend(self, user_id: int, order_id: int, quantity: Decimal | None, price: Decimal | None) -> str:
-        return self._send(
-            user_id,
-            {"t": "amend", "uid": user_id, "oid": order_id, "qty": _text(quantity), "px": _text(price)},
-        )
+        """Queue an amend; AccountFrozen (nothing queued) for a frozen user."""
+        keys = accounts_keys(account_shard_for(user_id), self._prefix)
+        message = {"t": "amend", "uid": user_id, "oid": order_id, "qty": _text(quantity), "px": _text(price)}
+        entry = self._unless_frozen(keys=[keys.frozen, keys.stream], args=[user_id, encode(message)["d"]])
+        if entry is None:
+            raise AccountFrozen()
+        self._make_durable()
+        return entry.decode() if isinstance(entry, bytes) else str(entry)
 
     def change_funds(
         self,
@@ -309,9 +342,13 @@ class OrderEntry:
             )
 
 
-def _placed(shard: int, status: int, entry: bytes | str) -> Placed | StreamBusy | ClientOrderIdReused:
-    """What the place script answered: the order (new or a retry), a stream too busy, or a reused id."""
+def _placed(
+    shard: int, status: int, entry: bytes | str
+) -> Placed | StreamBusy | ClientOrderIdReused | AccountFrozen:
+    """What the place script answered: the order (new or a retry), a busy stream, a reused id, a freeze."""
     entry_id = entry.decode() if isinstance(entry, bytes) else str(entry)
+    if status == 4:
+        return AccountFrozen()
     if status == 2:
         return StreamBusy(entry_id)
     if status == 3:

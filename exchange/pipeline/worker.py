@@ -151,6 +151,7 @@ class StageWorker(ABC):
             while not self.stopping:
                 self.beat = time.monotonic()  # once a step (a batch), not per entry
                 if self.stage is None and not self.become_leader():
+                    self._stand_by()
                     self._sleep(settings.WORKER_STANDBY_POLL_S)
                     continue
                 if not self.step():
@@ -177,6 +178,7 @@ class StageWorker(ABC):
                 self.standby_ready = True  # both reached; another worker holds the lease
                 return False
             position = claim_epoch(self.name, self.keys.stream, self.lease.epoch)
+            self.lease.leave_standbys()
             self._lease_renewed_at = time.monotonic()
             close_old_connections()
             self.buffer = WriteBuffer(
@@ -236,6 +238,13 @@ class StageWorker(ABC):
         """Leading, with the lease renewed within its TTL (as this worker last saw it)."""
         age_ms = (time.monotonic() - self._lease_renewed_at) * 1000
         return self.stage is not None and age_ms < settings.WORKER_LEASE_TTL_MS
+
+    def _stand_by(self) -> None:
+        try:
+            self.lease.stand_by()
+        except redis.RedisError as exc:
+            # Redis is down: becoming leader failed on it too and said so.
+            logger.debug("%s: could not register as a standby: %s", self.name, exc)
 
     # ------------------------------------------------------------- pieces
 
@@ -511,6 +520,10 @@ class StageWorker(ABC):
         the last batches once, and what it cannot commit a restart replays.
         """
         if self.stage is None or self.buffer is None:
+            try:
+                self.lease.leave_standbys()
+            except redis.RedisError as exc:
+                logger.warning("%s: could not leave the standbys: %s", self.name, exc)
             return
         if self.flusher is not None:
             self.flusher.stop_retrying()

@@ -13,6 +13,7 @@ from django.conf import settings
 from exchange.pipeline import metrics
 from exchange.pipeline.accounts_stage import AccountsStage
 from exchange.pipeline.depth_window import DepthWindow, depth_checksum
+from exchange.pipeline.frozen import raise_frozen_flags
 from exchange.pipeline.keys import ShardKeys, accounts_keys, matching_keys
 from exchange.pipeline.loading import fee_user_id, load_accounts_state, load_books
 from exchange.pipeline.markets import MarketRules, load_markets
@@ -37,6 +38,7 @@ class AccountsWorker(StageWorker):
         self.shard = shard
 
     def build_stage(self, position: CommittedPosition, buffer: WriteBuffer) -> Stage:
+        raise_frozen_flags(self.redis, self.keys, self.shard, settings.ACCOUNT_SHARDS)
         markets = load_markets()
         shards = {rules.shard for rules in markets.values()}
         stage = AccountsStage(

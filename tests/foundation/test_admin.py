@@ -11,7 +11,17 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from exchange.models import ApiKey, Asset, Balance, LedgerEntry, LedgerKind, Order, OrderHold, Trade
+from exchange.models import (
+    ApiKey,
+    Asset,
+    Balance,
+    LedgerEntry,
+    LedgerKind,
+    OperatorAction,
+    Order,
+    OrderHold,
+    Trade,
+)
 from exchange.pipeline.keys import accounts_keys
 from exchange.pipeline.messages import decode
 from exchange.pipeline.workers import AccountsWorker
@@ -83,6 +93,9 @@ def populated(alice, bob, operator, btc_usdt):
     )
     StreamOffset.objects.create(consumer="matching-1", stream="spot:{m1}:in", last_entry_id="1-0")
     Group.objects.create(name="support")
+    OperatorAction.objects.create(
+        operator="operator", via="admin", action="freeze_user", target="user alice", detail={"n": 1}
+    )
     OrderHold.objects.create(
         order_id=12,
         user=alice,
@@ -131,7 +144,9 @@ def test_staff_without_permissions_get_403(client, populated):
     assert client.get(admin_url(Balance, "add")).status_code == 403
 
 
-@pytest.mark.parametrize("model", [Order, Trade, Balance, LedgerEntry, ApiKey], ids=lambda m: m.__name__)
+@pytest.mark.parametrize(
+    "model", [Order, Trade, Balance, LedgerEntry, ApiKey, User, OperatorAction], ids=lambda m: m.__name__
+)
 def test_list_pages_make_the_same_number_of_queries_for_more_rows(client, populated, operator, model):
     client.force_login(operator)
     url = admin_url(model, "changelist")
@@ -148,6 +163,7 @@ def _add_more_rows(market):
     now = timezone.now()
     for n in range(3):
         user = User.objects.create_user(f"more{n}")
+        OperatorAction.objects.create(operator="ops", via="command", action="deposit", target=user.username)
         give(user, "BTC", "1")
         issue_api_key(user)
         order = Order.objects.create(
@@ -216,6 +232,9 @@ def test_the_same_deposit_form_sent_twice_is_queued_once(client, operator, alice
     assert "sent to the accounts worker" in first.content.decode()
     assert "already sent from this form" in second.content.decode()
     assert redis_conn.xlen(accounts_keys(0).stream) == 1
+    action = OperatorAction.objects.get()
+    assert (action.operator, action.action, action.target) == ("operator", "deposit", "user alice")
+    assert action.detail["amount"] == "5"
     other = client.get(admin_url(Balance, "add")).content.decode()
     assert request_id not in other, "each form shown gets its own request id"
 
@@ -267,6 +286,7 @@ def test_a_new_api_key_shows_its_private_half_once_and_stores_only_the_public_ha
     assert key.can_trade and key.key_id.startswith("sk_")
     page = client.get(admin_url(ApiKey, "change", key.pk)).content.decode()
     assert private not in page
+    assert OperatorAction.objects.get().target == f"key {key.key_id}"
 
 
 def test_a_new_hmac_key_shows_its_secret_once_and_stores_it_encrypted(client, operator, alice):
@@ -300,6 +320,9 @@ def test_the_revoke_action_revokes_keys(client, operator, alice):
     client.post(admin_url(ApiKey, "changelist"), {"action": "revoke_keys", "_selected_action": [key.pk]})
     key.refresh_from_db()
     assert key.revoked_at is not None and not key.is_active
+    action = OperatorAction.objects.get()
+    assert (action.operator, action.action) == ("operator", "revoke_api_key")
+    assert action.target == f"key {key.key_id}"
 
 
 def test_the_halt_action_halts_a_market(client, operator, btc_usdt):
