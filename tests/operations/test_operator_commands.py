@@ -70,6 +70,19 @@ def test_issue_and_revoke_api_key(alice, redis_conn):
 
 
 @pytest.mark.django_db
+def test_issue_api_key_prints_the_pem_form_and_makes_hmac_keys(alice):
+    from exchange.services import api_secrets
+
+    out = run("issue_api_key", "alice", "--trade")
+    assert "-----BEGIN PRIVATE KEY-----" in out
+    out = run("issue_api_key", "alice", "--hmac", "--label", "ccxt")
+    key = ApiKey.objects.get(user=alice, label="ccxt")
+    secret = out.split("secret: ")[1].split()[0]
+    assert key.kind == ApiKey.HMAC and api_secrets.decrypt(key.encrypted_secret) == secret
+    assert last_action().detail["kind"] == "HMAC"
+
+
+@pytest.mark.django_db
 def test_issue_api_key_takes_a_traders_own_public_key_and_refuses_a_bad_one(alice):
     from exchange.api.signing import private_key_from_text
     from exchange.services.api_keys import _b64_public
