@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from decimal import Decimal
 from pathlib import Path
@@ -90,10 +91,11 @@ def test_the_taker_trades_against_the_quotes(stack: Stack, tmp_path: Path) -> No
     keys = tmp_path / "keys.json"
     maker_client, taker_client = client(stack, "market-maker", keys), client(stack, "market-taker", keys)
     maker = MarketMaker(
-        maker_client, taker_client, config(taker_chance=1.0, volatility_bp=0), random.Random(2)
+        maker_client, taker_client, config(taker_chance=0.0, volatility_bp=0), random.Random(2)
     )
-    maker.step()  # quotes, and a taker order that may arrive before them
+    maker.step()  # the quotes alone: a taker order now could trade with them before the wait below sees them
     wait_for(lambda: open_quotes("market-maker") == wanted(maker), STACK_TIMEOUT_S, what="the quotes")
+    maker.config = dataclasses.replace(maker.config, taker_chance=1.0)
     assert maker.step().taken == 1
     trade = wait_for(
         lambda: Trade.objects.filter(

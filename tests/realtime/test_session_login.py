@@ -28,7 +28,7 @@ def test_a_session_on_the_exchanges_own_page_opens_the_private_channel(
         assert (await request(ws, {"op": "subscribe", "channels": ["private"]}))["type"] == "subscribed"
         seq = events.order(alice.pk, 12, "NEW")
         frame = await receive(ws)
-        assert (frame["type"], frame["seq"], frame["data"]["order_id"]) == ("order", seq, 12)
+        assert (frame["type"], frame["seq"], frame["data"]["order_id"]) == ("order", seq, "12")
         await ws.disconnect()
 
     run(body)
