@@ -51,6 +51,8 @@ MIDDLEWARE = [
     "exchange.api.metrics.request_metrics",
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Public market data: a rate limit per client address, and cache headers.
+    "exchange.api.public_data.public_data",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -184,6 +186,9 @@ API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 4096, minimum=256)
 # Token bucket per API key (and per session user): refill per second, and burst.
 API_RATE_LIMIT_PER_S = env_int("API_RATE_LIMIT_PER_S", 50, minimum=1)
 API_RATE_LIMIT_BURST = env_int("API_RATE_LIMIT_BURST", 100, minimum=1)
+# Public market data (no key): a token bucket per client address, and how long answers may be cached.
+API_PUBLIC_RATE_LIMIT_PER_S = env_int("API_PUBLIC_RATE_LIMIT_PER_S", 20, minimum=1)
+API_PUBLIC_RATE_LIMIT_BURST = env_int("API_PUBLIC_RATE_LIMIT_BURST", 40, minimum=1)
 # How long an API process trusts what it read of a key or of the markets;
 # revocations reach it at once through Redis (docs/adr/0004).
 API_KEY_CACHE_MS = env_int("API_KEY_CACHE_MS", 5000, minimum=0)

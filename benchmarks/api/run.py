@@ -130,6 +130,8 @@ def server_environment(database_url: str, redis: str, prefix: str) -> dict[str, 
             # The load is one key: the bucket still runs per request, it just never empties.
             "API_RATE_LIMIT_PER_S": "1000000",
             "API_RATE_LIMIT_BURST": "1000000",
+            "API_PUBLIC_RATE_LIMIT_PER_S": "1000000",
+            "API_PUBLIC_RATE_LIMIT_BURST": "1000000",
             # Requests are signed before the run starts; the window check still runs.
             "API_RECV_WINDOW_MS": "900000",
         }

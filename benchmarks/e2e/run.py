@@ -341,6 +341,8 @@ def main() -> None:
         # Traders here place more than a real one would; the bucket script still runs for every request.
         "API_RATE_LIMIT_PER_S": "1000000",
         "API_RATE_LIMIT_BURST": "1000000",
+        "API_PUBLIC_RATE_LIMIT_PER_S": "1000000",
+        "API_PUBLIC_RATE_LIMIT_BURST": "1000000",
     }
     stack = Stack(env, work / "logs")
     rows: list[dict[str, Any]] = []

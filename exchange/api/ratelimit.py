@@ -49,8 +49,26 @@ return {1, 0}
 """
 
 
-def admit(tag: str, signature: str | None = None, cost: int = 1) -> None:
-    """Let one request of `tag` ("k:<key id>" or "u:<user id>") through, or raise."""
+def admit_public(remote_addr: str | None) -> None:
+    """Let one request for public market data from this address through, or raise RateLimited.
+
+    Its own bucket per client address, API_PUBLIC_RATE_LIMIT_PER_S / _BURST;
+    behind a proxy the address is the one the server was told (daphne's
+    --proxy-headers; the proxy's own address otherwise).
+    """
+    admit(
+        f"ip:{remote_addr or 'unknown'}",
+        per_s=settings.API_PUBLIC_RATE_LIMIT_PER_S,
+        burst=settings.API_PUBLIC_RATE_LIMIT_BURST,
+    )
+
+
+def admit(
+    tag: str, signature: str | None = None, cost: int = 1, per_s: int | None = None, burst: int | None = None
+) -> None:
+    """Let one request of `tag` ("k:<key id>", "u:<user id>", "ip:<address>") through, or raise."""
+    per_s = settings.API_RATE_LIMIT_PER_S if per_s is None else per_s
+    burst = settings.API_RATE_LIMIT_BURST if burst is None else burst
     base = f"{settings.REDIS_KEY_PREFIX}:{{{tag}}}"
     replay_ms = 0
     replay_key = f"{base}:bucket"
@@ -62,7 +80,7 @@ def admit(tag: str, signature: str | None = None, cost: int = 1) -> None:
     try:
         verdict, wait_ms = client.register_script(_GATE)(
             keys=[f"{base}:bucket", f"{base}:revoked", replay_key],
-            args=[settings.API_RATE_LIMIT_PER_S, settings.API_RATE_LIMIT_BURST, cost, replay_ms],
+            args=[per_s, burst, cost, replay_ms],
         )
     except redis.RedisError as exc:
         raise Unavailable("the exchange is briefly unavailable; retry", retry_after_s=1) from exc
@@ -70,7 +88,7 @@ def admit(tag: str, signature: str | None = None, cost: int = 1) -> None:
         return
     if verdict == 0:
         raise RateLimited(
-            f"more than {settings.API_RATE_LIMIT_PER_S} requests per second",
+            f"more than {per_s} requests per second",
             retry_after_s=max(1, math.ceil(int(wait_ms) / 1000)),
         )
     if verdict == -1:

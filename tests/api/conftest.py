@@ -30,6 +30,8 @@ def api_settings(settings: Any, redis_prefix: str) -> Iterator[None]:
     """Every API test gets its own Redis prefix, a generous rate limit and cold caches."""
     settings.API_RATE_LIMIT_PER_S = 10_000
     settings.API_RATE_LIMIT_BURST = 10_000
+    settings.API_PUBLIC_RATE_LIMIT_PER_S = 10_000
+    settings.API_PUBLIC_RATE_LIMIT_BURST = 10_000
     settings.API_RESULT_WAIT_MS = 1000
     # The personas' passwords would otherwise take a quarter second each to hash.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

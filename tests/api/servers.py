@@ -47,7 +47,11 @@ class ServedApi:
     def start(self, timeout: float = 30) -> ServedApi:
         args = [sys.executable, *(arg.format(port=self.port) for arg in COMMANDS[self.kind])]
         env = worker_env(
-            ALLOWED_HOSTS="127.0.0.1", API_RATE_LIMIT_PER_S="10000", API_RATE_LIMIT_BURST="10000"
+            ALLOWED_HOSTS="127.0.0.1",
+            API_RATE_LIMIT_PER_S="10000",
+            API_RATE_LIMIT_BURST="10000",
+            API_PUBLIC_RATE_LIMIT_PER_S="10000",
+            API_PUBLIC_RATE_LIMIT_BURST="10000",
         )
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -29,6 +29,8 @@ class Daphne:
             ALLOWED_HOSTS="127.0.0.1",
             API_RATE_LIMIT_PER_S="10000",
             API_RATE_LIMIT_BURST="10000",
+            API_PUBLIC_RATE_LIMIT_PER_S="10000",
+            API_PUBLIC_RATE_LIMIT_BURST="10000",
             **env,
         )
         self.process: subprocess.Popen[bytes] | None = None

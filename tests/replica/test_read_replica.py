@@ -128,6 +128,8 @@ def test_reads_go_to_the_replica_and_back_to_the_primary_while_it_lags(
         ALLOWED_HOSTS="127.0.0.1",
         API_RATE_LIMIT_PER_S="10000",
         API_RATE_LIMIT_BURST="10000",
+        API_PUBLIC_RATE_LIMIT_PER_S="10000",
+        API_PUBLIC_RATE_LIMIT_BURST="10000",
     )
     manage(env, "migrate", "--no-input", "-v", "0")
     key_id, seed = manage(env, "shell", "-c", SEED).split("KEY ")[1].split()
