@@ -37,15 +37,15 @@ def test_live_candles_are_the_trades_folded_by_minute(pipeline, alice, bob, btc_
     pipeline.deposit(bob, "BTC", "100")
     pipeline.run()
     rng = random.Random(3)
-    for round_ in range(12):  # several batches, so stored candles are merged with later ones
-        for _ in range(5):
+    for round_ in range(4):  # several batches, so stored candles are merged with later ones
+        for _ in range(4):
             price = Decimal(100 + rng.randint(-3, 3))
             pipeline.place(bob, "BTC/USDT", "SELL", price=str(price), quantity="0.1")
             taker_side = "BUY" if round_ % 3 else "SELL"
             if taker_side == "BUY":
                 pipeline.place(alice, "BTC/USDT", "BUY", price=str(price + 5), quantity="0.1")
         pipeline.run()
-    assert Trade.objects.count() > 20
+    assert Trade.objects.count() >= 8
 
     live = candle_rows(btc_usdt)
     assert sum(row[FIELDS.index("trades")] for row in live) == Trade.objects.count()
