@@ -87,7 +87,7 @@ def _status(
         ],
         epoch=int(epoch or 0),
         committed_epoch=offset.lease_epoch if offset else 0,
-        unprocessed=_unprocessed(groups),
+        unprocessed=_unprocessed(client, keys.stream, groups),
         stream_length=int(length),
         last_entry_id=offset.last_entry_id if offset else "0-0",
         last_commit_at=offset.updated_at if offset else None,
@@ -95,13 +95,21 @@ def _status(
     )
 
 
-def _unprocessed(groups: list[dict[str, Any]]) -> int | None:
+# On Redis before 7 (the embedded one of `make run`) the backlog is counted up to this.
+_COUNT_LIMIT = 10_000
+
+
+def _unprocessed(client: redis.Redis, stream: str, groups: list[dict[str, Any]]) -> int | None:
     for group in groups:
         if _text(group.get("name")) == CONSUMER_GROUP:
             lag = group.get("lag")
             pending = int(group.get("pending") or 0)
-            # Redis 7 says how many entries the group has not read; older ones do not.
-            return None if lag is None else int(lag) + pending
+            if lag is not None:  # Redis 7 says how many entries the group has not read
+                return int(lag) + pending
+            # Older ones do not: count the entries after the last one delivered (at most _COUNT_LIMIT).
+            last = _text(group.get("last-delivered-id")) or "0-0"
+            unread = client.xrange(stream, f"({last}", "+", count=_COUNT_LIMIT)
+            return len(unread or []) + pending
     return None
 
 
