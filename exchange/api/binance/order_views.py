@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import pydantic
 import redis
@@ -42,6 +42,7 @@ from exchange.api.redis_clients import api_redis
 from exchange.models import OPEN_STATUSES, Balance, Order, Trade
 from exchange.replica import reader
 
+Row = TypeVar("Row", Order, Trade)
 FINAL = frozenset({"FILLED", "CANCELED", "REJECTED", "EXPIRED"})
 _TYPES = {"LIMIT": ("LIMIT", False), "LIMIT_MAKER": ("LIMIT", True), "MARKET": ("MARKET", False)}
 _RESPONSE_TYPES = ("ACK", "RESULT", "FULL")
@@ -251,6 +252,26 @@ def _moment(millis_value: int) -> datetime:
     return datetime.fromtimestamp(millis_value / 1000, tz=UTC)
 
 
+def _page(
+    rows: QuerySet[Row],
+    time_field: str,
+    from_id: int | None,
+    start: int | None,
+    end: int | None,
+    limit: int | None,
+) -> list[Row]:
+    """Binance's paging of a list: from an id or a start time onwards, else the newest; oldest first."""
+    if from_id is not None:
+        rows = rows.filter(id__gte=from_id)
+    if start is not None:
+        rows = rows.filter(**{f"{time_field}__gte": _moment(start)})
+    if end is not None:
+        rows = rows.filter(**{f"{time_field}__lte": _moment(end)})
+    if from_id is None and start is None:
+        return sorted(rows.order_by("-id")[:limit], key=lambda row: row.pk)
+    return list(rows.order_by("id")[:limit])
+
+
 def all_orders(request: HttpRequest, params: Params) -> Any:
     principal = authenticate(request, params, READ)
     rules = rules_of(params.required("symbol"))
@@ -259,16 +280,7 @@ def all_orders(request: HttpRequest, params: Params) -> Any:
     limit = params.integer("limit", 500, low=1, high=1000)
     params.refuse_unread()
     orders = _orders(principal).filter(market_id=rules.market_id)
-    if from_id is not None:
-        orders = orders.filter(id__gte=from_id)
-    if start is not None:
-        orders = orders.filter(created_at__gte=_moment(start))
-    if end is not None:
-        orders = orders.filter(created_at__lte=_moment(end))
-    if from_id is None and start is None:
-        picked = sorted(orders.order_by("-id")[:limit], key=lambda order: order.id)
-    else:
-        picked = list(orders.order_by("id")[:limit])
+    picked = _page(orders, "created_at", from_id, start, end, limit)
     return [formats.order(persisted_payload(order)) for order in picked]
 
 
@@ -288,16 +300,7 @@ def my_trades(request: HttpRequest, params: Params) -> Any:
     )
     if order_id is not None:
         trades = trades.filter(Q(maker_order_id=order_id) | Q(taker_order_id=order_id))
-    if from_id is not None:
-        trades = trades.filter(id__gte=from_id)
-    if start is not None:
-        trades = trades.filter(executed_at__gte=_moment(start))
-    if end is not None:
-        trades = trades.filter(executed_at__lte=_moment(end))
-    if from_id is None and start is None:
-        picked = sorted(trades.order_by("-id")[:limit], key=lambda trade: trade.id)
-    else:
-        picked = list(trades.order_by("id")[:limit])
+    picked = _page(trades, "executed_at", from_id, start, end, limit)
     rows = [row for trade in picked for row in formats.my_trade(trade, user_id, amount_text, millis)]
     if order_id is not None:
         rows = [row for row in rows if row["orderId"] == order_id]
