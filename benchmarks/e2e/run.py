@@ -13,8 +13,9 @@ public trades. The sweep stops at saturation: when the achieved rate falls
 below 90 % of the offered one or the fills' p99 passes a second.
 
 For each rate it prints: the achieved rate; REST latency (sent to answered);
-REST → private fill and REST → public trade (the taker's order, sent to the
-trade on the public channel) p50/p99/max; fills missing; the CPU each process
+REST → private fill (both traders' fills, from the request of the order that
+made the trade) and REST → public trade (the same request to the trade on the
+public channel) p50/p99/max; fills missing; the CPU each process
 spent per order (the stack's, the database's and Redis's, and the load
 generator's apart). At the end it stops the stack (the workers commit what
 they hold) and runs `manage.py audit` on the database, when the command is
@@ -225,18 +226,24 @@ def summarize(phase: Phase, seconds: float) -> dict[str, Any]:
     by_client_id = {o[0]: o for o in acknowledged}
     fill_ms, trade_ms = [], []
     filled: set[str] = set()
-    taker_trade: dict[str, int] = {}
-    for _, order_id, client_order_id, trade_id, role, received in phase.fills:
+    # A fill's latency runs from the request of the order that made the trade (the taker):
+    # the maker's fill cannot come before its counterpart is sent, and the time it rested
+    # waiting for one is the trader's, not the exchange's.
+    taker_sent: dict[str, int] = {}
+    for _, order_id, client_order_id, trade_id, role, _received in phase.fills:
+        order = sent.get(order_id) or by_client_id.get(client_order_id or "")
+        if order is not None and role in ("TAKER", "taker"):
+            taker_sent[trade_id] = order[2]
+    for _, order_id, client_order_id, trade_id, _role, received in phase.fills:
         order = sent.get(order_id) or by_client_id.get(client_order_id or "")
         if order is None or order_id in filled:
             continue
         filled.add(order_id)
-        fill_ms.append((received - order[2]) / 1e6)
-        if role == "TAKER" or role == "taker":
-            taker_trade[trade_id] = order[2]
+        if trade_id in taker_sent:
+            fill_ms.append((received - taker_sent[trade_id]) / 1e6)
     for _, trade_id, received in phase.trades:
-        if trade_id in taker_trade:
-            trade_ms.append((received - taker_trade.pop(trade_id)) / 1e6)
+        if trade_id in taker_sent:
+            trade_ms.append((received - taker_sent.pop(trade_id)) / 1e6)
     rest_ms = [(o[3] - o[2]) / 1e6 for o in acknowledged]
     queued_ms = [(o[2] - o[1]) / 1e6 for o in phase.orders]
     first, last = min(o[1] for o in phase.orders), max(o[3] for o in phase.orders)

@@ -408,6 +408,7 @@ def run_sustained(
 
 def listen_for_updates(ready: Any, stop: Any, results: Any) -> None:
     """In a child process: the arrival time of each order's first update that is not a rejection."""
+    from exchange.pipeline.user_events import parse_announcement
     from spot.redis_connection import redis_client
 
     pubsub = redis_client().pubsub()
@@ -420,7 +421,8 @@ def listen_for_updates(ready: Any, stop: Any, results: Any) -> None:
         message = pubsub.get_message(timeout=0.1)
         if message and message["type"] == "pmessage":
             arrived = time.perf_counter()
-            for payload in json.loads(message["data"]):  # a worker batch's events of one user
+            announced = parse_announcement(message["data"])  # a worker batch's events of one user
+            for payload in map(json.loads, announced.events if announced else []):
                 if payload.get("type") == "order" and payload.get("status") != "REJECTED":
                     seen.setdefault(int(payload["order_id"]), arrived)
     results.put(seen)

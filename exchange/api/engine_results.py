@@ -1,8 +1,8 @@
 """Waiting briefly for the engine's verdict on one order (response_type RESULT).
 
-Workers PUBLISH the order updates of each batch, as a JSON array, on the
-user's channel ``{prefix}:user:{user_id}``. We subscribe, and wait for Redis to confirm it,
-*before* the place command is written, so an update cannot be published in
+Workers PUBLISH the events of each batch on the user's channel
+``{prefix}:user:{user_id}`` (exchange/pipeline/user_events.py). We subscribe,
+and wait for Redis to confirm it, *before* the place command is written, so an update cannot be published in
 between and missed. Updates of other orders of the same user are skipped.
 """
 
@@ -15,6 +15,8 @@ from typing import Any
 
 import redis
 from django.conf import settings
+
+from exchange.pipeline.user_events import parse_announcement
 
 logger = logging.getLogger(__name__)
 
@@ -66,15 +68,18 @@ class ResultWaiter:
         return latest
 
     def _update_of(self, order_id: int, message: dict[str, Any] | None) -> dict[str, Any] | None:
-        """The order's last update in one publication (a JSON array of a batch's events, or one event)."""
+        """The order's last update in one publication (a batch's events of the user)."""
         if message is None or message.get("type") != "message":
             return None
+        announced = parse_announcement(message["data"])
+        if announced is None:
+            return None
         try:
-            published = json.loads(message["data"])
-        except (TypeError, ValueError):
+            published = [json.loads(text) for text in announced.events]
+        except ValueError:
             return None
         found = None
-        for update in published if isinstance(published, list) else [published]:
+        for update in published:
             if (
                 isinstance(update, dict)
                 and update.get("type") == "fill"

@@ -4,11 +4,13 @@ The matching and accounts workers append the order, fill and balance
 updates of each batch to `{prefix}:user:{id}:events` as one entry, one
 event per field "0", "1", ... and the user's number of the first in "s"
 (exchange/pipeline/user_events.py; trimmed to about USER_EVENTS_MAXLEN
-entries), and PUBLISH them as a JSON array on `{prefix}:user:{id}`. The
-stream is the source: an event's `seq` is s + its field's number, one more
-than the user's previous event, and a client resumes from the last seq it
-has. The publish is only a wake-up: this process SUBSCRIBEs once per connected user, and on each
-message reads the stream after the last entry it delivered (XRANGE), so
+entries), and PUBLISH the same entry on `{prefix}:user:{id}`. The stream
+is the source: an event's `seq` is s + its field's number, one more than
+the user's previous event, and a client resumes from the last seq it has.
+This process SUBSCRIBEs once per connected user. A publication of the entry
+right after the last one delivered goes out as it came; any other (one
+missed while reconnecting, or arriving while the stream is being read)
+only wakes a read of the stream after the last entry delivered (XRANGE), so
 nothing is lost even if wake-ups merge or arrive while it reads. Per-user
 keys carry no shared hash tag, so the one-key XRANGE (not a many-stream
 XREAD) also works on Redis Cluster.
@@ -20,11 +22,13 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import redis
 
-from exchange.pipeline.user_events import events_stream
+from exchange.pipeline.ids import entry_id_less_or_equal
+from exchange.pipeline.user_events import events_stream, parse_announcement
 from exchange.realtime.frames import Frame, control, event_frame
 from exchange.realtime.outlet import Outlet
 from exchange.realtime.protocol import PRIVATE, ProtocolError
@@ -69,16 +73,22 @@ def private_frames(fields: dict[bytes, bytes], after: int = 0) -> list[Frame]:
     first = first_seq(fields)
     if first is None:
         return []
+    events = ((int(name), value) for name, value in fields.items() if name.isdigit())
+    return event_frames(first, events, after)
+
+
+def event_frames(first: int, events: Iterable[tuple[int, bytes]], after: int = 0) -> list[Frame]:
+    """The frames of an entry's events (their place in it, their JSON text) whose seq is above `after`."""
     frames = []
-    for name, value in fields.items():
-        if not name.isdigit() or first + int(name) <= after:
+    for place, value in events:
+        if first + place <= after:
             continue
         try:
             raw = value.decode()
             kind = json.loads(raw)["type"]
         except (KeyError, TypeError, ValueError):
             continue
-        frames.append(event_frame(kind, PRIVATE, raw, first + int(name)))
+        frames.append(event_frame(kind, PRIVATE, raw, first + place))
     return frames
 
 
@@ -89,6 +99,7 @@ class UserStream:
         self.key = events_stream(self.pubsub_channel)
         self.channel = user_channel(user_id)
         self.last: str | None = None  # the last entry handed to this process's subscribers
+        self.last_seq: int | None = None  # the seq of its last event (None: not known)
         self.dirty = False
         self.fetching = False
 
@@ -139,7 +150,7 @@ class UserFeed:
             return  # unsubscribed or disconnected meanwhile
         subscription.activate()
         if stream.last is None:
-            stream.last = head_entry
+            stream.last, stream.last_seq = head_entry, head
         self.wake(user_id)
 
     async def _bounds(self, stream: UserStream, since: int | None) -> tuple[str, int, bool]:
@@ -188,6 +199,34 @@ class UserFeed:
 
     # --------------------------------------------------------------- reading
 
+    def announced(self, user_id: int, data: bytes) -> None:
+        """A published entry: delivered as it came when it is the next one, else read from the stream.
+
+        Taking the events from the publication saves a read of the stream
+        per wake-up. Only the entry right after the last one delivered may
+        be taken so (its first seq one above the last), and only while no
+        read of the stream is under way, so events never go out of order.
+        An entry already delivered (its id not above the last) needs nothing.
+        """
+        stream = self.streams.get(user_id)
+        if stream is None or stream.last is None:
+            return
+        entry = parse_announcement(data)
+        if entry is not None and entry_id_less_or_equal(entry.entry_id, stream.last):
+            return  # read from the stream before its publication came
+        if (
+            entry is None
+            or stream.fetching
+            or stream.dirty
+            or stream.last_seq is None
+            or entry.first_seq != stream.last_seq + 1
+        ):
+            self.wake(user_id)
+            return
+        for frame in event_frames(entry.first_seq, enumerate(entry.events)):
+            self.hub.registry.publish(stream.channel, frame)
+        stream.last, stream.last_seq = entry.entry_id, entry.last_seq
+
     def wake(self, user_id: int) -> None:
         stream = self.streams.get(user_id)
         if stream is None or stream.last is None:
@@ -207,6 +246,7 @@ class UserFeed:
                     for frame in private_frames(fields):
                         self.hub.registry.publish(stream.channel, frame)
                     stream.last = entry_id.decode()
+                    stream.last_seq = last_seq(fields) if first_seq(fields) is not None else None
                 if len(entries) == _PAGE:
                     stream.dirty = True
         except redis.RedisError as exc:
@@ -255,12 +295,15 @@ class UserFeed:
                 continue
             if message is None:
                 continue
-            # A confirmed SUBSCRIBE also wakes the user: events that came
-            # before it reached Redis had no one listening.
-            if message["type"] in ("message", "subscribe"):
-                user_id = self._by_pubsub_channel.get(message["channel"])
-                if user_id is not None:
-                    self.wake(user_id)
+            user_id = self._by_pubsub_channel.get(message["channel"])
+            if user_id is None:
+                continue
+            if message["type"] == "message":
+                self.announced(user_id, message["data"])
+            elif message["type"] == "subscribe":
+                # A confirmed SUBSCRIBE wakes the user: events that came
+                # before it reached Redis had no one listening.
+                self.wake(user_id)
 
     # --------------------------------------------------------------- closing
 

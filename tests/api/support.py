@@ -28,6 +28,8 @@ from exchange.models import Market, Order
 from exchange.pipeline.ids import order_id_for
 from exchange.pipeline.keys import accounts_keys
 from exchange.pipeline.messages import decode
+from exchange.pipeline.user_events import append_commands
+from exchange.pipeline.wire import Wire
 from exchange.routing import account_shard_for
 from exchange.services.api_keys import IssuedKey
 
@@ -164,7 +166,7 @@ def persist_order(user: User, market: Market, order_id: int, **fields: Any) -> O
 
 
 class FakeEngine:
-    """Stands in for the workers: answers each place command on the user's channel."""
+    """Stands in for the workers: answers each place command in the user's feed, as they append."""
 
     def __init__(
         self, verdict: Callable[[dict[str, Any]], dict[str, Any] | None], ids_as_text: bool = False
@@ -212,7 +214,7 @@ class FakeEngine:
             "executed_quantity": "0",
             "executed_quote": "0",
             "reject_reason": "",
-            "seq": 1,
             **update,
         }
-        self._client.publish(f"{self._prefix}:user:{command['uid']}", json.dumps(message))
+        channel = f"{self._prefix}:user:{command['uid']}"
+        Wire(self._client).round_trip(append_commands(channel, [json.dumps(message).encode()], 100))

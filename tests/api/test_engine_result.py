@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from exchange.pipeline.user_events import append_commands
+from exchange.pipeline.wire import Wire
 from tests.api.support import limit_buy, stream_commands
 
 pytestmark = pytest.mark.django_db
@@ -71,7 +73,8 @@ def test_updates_of_other_orders_are_not_taken_for_the_answer(
 
     def chatter() -> None:
         while not stop.is_set():
-            redis_conn.publish(channel, json.dumps({"type": "order", "order_id": 1, "status": "FILLED"}))
+            other = json.dumps({"type": "order", "order_id": 1, "status": "FILLED"}).encode()
+            Wire(redis_conn).round_trip(append_commands(channel, [other], 100))
             stop.wait(0.01)
 
     thread = threading.Thread(target=chatter)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from django.contrib.auth.models import User
 
 from exchange.models import Market
+from exchange.pipeline.user_events import events_stream, seq_counter
 from exchange.services.api_keys import IssuedKey
 from tests.realtime.support import (
     EventSource,
@@ -183,5 +185,40 @@ def test_several_connections_of_one_user_each_get_every_event(
             assert [(await receive(ws))["seq"] for _ in seqs] == seqs
         for ws in sockets:
             await ws.disconnect()
+
+    run(body)
+
+
+def test_the_next_entry_goes_out_as_published_and_a_gap_is_read_from_the_stream(
+    alice: User, alice_key: IssuedKey, events: EventSource
+) -> None:
+    """The publication of the entry after the last one delivered is sent as it came; after a
+    missed one, the feed reads the stream and sends what it holds, in order."""
+    channel = f"{events.prefix}:user:{alice.pk}"
+    stream = events_stream(channel)
+
+    async def body() -> None:
+        ws = await connect()
+        await request(ws, {**auth_frame(alice_key), "id": 1})
+        await request(ws, {"op": "subscribe", "channels": ["private"]})
+        seq = events.order(alice.pk, 21, "NEW")
+        assert (await receive(ws))["seq"] == seq
+        newest: Any = events.redis.xrevrange(stream, count=1)
+        [(entry_id, _)] = newest
+        millis, number = entry_id.decode().split("-")
+        # Published only, never appended: it can only have come from the publication.
+        published = f'{seq + 1}\n{millis}-{int(number) + 1}\n{{"type":"order","order_id":"22"}}'
+        events.redis.publish(channel, published)
+        direct = await receive(ws)
+        assert (direct["seq"], direct["data"]["order_id"]) == (seq + 1, "22")
+        # An entry whose publication was lost, then one published: the second's first seq is
+        # not the next, so the feed reads the stream from its last entry and sends both.
+        events.redis.set(seq_counter(stream), seq + 2)
+        lost = {"s": seq + 2, "0": '{"type":"order","order_id":"23"}'}
+        events.redis.xadd(stream, lost, id=f"{millis}-{int(number) + 2}")  # type: ignore[arg-type]
+        events.order(alice.pk, 24, "NEW")
+        read = [await receive(ws), await receive(ws)]
+        assert [(f["seq"], f["data"]["order_id"]) for f in read] == [(seq + 2, "23"), (seq + 3, "24")]
+        await ws.disconnect()
 
     run(body)

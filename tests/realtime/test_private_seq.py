@@ -8,7 +8,12 @@ from typing import Any
 import redis
 from django.conf import settings
 
-from exchange.pipeline.user_events import MAX_EVENTS_PER_ENTRY, append_commands, events_stream
+from exchange.pipeline.user_events import (
+    MAX_EVENTS_PER_ENTRY,
+    append_commands,
+    events_stream,
+    parse_announcement,
+)
 from exchange.pipeline.wire import Wire
 from exchange.realtime.user_feed import last_seq, private_frames
 
@@ -70,5 +75,10 @@ def test_the_events_are_announced_after_they_are_in_the_stream(redis_conn: redis
     assert listener.get_message(timeout=5)["type"] == "subscribe"
     append(redis_conn, channel, 2)
     message = listener.get_message(timeout=5)
-    assert [event["n"] for event in json.loads(message["data"])] == [0, 1]
+    announced = parse_announcement(message["data"])
+    assert announced is not None
+    entries: Any = redis_conn.xrange(events_stream(channel))
+    [(entry_id, fields)] = entries
+    assert (announced.entry_id, announced.first_seq) == (entry_id.decode(), int(fields[b"s"]))
+    assert [json.loads(event)["n"] for event in announced.events] == [0, 1]
     listener.close()
