@@ -289,7 +289,7 @@ def _render(table: TableRows) -> list[Statement]:
             statement, mysql_rows.sql_row(table.model, table.fields), rows
         )
 
-    if table.upsert or not bulk_load_enabled():
+    if table.upsert or not bulk_load_enabled() or len(rows) < settings.WRITE_BUFFER_BULK_LOAD_MIN_ROWS:
         return [(sql, None) for sql in as_inserts()]
     return [
         mysql_rows.BulkLoad(

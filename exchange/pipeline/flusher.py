@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 
 import redis
 from django.conf import settings
@@ -53,6 +54,7 @@ class Flusher:
         self._idle.set()
         self._stopping = False
         self._wake = threading.Event()  # ends a backoff when the worker stops
+        self._trimmed_at = -float("inf")
         self._labels = {"worker": name}
         self._thread = threading.Thread(target=self._run, name=f"{name}-flusher", daemon=True)
         self._thread.start()
@@ -128,9 +130,16 @@ class Flusher:
             return
 
     def _after_commit(self, batch: Batch, acks: list[bytes]) -> None:
-        """Ack and trim only what is committed; a Redis error here costs a re-delivery, never data."""
+        """Ack and trim only what is committed; a Redis error here costs a re-delivery, never data.
+
+        Trimming only bounds the stream's memory, so it runs at most every
+        STREAM_TRIM_INTERVAL_MS, not after every commit.
+        """
         floor = "0-0"
-        if settings.STREAM_TRIM_COMMITTED:
+        now = time.monotonic()
+        trim_due = now - self._trimmed_at >= settings.STREAM_TRIM_INTERVAL_MS / 1000
+        if settings.STREAM_TRIM_COMMITTED and trim_due:
+            self._trimmed_at = now
             try:
                 floor = self.trim_floor(batch.position)
             except DatabaseError as exc:

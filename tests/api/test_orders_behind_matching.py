@@ -31,6 +31,7 @@ def line(
 ) -> Iterator[Pipeline]:
     get_user_model().objects.create_user(django_settings.FEE_ACCOUNT_USERNAME)
     settings.STREAM_TRIM_COMMITTED = True
+    settings.STREAM_TRIM_INTERVAL_MS = 0  # trim after every commit, as the test reads it
     settings.WORKER_BLOCK_MS = 2
     pipeline = Pipeline(redis_conn)
     yield pipeline

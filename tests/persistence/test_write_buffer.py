@@ -161,7 +161,8 @@ AWKWARD = [*NASTY, "tab\there", "line\nbreak", "\\N", "\r\n", "ends with a backs
 
 @MYSQL_ONLY
 @pytest.mark.django_db(transaction=True)
-def test_appended_rows_of_any_text_are_loaded_as_given_and_a_replayed_load_changes_nothing() -> None:
+def test_appended_rows_of_any_text_are_loaded_as_given_and_a_replayed_load_changes_nothing(settings) -> None:
+    settings.WRITE_BUFFER_BULK_LOAD_MIN_ROWS = 1
     buffer = WriteBuffer("test-consumer", "test-stream", CommittedPosition())
     for pk, name in enumerate(AWKWARD, start=980):
         buffer.insert(Asset, asset_row(pk, name))
@@ -184,9 +185,10 @@ def test_appended_rows_of_any_text_are_loaded_as_given_and_a_replayed_load_chang
 
 @MYSQL_ONLY
 @pytest.mark.django_db(transaction=True)
-def test_a_server_that_refuses_local_files_gets_the_rows_as_inserts(monkeypatch) -> None:
+def test_a_server_that_refuses_local_files_gets_the_rows_as_inserts(monkeypatch, settings) -> None:
     import persistence.write_buffer as write_buffer
 
+    settings.WRITE_BUFFER_BULK_LOAD_MIN_ROWS = 1
     monkeypatch.setattr(write_buffer, "_bulk_load_refused", False)
     with connection.cursor() as cursor:
         try:
@@ -295,3 +297,19 @@ def test_a_merge_must_be_one_the_buffer_knows() -> None:
     buffer = WriteBuffer("test-consumer", "test-stream", CommittedPosition())
     with pytest.raises(ValueError, match="unknown merges"):
         buffer.table(Asset, ("id", "name"), merge=(("name", "concatenate"),))
+
+
+def test_appended_rows_fewer_than_the_bulk_load_minimum_go_as_an_insert(settings) -> None:
+    settings.WRITE_BUFFER_BULK_LOAD_MIN_ROWS = 3
+    small = WriteBuffer("test-consumer", "test-stream", CommittedPosition())
+    for pk in (970, 971):
+        small.insert(Asset, asset_row(pk, f"small {pk}"))
+    small.advance("1-1")
+    statements = small.detach().statements
+    assert not any(isinstance(statement, BulkLoad) for statement in statements)
+    large = WriteBuffer("test-consumer", "test-stream", CommittedPosition())
+    for pk in (972, 973, 974):
+        large.insert(Asset, asset_row(pk, f"large {pk}"))
+    large.advance("1-2")
+    expected_kind = BulkLoad if connection.vendor == "mysql" else tuple
+    assert [type(statement) for statement in large.detach().statements] == [expected_kind]
