@@ -13,6 +13,7 @@ too when they run on this machine (`service_pids`).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -80,6 +81,25 @@ def tree_cpu_seconds(roots: dict[str, int]) -> dict[str, float]:
             frontier.extend(children.get(pid, ()))
         spent[name] = total
     return spent
+
+
+def tree_rss_bytes(roots: dict[str, int]) -> dict[str, int]:
+    """For each named root process: the resident memory of it and its live descendants (Linux /proc)."""
+    parents, _ = process_times()
+    children: dict[int, list[int]] = {}
+    for pid, parent in parents.items():
+        children.setdefault(parent, []).append(pid)
+    page = os.sysconf("SC_PAGE_SIZE")
+    resident = {}
+    for name, root in roots.items():
+        total, frontier = 0, [root]
+        while frontier:
+            pid = frontier.pop()
+            with contextlib.suppress(OSError, IndexError, ValueError):  # gone meanwhile
+                total += int((Path("/proc") / str(pid) / "statm").read_text().split()[1]) * page
+            frontier.extend(children.get(pid, ()))
+        resident[name] = total
+    return resident
 
 
 def service_pids() -> dict[str, int]:
@@ -199,6 +219,10 @@ class Stack:
     def cpu_seconds(self) -> dict[str, float]:
         """CPU seconds so far of each process of the stack (with its children) and of MariaDB and Redis."""
         return tree_cpu_seconds({**self.pids(), **service_pids()})
+
+    def rss_bytes(self) -> dict[str, int]:
+        """Resident memory of each process of the stack (with its children) and of MariaDB and Redis."""
+        return tree_rss_bytes({**self.pids(), **service_pids()})
 
     def stop(self) -> None:
         for process in self.processes.values():

@@ -31,13 +31,14 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from benchmarks.stack import ROOT, Stack, create_database, tree_cpu_seconds
+from benchmarks.stack import ROOT, Stack, create_database, tree_cpu_seconds, tree_rss_bytes
 
 SYMBOL = "BTC/USDT"
 PRICE = "30000"
@@ -121,6 +122,7 @@ class Phase:
     seconds: float
     cpu: dict[str, float]
     other_frames: int
+    memory: list[tuple[float, dict[str, int]]]  # (seconds into the phase, resident bytes of each process)
 
 
 def percentiles(values: list[float]) -> tuple[float, float, float]:
@@ -167,31 +169,67 @@ class Listener:
         self.process.wait()
 
 
+class MemorySampler:
+    """Each process's resident memory every `every` seconds while a phase runs (a soak's flat-memory check)."""
+
+    def __init__(self, stack: Stack, extra: dict[str, int], every: float) -> None:
+        self.stack, self.extra, self.every = stack, extra, every
+        self.samples: list[tuple[float, dict[str, int]]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> MemorySampler:
+        if self.every > 0:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _run(self) -> None:
+        started = time.monotonic()
+        while True:
+            sample = self.stack.rss_bytes() | tree_rss_bytes(self.extra)
+            self.samples.append((time.monotonic() - started, sample))
+            if self._stop.wait(self.every):
+                return
+
+
 def run_phase(
-    stack: Stack, listener: Listener, traders_file: Path, rate: int, seconds: float, work: Path
+    stack: Stack,
+    listener: Listener,
+    traders_file: Path,
+    rate: int,
+    seconds: float,
+    work: Path,
+    memory_every: float = 0.0,
 ) -> Phase:
     out = work / f"sent-{rate}.jsonl"
     watched = {**stack.pids(), "listener": listener.process.pid}
     before = stack.cpu_seconds() | tree_cpu_seconds({"listener": listener.process.pid})
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "benchmarks.e2e.sender",
-            str(traders_file),
-            str(stack.api_port),
-            SYMBOL,
-            PRICE,
-            QUANTITY,
-            str(rate),
-            str(seconds),
-            str(out),
-        ],
-        cwd=ROOT,
-        check=True,
-    )
+    sampler = MemorySampler(stack, {"listener": listener.process.pid}, memory_every)
+    with sampler:
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.e2e.sender",
+                str(traders_file),
+                str(stack.api_port),
+                SYMBOL,
+                PRICE,
+                QUANTITY,
+                str(rate),
+                str(seconds),
+                str(out),
+            ],
+            cwd=ROOT,
+            check=True,
+        )
     children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     orders = [json.loads(line) for line in out.read_text().splitlines()]
     acknowledged = sum(1 for o in orders if o[5] is not None)
@@ -217,7 +255,7 @@ def run_phase(
         children_before.ru_utime + children_before.ru_stime
     )
     del watched
-    return Phase(rate, orders, fills, trades, elapsed, cpu, other)
+    return Phase(rate, orders, fills, trades, elapsed, cpu, other, sampler.samples)
 
 
 def summarize(phase: Phase, seconds: float) -> dict[str, Any]:
@@ -264,6 +302,8 @@ def summarize(phase: Phase, seconds: float) -> dict[str, Any]:
         "stack_cpu_us": stack_cpu / n * 1e6,
         "stack_cpu_pct": stack_cpu / phase.seconds * 100,
         "error_samples": [o[6] for o in phase.orders if o[5] is None][:3],
+        "error_pct": (len(phase.orders) - len(acknowledged)) / max(1, len(phase.orders)) * 100,
+        "memory": phase.memory,
     }
 
 
@@ -306,6 +346,23 @@ def print_tables(rows: list[dict[str, Any]], seconds: float) -> None:
         )
 
 
+def print_memory(rows: list[dict[str, Any]]) -> None:
+    """Each process's resident memory at the start, middle and end of each sampled phase."""
+    for r in rows:
+        samples = r["memory"]
+        if len(samples) < 2:
+            continue
+        picks = [samples[0], samples[len(samples) // 2], samples[-1]]
+        names = sorted(samples[0][1])
+        print(f"\nResident memory (MiB) at {r['offered']:,}/s, sampled {len(samples)} times:\n")
+        print("| process | " + " | ".join(f"{at / 60:.0f} min" for at, _ in picks) + " | max | end - start |")
+        print("|---" * (len(picks) + 3) + "|")
+        for name in names:
+            values = [sample.get(name, 0) / 2**20 for _, sample in samples]
+            cells = " | ".join(f"{sample.get(name, 0) / 2**20:,.0f}" for _, sample in picks)
+            print(f"| {name} | {cells} | {max(values):,.0f} | {values[-1] - values[0]:+,.0f} |")
+
+
 def audit(env: dict[str, str]) -> int:
     commands = subprocess.run(
         [sys.executable, "manage.py", "help", "--commands"], cwd=ROOT, env=env, capture_output=True, text=True
@@ -334,6 +391,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--pairs", type=int, default=10, help="trader pairs (each trader has a WebSocket)")
     parser.add_argument("--keep-going", action="store_true", help="do not stop the sweep at saturation")
+    parser.add_argument(
+        "--memory-every",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="sample each process's resident memory every S seconds of a phase (a soak: flat memory)",
+    )
     options = parser.parse_args()
     setup_django()
     work = Path(tempfile.mkdtemp(prefix="spot-e2e-"))
@@ -361,12 +425,15 @@ def main() -> None:
         listener = Listener(traders_file, stack.web_port, env, work)
         try:
             for rate in (int(r) for r in options.rates.split(",")):
-                phase = run_phase(stack, listener, traders_file, rate, options.seconds, work)
+                phase = run_phase(
+                    stack, listener, traders_file, rate, options.seconds, work, options.memory_every
+                )
                 row = summarize(phase, options.seconds)
                 rows.append(row)
                 print(
                     f"{rate}/s: achieved {row['achieved']:,.0f}/s, fill p99 {row['fill'][1]:.2f} ms, "
-                    f"missing {row['missing_fills']}, errors {row['errors']} {row['error_samples']}",
+                    f"missing {row['missing_fills']}, errors {row['errors']} ({row['error_pct']:.4f} %) "
+                    f"{row['error_samples']}",
                     flush=True,
                 )
                 saturated = row["achieved"] < 0.9 * rate or not row["fill"][1] < 1000
@@ -377,6 +444,7 @@ def main() -> None:
     finally:
         stack.stop()
     print_tables(rows, options.seconds)
+    print_memory(rows)
     status = audit(env)
     drop_keys()
     print(f"\nlogs and raw records: {work}")
