@@ -28,7 +28,7 @@ tag is hashed on its whole name) and the script touches one slot.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from exchange.pipeline.wire import Command, script_sha
 
@@ -54,8 +54,7 @@ return last
 APPEND_SHA = script_sha(APPEND_SCRIPT)
 
 
-@dataclass(frozen=True)
-class Announcement:
+class Announcement(NamedTuple):
     """One appended entry as published: its first event's seq, its id, and the events' JSON texts."""
 
     first_seq: int

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -67,4 +68,10 @@ def batch_frame(kind: str, channel: str, raws: list[str], position: Position | N
 
 def event_frame(kind: str, channel: str, raw: str, seq: int) -> Frame:
     """One private event; `seq` (the user's event number) is what a client resumes from."""
-    return Frame(f'{{"type":{dumps(kind)},"channel":{dumps(channel)},"seq":{seq},"data":{raw}}}', (seq,))
+    return Frame(f'{_event_head(kind, channel)}{seq},"data":{raw}}}', (seq,))
+
+
+@functools.lru_cache(maxsize=256)
+def _event_head(kind: str, channel: str) -> str:
+    """The text before an event's seq: a few kinds on one channel, so encoded once each."""
+    return f'{{"type":{dumps(kind)},"channel":{dumps(channel)},"seq":'

@@ -83,13 +83,28 @@ def event_frames(first: int, events: Iterable[tuple[int, bytes]], after: int = 0
     for place, value in events:
         if first + place <= after:
             continue
-        try:
-            raw = value.decode()
-            kind = json.loads(raw)["type"]
-        except (KeyError, TypeError, ValueError):
-            continue
-        frames.append(event_frame(kind, PRIVATE, raw, first + place))
+        raw = value.decode()
+        kind = _type_of(raw)
+        if kind is not None:
+            frames.append(event_frame(kind, PRIVATE, raw, first + place))
     return frames
+
+
+_TYPE_FIRST = '{"type":"'
+
+
+def _type_of(raw: str) -> str | None:
+    """An event's type: read off the front where the workers write it first, else parsed."""
+    if raw.startswith(_TYPE_FIRST):
+        end = raw.find('"', len(_TYPE_FIRST))
+        kind = raw[len(_TYPE_FIRST) : end]
+        if end > 0 and kind.isidentifier():
+            return kind
+    try:
+        kind = json.loads(raw)["type"]
+    except (KeyError, TypeError, ValueError):
+        return None
+    return kind if isinstance(kind, str) else None
 
 
 class UserStream:
@@ -264,8 +279,10 @@ class UserFeed:
         pubsub: Any = None
         subscribed: set[str] = set()
         backoff = 0.0
+        wanted: set[str] = set()
         while True:
-            wanted = {stream.pubsub_channel for stream in self.streams.values()}
+            if self._changed.is_set() or pubsub is None:
+                wanted = {stream.pubsub_channel for stream in self.streams.values()}
             if not wanted:
                 # Decided with no await before the feed forgets this task (see ShardReader.run).
                 self._listener = None

@@ -82,3 +82,19 @@ def test_the_events_are_announced_after_they_are_in_the_stream(redis_conn: redis
     assert (announced.entry_id, announced.first_seq) == (entry_id.decode(), int(fields[b"s"]))
     assert [json.loads(event)["n"] for event in announced.events] == [0, 1]
     listener.close()
+
+
+def test_an_events_type_is_read_wherever_it_stands_and_a_broken_event_is_skipped() -> None:
+    fields = {
+        b"s": b"5",
+        b"0": b'{"type":"fill","order_id":"1"}',
+        b"1": b'{"order_id":"2","type":"order"}',
+        b"2": b'{"type": "balance" , "asset":"BTC"}',
+        b"3": b"not json",
+    }
+    frames = [json.loads(frame.text) for frame in private_frames(fields)]
+    assert [(f["type"], f["seq"], f["channel"]) for f in frames] == [
+        ("fill", 5, "private"),
+        ("order", 6, "private"),
+        ("balance", 7, "private"),
+    ]
