@@ -17,6 +17,7 @@ from django.conf import settings
 
 from exchange.api.errors import RateLimited, Unauthenticated, Unavailable
 from exchange.api.redis_clients import api_redis
+from exchange.pipeline.scripts import registered
 
 # KEYS: bucket, revoked marker, replay marker (all under one hash tag)
 # ARGV: refill per second, burst, cost, replay marker lifetime in ms (0: no replay check)
@@ -78,7 +79,7 @@ def admit(
         replay_key = f"{base}:sig:{hashlib.blake2b(signature.encode(), digest_size=16).hexdigest()}"
     client = api_redis()
     try:
-        verdict, wait_ms = client.register_script(_GATE)(
+        verdict, wait_ms = registered(client, _GATE)(
             keys=[f"{base}:bucket", f"{base}:revoked", replay_key],
             args=[per_s, burst, cost, replay_ms],
         )

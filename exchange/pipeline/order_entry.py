@@ -24,6 +24,7 @@ from exchange.amounts import amount_text
 from exchange.pipeline.ids import order_id_for
 from exchange.pipeline.keys import accounts_keys
 from exchange.pipeline.messages import encode
+from exchange.pipeline.scripts import registered
 from exchange.routing import account_shard_for
 
 # Claim the client order id and enqueue in one step, so two concurrent
@@ -197,9 +198,9 @@ class OrderEntry:
     def __init__(self, client: redis.Redis, prefix: str | None = None) -> None:
         self._redis = client
         self._prefix = prefix or settings.REDIS_KEY_PREFIX
-        self._place_once = client.register_script(_PLACE_ONCE)
-        self._funds_once = client.register_script(_FUNDS_ONCE)
-        self._unless_frozen = client.register_script(_UNLESS_FROZEN)
+        self._place_once = registered(client, _PLACE_ONCE)
+        self._funds_once = registered(client, _FUNDS_ONCE)
+        self._unless_frozen = registered(client, _UNLESS_FROZEN)
 
     def place(self, request: PlaceRequest) -> Placed:
         shard, keys, args = self._place_call(request)
