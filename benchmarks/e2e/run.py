@@ -38,6 +38,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from cryptography.fernet import Fernet
+
 from benchmarks.e2e.capacity import print_capacity
 from benchmarks.stack import ROOT, Stack, create_database, tree_cpu_seconds, tree_rss_bytes
 
@@ -409,6 +411,8 @@ def main() -> None:
         **os.environ,
         "DEBUG": "0",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        # With DEBUG off the checks want HMAC secrets under a key of their own (the audit prints them).
+        "API_SECRETS_KEY": os.environ.get("API_SECRETS_KEY") or Fernet.generate_key().decode(),
         "LOG_LEVEL": "INFO",
         # Traders here place more than a real one would; the bucket script still runs for every request.
         "API_RATE_LIMIT_PER_S": "1000000",
