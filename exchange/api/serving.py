@@ -26,6 +26,7 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 
 from spot.config_errors import exit_on_config_error
+from spot.garbage import settle_garbage_collector
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spot.settings")
 
@@ -121,7 +122,9 @@ class OrderFastPath:
 
 
 def _application() -> WsgiApp:
-    return OrderFastPath(get_wsgi_application())
+    app = OrderFastPath(get_wsgi_application())
+    settle_garbage_collector()  # spot/garbage.py: no full collection walks the start-up state again
+    return app
 
 
 application = exit_on_config_error(_application)

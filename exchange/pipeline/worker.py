@@ -13,7 +13,6 @@ worker with exit status 1. A signal ends a backoff at once.
 from __future__ import annotations
 
 import contextlib
-import gc
 import json
 import logging
 import os
@@ -42,26 +41,9 @@ from exchange.pipeline.wire import Command, Entry, Wire, first_error, read_entri
 from persistence.failures import DeterministicFailure, is_deterministic
 from persistence.offsets import CommittedPosition, Fenced, claim_epoch, load_position
 from persistence.write_buffer import WriteBuffer
+from spot.garbage import settle_garbage_collector
 
 logger = logging.getLogger("spot.worker")
-
-
-# A young-generation collection every 50,000 allocations instead of 700:
-# a worker allocates a few dicts per order and frees them at once.
-GC_THRESHOLDS = (50_000, 20, 100)
-
-
-def settle_garbage_collector() -> None:
-    """Keep the cyclic GC off the state just loaded and collect rarely.
-
-    The loaded state (books, holds, balances) and Django's own objects are
-    long-lived; frozen, a full collection does not walk them. Measured on
-    the accounts worker at 2,000 orders/s: a full collection of the unfrozen
-    heap paused it for 75 ms.
-    """
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
 
 
 class Pause:
