@@ -253,10 +253,10 @@ def measure(args: argparse.Namespace) -> None:
         for name in order if round_no % 2 == 0 else order[::-1]:
             bare[name].append(runners[name](flow, False)[0])
             timed[name].append(runners[name](flow, True))
-        cells = ", ".join(f"{name} {bare[name][-1]:,.0f}/s" for name in order)
-        print(f"  round {round_no + 1}: {cells}", file=sys.stderr, flush=True)
-    ours, peer = order
-    ratios = sorted(a / b for a, b in zip(bare[ours], bare[peer], strict=True))
+        progress = ", ".join(f"{name} {bare[name][-1]:,.0f}/s" for name in order)
+        print(f"  round {round_no + 1}: {progress}", file=sys.stderr, flush=True)
+    ours_name, peer_name = order
+    ratios = sorted(a / b for a, b in zip(bare[ours_name], bare[peer_name], strict=True))
     print()
     print("| Engine | Commands/s (best) | timed Commands/s | p50 µs | p99 µs | p99.9 µs | max µs |")
     print("|--------|------------------:|-----------------:|-------:|-------:|---------:|-------:|")
@@ -270,7 +270,7 @@ def measure(args: argparse.Namespace) -> None:
         )
     print()
     print(
-        f"ratio of best rounds: {max(bare[ours]) / max(bare[peer]):.2f}x; per round "
+        f"ratio of best rounds: {max(bare[ours_name]) / max(bare[peer_name]):.2f}x; per round "
         f"{ratios[0]:.2f}-{ratios[-1]:.2f}x, median {statistics.median(ratios):.2f}x"
     )
 
