@@ -162,7 +162,12 @@ class OrderBook(MatchingCore):
         if order_id in index:
             return self._reject(_PLACE, order_id, user_id, RejectReason.DUPLICATE_ORDER_ID, ts)
         # Judged on the whole size before matching, so the door's answer does not depend on the fills.
-        if otif is GTC and not self._side_fits(oside, qty_lots, notional):
+        # _side_fits, inlined: a call costs more than the test.
+        if otif is GTC and (
+            (self._bid_lots + qty_lots > MAX_VALUE or self._bid_notional + notional > MAX_VALUE)
+            if oside is BUY
+            else (self._ask_lots + qty_lots > MAX_VALUE or self._ask_notional + notional > MAX_VALUE)
+        ):
             return self._reject(_PLACE, order_id, user_id, RejectReason.BOOK_TOTAL_TOO_LARGE, ts)
 
         market = self.market_id

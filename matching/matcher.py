@@ -413,7 +413,10 @@ class MatchingCore:
         level.orders.append(record)
         level.total += remaining
         self._index[order_id] = record
-        self._remember(record)
+        mine = self._by_user.get(user_id)
+        if mine is None:
+            mine = self._by_user[user_id] = {}
+        mine[order_id] = record
         if side is BUY:
             self._bid_lots += remaining
             self._bid_notional += remaining * price
@@ -437,8 +440,12 @@ class MatchingCore:
 
     def _unrest(self, record: OrderRecord) -> PriceLevel:
         """Take a resting order out of its level and the index; drop the level if emptied."""
-        del self._index[record[ORDER_ID]]
-        self._forget(record[USER_ID], record[ORDER_ID])
+        order_id = record[ORDER_ID]
+        del self._index[order_id]
+        mine = self._by_user[record[USER_ID]]
+        del mine[order_id]
+        if not mine:
+            del self._by_user[record[USER_ID]]
         remaining = record[REMAINING]
         record[REMAINING] = 0
         if record[SIDE] == BUY:
