@@ -282,6 +282,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--commands", type=int, default=300_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--only",
+        choices=["ours", "peer", "ours-setup", "peer-setup"],
+        help="one bare run of one engine (or only its inputs), no checks: for an instruction counter",
+    )
     args = parser.parse_args()
     if not _in_peer_venv():
         python = _ensure_venv()
@@ -289,7 +294,32 @@ def main() -> None:
         os.chdir(REPO)
         # Runs itself again, in the venv it just made.
         os.execve(python, [str(python), "-m", "benchmarks.engine.peer", *sys.argv[1:]], env)  # noqa: S606
+    if args.only:
+        one_run(args.only, args.seed, args.commands)
+        return
     measure(args)
+
+
+def one_run(which: str, seed: int, count: int) -> None:
+    """Build one engine's inputs and, unless ``-setup``, run them once: the difference of the
+    two under ``valgrind --tool=cachegrind`` is the run's instruction count, which load on a
+    shared machine does not move."""
+    from matching_engine.engine import MatchingEngine
+    from matching_engine.workload import order_flow
+
+    from matching import OrderBook
+
+    flow = list(order_flow(seed, count))
+    if which.startswith("ours"):
+        calls = our_calls(OrderBook(MARKET_ID), flow)
+    else:
+        process = MatchingEngine().process
+        calls = [(process, (command,)) for command in peer_inputs(flow)]
+    gc.collect()
+    if not which.endswith("-setup"):
+        for method, call_args in calls:
+            for _ in method(*call_args):
+                pass
 
 
 if __name__ == "__main__":
