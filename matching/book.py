@@ -162,7 +162,12 @@ class OrderBook(MatchingCore):
         if order_id in index:
             return self._reject(_PLACE, order_id, user_id, RejectReason.DUPLICATE_ORDER_ID, ts)
         # Judged on the whole size before matching, so the door's answer does not depend on the fills.
-        if otif is GTC and not self._side_fits(oside, qty_lots, notional):
+        # _side_fits, inlined: a call costs more than the test.
+        if otif is GTC and (
+            (self._bid_lots + qty_lots > MAX_VALUE or self._bid_notional + notional > MAX_VALUE)
+            if oside is BUY
+            else (self._ask_lots + qty_lots > MAX_VALUE or self._ask_notional + notional > MAX_VALUE)
+        ):
             return self._reject(_PLACE, order_id, user_id, RejectReason.BOOK_TOTAL_TOO_LARGE, ts)
 
         market = self.market_id
@@ -206,6 +211,10 @@ class OrderBook(MatchingCore):
         level.orders.append(record)
         total = level.total = level.total + qty_lots
         index[order_id] = record
+        mine = self._by_user.get(user_id)
+        if mine is None:
+            mine = self._by_user[user_id] = {}
+        mine[order_id] = record
         if oside is BUY:
             self._bid_lots += qty_lots
             self._bid_notional += notional
@@ -236,10 +245,19 @@ class OrderBook(MatchingCore):
         ]
 
     def cancel_all(self, user_id: int, ts: int = 0) -> list[Event]:
-        """Cancel every resting order of ``user_id`` in this book, oldest first."""
+        """Cancel every resting order of ``user_id`` in this book, oldest first.
+
+        Reads only that user's orders (an index by user), never the whole book.
+        """
+        try:
+            mine = self._by_user.get(user_id)
+        except TypeError:  # unhashable: no such user
+            mine = None
+        if not mine:
+            return []
         # By arrival, not index order: restore rebuilds the index in price order, and a
         # replay after recovery must give the same events.
-        records = sorted((r for r in self._index.values() if r[USER_ID] == user_id), key=_by_arrival)
+        records = sorted(mine.values(), key=_by_arrival)
         events: list[Event] = []
         market = self.market_id
         for record in records:
@@ -341,6 +359,7 @@ class OrderBook(MatchingCore):
             replacement[SEQ] = self._order_seq
             level.orders.append(replacement)
             self._index[order_id] = replacement
+            self._by_user[user_id][order_id] = replacement
         level.total += new_remaining - remaining
         if side is BUY:
             self._bid_lots += new_remaining - remaining
@@ -377,6 +396,7 @@ class OrderBook(MatchingCore):
         invariants.check_book(
             self._bids, self._asks, self._best_bid, self._best_ask, self._index, self._order_seq
         )
+        invariants.check_user_index(self._index, self._by_user)
         invariants.check_side_totals(self._bids, Side.BUY, self._bid_lots, self._bid_notional)
         invariants.check_side_totals(self._asks, Side.SELL, self._ask_lots, self._ask_notional)
         if not 0 <= self._trade_seq < 1 << TRADE_SEQUENCE_BITS:
@@ -403,6 +423,7 @@ class OrderBook(MatchingCore):
             level.orders.append(record)
             level.total += record[REMAINING]
             book._index[record[ORDER_ID]] = record
+            book._remember(record)
             if record[SIDE] == BUY:
                 book._bid_lots += record[REMAINING]
                 book._bid_notional += record[REMAINING] * price

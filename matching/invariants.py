@@ -7,7 +7,7 @@ from typing import NoReturn
 from sortedcontainers import SortedDict
 
 from matching.errors import InvariantViolation
-from matching.orders import ORDER_ID, PRICE, QTY, REMAINING, SEQ, SIDE, OrderRecord
+from matching.orders import ORDER_ID, PRICE, QTY, REMAINING, SEQ, SIDE, USER_ID, OrderRecord
 from matching.price_level import PriceLevel
 from matching.types import MAX_VALUE, Side
 
@@ -34,6 +34,20 @@ def check_book(
         fail("cached best ask is not the best ask level")
     if best_bid is not None and best_ask is not None and best_bid.price >= best_ask.price:
         fail(f"book crossed: bid {best_bid.price} >= ask {best_ask.price}")
+
+
+def check_user_index(index: dict[int, OrderRecord], by_user: dict[int, dict[int, OrderRecord]]) -> None:
+    """The index by user holds exactly the resting orders, each under its own user."""
+    count = 0
+    for user_id, orders in by_user.items():
+        if not orders:
+            fail(f"user {user_id} kept in the index by user with no order")
+        for order_id, record in orders.items():
+            if index.get(order_id) is not record or record[USER_ID] != user_id:
+                fail(f"order {order_id} of user {user_id} in the index by user is not resting as theirs")
+        count += len(orders)
+    if count != len(index):
+        fail(f"index holds {len(index)} orders, the index by user {count}")
 
 
 def check_side_totals(levels: SortedDict[int, PriceLevel], side: Side, lots: int, notional: int) -> None:

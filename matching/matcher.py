@@ -4,7 +4,9 @@ Layout: each side is a ``SortedDict`` from key to :class:`PriceLevel`, the key
 being the price for asks and ``-price`` for bids, so "best first" is ascending
 key order on both sides and one matching loop serves both. The best level of
 each side is cached, which keeps the common place and cancel away from the
-sorted map. An index maps order id to its record (``matching.orders``). Each
+sorted map. An index maps order id to its record (``matching.orders``), and
+another a user's resting orders, so cancelling all of them reads only
+theirs. Each
 side also keeps its total lots and notional (``price * lots`` summed), so the
 door can refuse an order that would take either past ``MAX_VALUE``.
 
@@ -61,6 +63,7 @@ class MatchingCore:
         "_bid_lots",
         "_bid_notional",
         "_bids",
+        "_by_user",
         "_index",
         "_order_seq",
         "_trade_base",
@@ -74,6 +77,8 @@ class MatchingCore:
         self._trade_seq = 0
         self._order_seq = 0
         self._index: dict[int, OrderRecord] = {}
+        # user id -> that user's resting orders by id; a user with none has no entry.
+        self._by_user: dict[int, dict[int, OrderRecord]] = {}
         self._bids: SortedDict[int, PriceLevel] = SortedDict()
         self._asks: SortedDict[int, PriceLevel] = SortedDict()
         self._best_bid: PriceLevel | None = None
@@ -210,6 +215,7 @@ class MatchingCore:
         """
         append = events.append
         index = self._index
+        by_user = self._by_user
         market = self.market_id
         trade_base = self._trade_base
         seq = self._trade_seq
@@ -248,6 +254,7 @@ class MatchingCore:
                     if stp != _NEWEST:
                         orders.popleft()
                         del index[maker[ORDER_ID]]
+                        self._forget(user_id, maker[ORDER_ID])
                         maker[REMAINING] = 0
                         total -= maker_left
                         append(
@@ -296,6 +303,10 @@ class MatchingCore:
                 orders.popleft()
                 maker_id = maker[ORDER_ID]
                 del index[maker_id]
+                maker_orders = by_user[maker[USER_ID]]
+                del maker_orders[maker_id]
+                if not maker_orders:
+                    del by_user[maker[USER_ID]]
                 total -= maker_left
                 append(
                     (
@@ -402,6 +413,10 @@ class MatchingCore:
         level.orders.append(record)
         level.total += remaining
         self._index[order_id] = record
+        mine = self._by_user.get(user_id)
+        if mine is None:
+            mine = self._by_user[user_id] = {}
+        mine[order_id] = record
         if side is BUY:
             self._bid_lots += remaining
             self._bid_notional += remaining * price
@@ -425,7 +440,12 @@ class MatchingCore:
 
     def _unrest(self, record: OrderRecord) -> PriceLevel:
         """Take a resting order out of its level and the index; drop the level if emptied."""
-        del self._index[record[ORDER_ID]]
+        order_id = record[ORDER_ID]
+        del self._index[order_id]
+        mine = self._by_user[record[USER_ID]]
+        del mine[order_id]
+        if not mine:
+            del self._by_user[record[USER_ID]]
         remaining = record[REMAINING]
         record[REMAINING] = 0
         if record[SIDE] == BUY:
@@ -449,6 +469,18 @@ class MatchingCore:
         elif level is self._best_ask:
             self._best_ask = levels.peekitem(0)[1] if levels else None
         return level
+
+    def _remember(self, record: OrderRecord) -> None:
+        orders = self._by_user.get(record[USER_ID])
+        if orders is None:
+            orders = self._by_user[record[USER_ID]] = {}
+        orders[record[ORDER_ID]] = record
+
+    def _forget(self, user_id: int, order_id: int) -> None:
+        orders = self._by_user[user_id]
+        del orders[order_id]
+        if not orders:
+            del self._by_user[user_id]
 
     def _side_fits(self, side: int, lots: int, notional: int) -> bool:
         """Would the side still total at most MAX_VALUE lots and notional with this much more?"""

@@ -9,8 +9,9 @@ input stream and the state loaded at start, so a replay decides the same.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_UP, Decimal
 from typing import Any
@@ -96,6 +97,28 @@ class AccountsState:
     # Asked once for a user id the stage has not seen: users are made by the
     # admin at any time and never deleted, so the answer never changes.
     user_exists: Callable[[int], bool] = lambda user_id: False
+    # user id -> market -> how many of the user's holds are in it, so a cancel-all
+    # reads one user's markets instead of every hold of the shard.
+    hold_markets: dict[int, Counter[str]] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for hold in self.holds.values():
+            self.hold_markets.setdefault(hold.user_id, Counter())[hold.symbol] += 1
+
+    def add_hold(self, hold: Hold) -> None:
+        self.holds[hold.order_id] = hold
+        self.hold_markets.setdefault(hold.user_id, Counter())[hold.symbol] += 1
+
+    def pop_hold(self, order_id: int) -> Hold | None:
+        hold = self.holds.pop(order_id, None)
+        if hold is not None:
+            markets = self.hold_markets[hold.user_id]
+            markets[hold.symbol] -= 1
+            if not markets[hold.symbol]:
+                del markets[hold.symbol]
+                if not markets:
+                    del self.hold_markets[hold.user_id]
+        return hold
 
 
 class AccountsStage:
@@ -220,7 +243,7 @@ class AccountsStage:
             order["price"],
             order["quantity"],
         )
-        self.state.holds[order_id] = hold
+        self.state.add_hold(hold)
         self._save_hold(hold, is_open=True)
         self._forward(
             rules,
@@ -259,7 +282,7 @@ class AccountsStage:
     def _cancel_all(self, message: dict[str, Any]) -> None:
         user_id = self._known_user(message)
         symbol = message.get("m") or ""
-        symbols = sorted({h.symbol for h in self.state.holds.values() if h.user_id == user_id})
+        symbols = sorted(self.state.hold_markets.get(user_id, ()))
         for each in symbols:
             if not symbol or each == symbol:
                 self._forward(self.markets[each], {"t": "cancel_all", "uid": user_id, "m": each})
@@ -403,7 +426,7 @@ class AccountsStage:
 
     def _done(self, item: list[Any]) -> None:
         order_id = settlements.read_done(item)
-        hold = self.state.holds.pop(order_id, None)
+        hold = self.state.pop_hold(order_id)
         if hold is None:
             return
         if hold.remaining > 0:

@@ -289,6 +289,25 @@ def test_it_cancels_the_rest_of_a_market_order_when_the_book_runs_dry(book: Book
     book.check_invariants()
 
 
+def test_it_runs_a_gtc_market_order_as_ioc_and_never_rests_it(book: Book) -> None:
+    # The API's time in force defaults to GTC for every order type (ADR 0002: market orders).
+    limit(book, 1, SELL, 100, 2, user=BOB)
+    events = market(book, 2, BUY, qty=5, tif=GTC)
+    assert summary(events)[0] == ("accepted", 2)
+    assert summary(events)[-1] == ("cancelled", 2, CancelReason.MARKET_REMAINDER, 3)
+    assert list(book.open_orders) == []
+    book.check_invariants()
+
+
+def test_it_accepts_the_id_of_an_order_that_is_done(book: Book) -> None:
+    # Ids are the pipeline's to keep unique (ADR 0002): the book knows only resting ones.
+    limit(book, 1, SELL, 100, 2, user=BOB)
+    assert summary(book.cancel(1, BOB))[0] == ("cancelled", 1, CancelReason.USER, 2)
+    assert summary(limit(book, 1, SELL, 101, 1, user=CAROL)) == [("accepted", 1), ("depth", SELL, 101, 1)]
+    assert summary(limit(book, 1, BUY, 99, 1)) == [("rejected", 1, RejectReason.DUPLICATE_ORDER_ID)]
+    book.check_invariants()
+
+
 def test_it_rejects_a_market_order_when_the_other_side_is_empty(book: Book) -> None:
     limit(book, 1, BUY, 100, 2)
     events = market(book, 2, BUY, qty=1, user=BOB)
@@ -534,6 +553,22 @@ def test_it_cancels_all_orders_of_one_user_oldest_first(book: Book) -> None:
     assert [s[1] for s in summary(events) if s[0] == "cancelled"] == [1, 3, 4]
     assert list(book.open_orders) == [2]
     assert book.cancel_all(CAROL) == []
+    book.check_invariants()
+
+
+def test_it_cancels_all_of_a_user_whose_orders_were_filled_amended_and_cancelled(book: Book) -> None:
+    limit(book, 1, SELL, 100, 1, user=ALICE)
+    limit(book, 2, SELL, 101, 1, user=ALICE)
+    limit(book, 3, SELL, 102, 1, user=ALICE)
+    limit(book, 4, SELL, 103, 2, user=ALICE)
+    limit(book, 5, BUY, 100, 1, user=BOB)  # fills order 1
+    book.cancel(2, ALICE)
+    book.amend(4, ALICE, new_qty_lots=3)  # to the back of its level: a new record
+    book.amend(3, ALICE, new_price_ticks=104)
+    events = book.cancel_all(ALICE)
+    assert [s[1] for s in summary(events) if s[0] == "cancelled"] == [4, 3]
+    assert book.cancel_all(ALICE) == []
+    assert not book.open_orders
     book.check_invariants()
 
 

@@ -243,3 +243,22 @@ def test_it_continues_identically_after_snapshot_and_restore(
         assert apply(restored, command) == apply(original, command)
     restored.check_invariants()
     assert restored.state_hash() == original.state_hash()
+
+
+@settings(PROPERTY_SETTINGS, max_examples=100)
+@given(commands(users=6), st.permutations(range(1, 8)))
+def test_it_cancels_all_of_each_user_like_the_reference(sequence: list[Command], users: list[int]) -> None:
+    """cancel_all reads an index by user: after any history, each user's cancel_all (user 7 has
+    no order) gives the reference's events, and the index follows the book (check_invariants)."""
+    fast, reference = OrderBook(MARKET_ID), ReferenceBook(MARKET_ID)
+    ts = 0
+    for ts, selectors in enumerate(sequence, start=1):
+        command = resolve(selectors, fast, ts)
+        assert apply(fast, command) == apply(reference, command)
+    for user in users:
+        ts += 1
+        assert fast.cancel_all(user, ts) == reference.cancel_all(user, ts)
+        fast.check_invariants()
+        assert not any(order.user_id == user for order in fast.open_orders.values())
+    assert not fast.open_orders
+    assert fast.state_hash() == reference.state_hash()
