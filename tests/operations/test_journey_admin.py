@@ -14,7 +14,8 @@ STAGES = ("Accepted by the API", "Accounts in", "Accounts out", "Matching in", "
 
 
 def order_page(client, order_id: int) -> str:
-    return client.get(reverse("admin:exchange_order_change", args=[order_id])).content.decode()
+    page: str = client.get(reverse("admin:exchange_order_change", args=[order_id])).content.decode()
+    return page
 
 
 def test_an_orders_page_shows_each_stage_with_its_time_and_delta(

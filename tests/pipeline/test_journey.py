@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from exchange.models import OrderJourney
-from exchange.pipeline.journey import ORDER_STAGES, PIPELINE_STAGES, Journeys, StageSeconds
+from exchange.pipeline.journey import ORDER_STAGES, PIPELINE_STAGES, Journeys, Row, StageSeconds
 
 STAGES = (
     "accepted_us",
@@ -73,6 +73,6 @@ def test_a_journey_from_an_older_accounts_worker_keeps_what_is_known():
     after_commit = journeys.take_sent()
     assert after_commit is not None and journeys.take_sent() is None
     after_commit()
-    rows: list[tuple] = []
+    rows: list[Row] = []
     assert journeys.write(rows.append) == 1
     assert rows == [(7, 1_000, None, None, 4_000, 5_000, 9_000)]
