@@ -28,7 +28,8 @@ from persistence.write_buffer import Batch
 logger = logging.getLogger("spot.worker")
 
 _STOP = None
-AfterCommit = Callable[[], None] | None
+# Called on the flusher's thread with the time the batch committed (us since the epoch).
+AfterCommit = Callable[[int], None] | None
 
 
 class CommitAbandoned(Exception):
@@ -66,7 +67,7 @@ class Flusher:
         return self._idle.is_set()
 
     def submit(self, batch: Batch, acks: list[bytes], after_commit: AfterCommit = None) -> None:
-        """Commit a batch after those before it; `after_commit` then runs on this thread."""
+        """Commit a batch after those before it; `after_commit` then runs on this thread, given when."""
         self._idle.clear()
         self._queue.put((batch, acks, after_commit))
 
@@ -91,16 +92,17 @@ class Flusher:
         try:
             while (item := self._queue.get()) is not _STOP:
                 batch, acks, after_commit = item
-                if self._commit(batch, acks) and after_commit is not None:
-                    _run_quietly(self.name, after_commit)
+                committed_us = self._commit(batch, acks)
+                if committed_us and after_commit is not None:
+                    _run_quietly(self.name, after_commit, committed_us)
                 if self._queue.empty():
                     self._idle.set()
         finally:
             self._idle.set()
             connection.close()
 
-    def _commit(self, batch: Batch, acks: list[bytes]) -> bool:
-        """Whether the batch was committed."""
+    def _commit(self, batch: Batch, acks: list[bytes]) -> int:
+        """When the batch committed, in us since the epoch; 0 if it was not."""
         backoff = 0.1
         while self.error is None:
             try:
@@ -109,9 +111,10 @@ class Flusher:
                     # trips; off for good, a COMMIT ends one batch and the next begins.
                     connection.set_autocommit(False)
                 result = batch.commit(self.epoch)
+                committed_us = time.time_ns() // 1000
             except Fenced as exc:
                 self.error = exc
-                return False
+                return 0
             except DatabaseError as exc:
                 metrics.FAULTS.labels(**self._labels).inc()
                 if is_deterministic(exc):
@@ -120,10 +123,10 @@ class Flusher:
                         f"(up to {batch.position.last_entry_id}): {type(exc).__name__} {exc}"
                     )
                     self.error.__cause__ = exc
-                    return False
+                    return 0
                 if self._stopping:
                     self.error = CommitAbandoned(f"entries {_span(acks)} not committed: {exc}")
-                    return False
+                    return 0
                 logger.warning("%s: commit failed (%s); retrying in %.1fs", self.name, exc, backoff)
                 close_old_connections()
                 self._wake.wait(backoff)
@@ -132,8 +135,8 @@ class Flusher:
             metrics.FLUSH_SECONDS.labels(**self._labels).observe(result.seconds)
             metrics.FLUSH_ROWS.labels(**self._labels).observe(result.rows)
             self._after_commit(batch, acks)
-            return True
-        return False
+            return committed_us
+        return 0
 
     def _after_commit(self, batch: Batch, acks: list[bytes]) -> None:
         """Ack and trim only what is committed; a Redis error here costs a re-delivery, never data.
@@ -161,10 +164,10 @@ class Flusher:
             logger.warning("%s: ack after commit failed: %s", self.name, exc)
 
 
-def _run_quietly(name: str, after_commit: Callable[[], None]) -> None:
+def _run_quietly(name: str, after_commit: Callable[[int], None], committed_us: int) -> None:
     """What a worker does after a commit observes it (an order's journey): it must not stop commits."""
     try:
-        after_commit()
+        after_commit(committed_us)
     except Exception:
         logger.exception("%s: after a commit", name)
 

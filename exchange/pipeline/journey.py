@@ -168,16 +168,15 @@ class Journeys:
             self._sent.append((self.clock(), self.placed))
             self.placed = []
 
-    def take_sent(self) -> Callable[[], None] | None:
-        """What to run once the batch being handed over is committed (None: no journey in it)."""
+    def take_sent(self) -> Callable[[int], None] | None:
+        """What the flusher runs, with the commit time, once this batch commits (None: no journey in it)."""
         if not self._sent:
             return None
         sent, self._sent = self._sent, []
-        return lambda: self.committed(sent)
+        return partial(self.committed, sent)
 
-    def committed(self, sent: list[tuple[int, list[Record]]]) -> None:
-        """On the flusher's thread: stamp the commit time, observe each stage, queue the rows."""
-        committed_us = self.clock()
+    def committed(self, sent: list[tuple[int, list[Record]]], committed_us: int) -> None:
+        """On the flusher's thread: the commit time stamped, each stage observed, the rows queued."""
         rows: list[Row] = []
         queued: list[int] = []
         in_accounts: list[int] = []

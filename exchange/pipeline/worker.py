@@ -124,7 +124,7 @@ class StageWorker(ABC):
     def after_batch(self) -> None:  # noqa: B027  (a hook; most workers need nothing here)
         """Hook after each applied batch (the matching worker publishes depth)."""
 
-    def before_hand_over(self) -> Callable[[], None] | None:
+    def before_hand_over(self) -> Callable[[int], None] | None:
         """Hook before a batch is handed to the flusher; returns what its thread runs once it commits."""
         return None
 

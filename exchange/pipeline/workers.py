@@ -122,7 +122,7 @@ class MatchingWorker(StageWorker):
             self._stage.journeys.sent()
         return commands
 
-    def before_hand_over(self) -> Callable[[], None] | None:
+    def before_hand_over(self) -> Callable[[int], None] | None:
         if self._stage is None:
             return None
         self._stage.write_journeys()

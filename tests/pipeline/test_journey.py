@@ -66,13 +66,12 @@ def test_the_histogram_is_exported_with_cumulative_buckets():
 
 
 def test_a_journey_from_an_older_accounts_worker_keeps_what_is_known():
-    clock = iter([5_000, 9_000])
-    journeys = Journeys(StageSeconds(), clock=lambda: next(clock))
+    journeys = Journeys(StageSeconds(), clock=lambda: 5_000)
     journeys.placed.append((7, 1, 0, 0, 4_000))  # no accounts times on the command
     journeys.sent()
     after_commit = journeys.take_sent()
     assert after_commit is not None and journeys.take_sent() is None
-    after_commit()
+    after_commit(9_000)
     rows: list[Row] = []
     assert journeys.write(rows.append) == 1
     assert rows == [(7, 1_000, None, None, 4_000, 5_000, 9_000)]
