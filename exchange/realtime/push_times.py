@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
@@ -65,11 +65,11 @@ class PushTimes:
         self._recent: dict[int, None] = {}
         self._flushing = False
 
-    def pushed(self, user_id: int, fields: dict[bytes, bytes]) -> bool:
-        """Note the orders an events entry just pushed; returns whether a flush should be started."""
+    def pushed(self, user_id: int, events: Iterable[bytes]) -> bool:
+        """Note the orders a user's events just pushed; returns whether a flush should be started."""
         now = 0
-        for name, value in fields.items():
-            if not name.isdigit() or _ORDER_EVENT not in value:
+        for value in events:
+            if _ORDER_EVENT not in value:
                 continue
             try:
                 event = orjson.loads(value)

@@ -22,6 +22,7 @@ def test_an_orders_first_push_is_observed_and_kept(
     accepted_ms = int(time.time() * 1000) - 3
     placed = order_id_for(f"{accepted_ms}-0", 0)
     maker = order_id_for(f"{accepted_ms - 60_000}-0", 0)
+    later = order_id_for(f"{accepted_ms + 1}-0", 0)
     pushes = ORDER_STAGES.count(PUSH_STAGE)
 
     async def body() -> None:
@@ -33,8 +34,11 @@ def test_an_orders_first_push_is_observed_and_kept(
         events.order(alice.pk, maker, "FILLED", ts=accepted_ms)  # a maker's fill: not its push
         for _ in range(3):
             await receive(ws)
+        # Once the feed has caught up, the next entry goes out as it is published, not read back.
+        events.order(alice.pk, later, "NEW", ts=accepted_ms + 1)
+        await receive(ws)
         for _ in range(200):  # kept within FLUSH_DELAY_S; waited for without a deadline of its own
-            if redis_conn.exists(pushed_key(settings.REDIS_KEY_PREFIX, alice.pk)):
+            if redis_conn.zcard(pushed_key(settings.REDIS_KEY_PREFIX, alice.pk)) == 2:
                 break
             await asyncio.sleep(0.05)
         await ws.disconnect()
@@ -44,5 +48,6 @@ def test_an_orders_first_push_is_observed_and_kept(
     pushed = pushed_us(redis_conn, settings.REDIS_KEY_PREFIX, alice.pk, placed)
     assert pushed is not None and pushed >= accepted_ms * 1000
     assert pushed_us(redis_conn, settings.REDIS_KEY_PREFIX, alice.pk, maker) is None
-    assert ORDER_STAGES.count(PUSH_STAGE) == pushes + 1
+    assert pushed_us(redis_conn, settings.REDIS_KEY_PREFIX, alice.pk, later) is not None
+    assert ORDER_STAGES.count(PUSH_STAGE) == pushes + 2
     assert 0 < redis_conn.ttl(pushed_key(settings.REDIS_KEY_PREFIX, alice.pk)) <= 86_400
