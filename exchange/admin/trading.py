@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.utils.safestring import SafeString
 
+from exchange.admin.journey import journey_html
 from exchange.admin.readonly import ReadOnlyAdmin
 from exchange.models import LedgerEntry, Order, OrderHold, Trade
 
@@ -26,6 +28,13 @@ class OrderAdmin(ReadOnlyAdmin):
     search_fields = ["=id", "=client_order_id", "user__username"]
     date_hierarchy = "created_at"
     ordering = ["-id"]
+    # Not "journey": the reverse accessor of OrderJourney has that name, and the admin would show it.
+    readonly_fields = ["stages"]
+
+    @admin.display(description="Journey")
+    def stages(self, order: Order) -> SafeString:
+        """Each stage of the pipeline the order passed, when, and what it took (exchange/admin/journey.py)."""
+        return journey_html(order)
 
 
 @admin.register(Trade)

@@ -6,6 +6,7 @@ from exchange.models.operations import FrozenAccount, OperatorAction
 from exchange.models.orders import (
     OPEN_STATUSES,
     Order,
+    OrderJourney,
     OrderStatus,
     OrderType,
     SelfTradePrevention,
@@ -28,6 +29,7 @@ __all__ = [
     "OperatorAction",
     "Order",
     "OrderHold",
+    "OrderJourney",
     "OrderStatus",
     "OrderType",
     "SelfTradePrevention",

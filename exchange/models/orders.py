@@ -154,3 +154,29 @@ class Trade(models.Model):
 
     def __str__(self) -> str:
         return f"trade {self.id}"
+
+
+class OrderJourney(models.Model):
+    """When an order passed each stage of the pipeline, in microseconds since the epoch.
+
+    Its matching worker writes it with the batch after the one that holds the
+    order (that batch's commit time is known only once it has committed):
+    see exchange/pipeline/journey.py. No foreign key constraint: the row is
+    an observation, written in bulk, and must never stop a batch. The time
+    the order was pushed on a WebSocket is kept in Redis by daphne
+    (exchange/realtime/push_times.py), not here.
+    """
+
+    order = models.OneToOneField(
+        Order, primary_key=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="journey"
+    )
+    accepted_us = models.BigIntegerField(help_text="The API's XADD to the accounts stream (ms precision).")
+    # Null: the command came from a version that did not carry the time.
+    accounts_in_us = models.BigIntegerField(null=True, blank=True)
+    accounts_out_us = models.BigIntegerField(null=True, blank=True)
+    matching_in_us = models.BigIntegerField()
+    matching_out_us = models.BigIntegerField()
+    committed_us = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"journey of #{self.order_id}"

@@ -9,6 +9,7 @@ input stream and the state loaded at start, so a replay decides the same.
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -263,6 +264,7 @@ class AccountsStage:
                 "po": order["post_only"],
                 "stp": order["stp"],
                 "hold": _text(hold_amount),
+                "ai": time.time_ns() // 1000,  # taken up by accounts, us: the order's journey
             },
         )
 

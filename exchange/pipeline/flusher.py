@@ -12,6 +12,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 
 import redis
 from django.conf import settings
@@ -27,6 +28,8 @@ from persistence.write_buffer import Batch
 logger = logging.getLogger("spot.worker")
 
 _STOP = None
+# Called on the flusher's thread with the time the batch committed (us since the epoch).
+AfterCommit = Callable[[int], None] | None
 
 
 class CommitAbandoned(Exception):
@@ -49,7 +52,7 @@ class Flusher:
         self.epoch = epoch
         # Set once, and then no batch is written any more.
         self.error: Fenced | DeterministicFailure | CommitAbandoned | None = None
-        self._queue: queue.Queue[tuple[Batch, list[bytes]] | None] = queue.Queue(maxsize=1)
+        self._queue: queue.Queue[tuple[Batch, list[bytes], AfterCommit] | None] = queue.Queue(maxsize=1)
         self._idle = threading.Event()
         self._idle.set()
         self._stopping = False
@@ -63,9 +66,10 @@ class Flusher:
     def idle(self) -> bool:
         return self._idle.is_set()
 
-    def submit(self, batch: Batch, acks: list[bytes]) -> None:
+    def submit(self, batch: Batch, acks: list[bytes], after_commit: AfterCommit = None) -> None:
+        """Commit a batch after those before it; `after_commit` then runs on this thread, given when."""
         self._idle.clear()
-        self._queue.put((batch, acks))
+        self._queue.put((batch, acks, after_commit))
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until every submitted batch is committed; raises the error that stopped one."""
@@ -87,15 +91,18 @@ class Flusher:
     def _run(self) -> None:
         try:
             while (item := self._queue.get()) is not _STOP:
-                batch, acks = item
-                self._commit(batch, acks)
+                batch, acks, after_commit = item
+                committed_us = self._commit(batch, acks)
+                if committed_us and after_commit is not None:
+                    _run_quietly(self.name, after_commit, committed_us)
                 if self._queue.empty():
                     self._idle.set()
         finally:
             self._idle.set()
             connection.close()
 
-    def _commit(self, batch: Batch, acks: list[bytes]) -> None:
+    def _commit(self, batch: Batch, acks: list[bytes]) -> int:
+        """When the batch committed, in us since the epoch; 0 if it was not."""
         backoff = 0.1
         while self.error is None:
             try:
@@ -104,9 +111,10 @@ class Flusher:
                     # trips; off for good, a COMMIT ends one batch and the next begins.
                     connection.set_autocommit(False)
                 result = batch.commit(self.epoch)
+                committed_us = time.time_ns() // 1000
             except Fenced as exc:
                 self.error = exc
-                return
+                return 0
             except DatabaseError as exc:
                 metrics.FAULTS.labels(**self._labels).inc()
                 if is_deterministic(exc):
@@ -115,10 +123,10 @@ class Flusher:
                         f"(up to {batch.position.last_entry_id}): {type(exc).__name__} {exc}"
                     )
                     self.error.__cause__ = exc
-                    return
+                    return 0
                 if self._stopping:
                     self.error = CommitAbandoned(f"entries {_span(acks)} not committed: {exc}")
-                    return
+                    return 0
                 logger.warning("%s: commit failed (%s); retrying in %.1fs", self.name, exc, backoff)
                 close_old_connections()
                 self._wake.wait(backoff)
@@ -127,7 +135,8 @@ class Flusher:
             metrics.FLUSH_SECONDS.labels(**self._labels).observe(result.seconds)
             metrics.FLUSH_ROWS.labels(**self._labels).observe(result.rows)
             self._after_commit(batch, acks)
-            return
+            return committed_us
+        return 0
 
     def _after_commit(self, batch: Batch, acks: list[bytes]) -> None:
         """Ack and trim only what is committed; a Redis error here costs a re-delivery, never data.
@@ -153,6 +162,14 @@ class Flusher:
             pipe.execute()
         except redis.RedisError as exc:
             logger.warning("%s: ack after commit failed: %s", self.name, exc)
+
+
+def _run_quietly(name: str, after_commit: Callable[[int], None], committed_us: int) -> None:
+    """What a worker does after a commit observes it (an order's journey): it must not stop commits."""
+    try:
+        after_commit(committed_us)
+    except Exception:
+        logger.exception("%s: after a commit", name)
 
 
 def _span(acks: list[bytes]) -> str:

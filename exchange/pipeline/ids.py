@@ -34,3 +34,8 @@ def order_id_for(entry_id: str | bytes, account_shard: int) -> int:
 
 def entry_id_less_or_equal(left: str, right: str) -> bool:
     return parse_entry_id(left) <= parse_entry_id(right)
+
+
+def accepted_ms_of(order_id: int) -> int:
+    """The millisecond of the accounts entry that placed the order: when the exchange accepted it."""
+    return (order_id >> (SEQUENCE_BITS + SHARD_BITS)) + EPOCH_MS

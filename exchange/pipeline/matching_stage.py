@@ -8,15 +8,17 @@ involved, and updates for traders and market data.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import ROUND_DOWN, ROUND_FLOOR, Context, Decimal, localcontext
 from typing import Any
 
-from exchange.models import Order, Trade
+from exchange.models import Order, OrderJourney, Trade
 from exchange.pipeline import settlements
 from exchange.pipeline.candles import CandleWriter
 from exchange.pipeline.grid import MarketGrid
+from exchange.pipeline.journey import JOURNEY_FIELDS, Journeys
 from exchange.pipeline.keys import ShardKeys
 from exchange.pipeline.markets import MarketRules
 from exchange.pipeline.messages import MalformedEntry, optional_decimal, require_int, require_str
@@ -123,6 +125,9 @@ class MatchingStage:
         self._ts = 0
         self._entry_ms = 0
         self._counters: dict[str, MarketCounters] = {}
+        self.journeys = Journeys()
+        self._journey_rows = buffer.table(OrderJourney, JOURNEY_FIELDS, key=("order_id",), upsert=True)
+        self._in_us = self._forwarded_us = 0
 
     # ------------------------------------------------------------- dispatch
 
@@ -131,10 +136,18 @@ class MatchingStage:
             raise MalformedEntry(f"unknown command type {message['t']!r}")
         # The time of a command that carries none (sent by an earlier version): its batch's, not 0.
         self._entry_ms = int(entry_id.partition("-")[0])
+        # The order's journey: when accounts sent this entry, and when matching takes it up (us).
+        self._in_us = time.time_ns() // 1000
+        forwarded_us = message.get("o")
+        self._forwarded_us = forwarded_us if type(forwarded_us) is int else 0
         try:
             apply_groups(message, self.replays, self._handle_group)
         finally:
             self._write_orders()
+
+    def write_journeys(self) -> int:
+        """The journeys committed since the last call, into the batch being collected."""
+        return self.journeys.write(self._journey_rows.add)
 
     def _write_orders(self) -> None:
         """Each order an entry changed, once, in its final state (an order changes ~3 times an entry)."""
@@ -211,6 +224,16 @@ class MatchingStage:
             # live id can only be a forged entry, and must not touch the first.
             raise MalformedEntry(f"order {order.order_id} is already open")
         self.orders[order.order_id] = order
+        taken_us = command.get("ai")
+        self.journeys.placed.append(
+            (
+                order.order_id,
+                self._ts,
+                taken_us if type(taken_us) is int else 0,
+                self._forwarded_us,
+                self._in_us,
+            )
+        )
         quote_units = spend_units = None
         if order.quote_quantity is not None:
             quote_units = _spendable_units(order.quote_quantity, rules)

@@ -17,6 +17,7 @@ PUBLISH of all of them as a JSON array.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -57,9 +58,14 @@ class Outbox:
         return bool(self._groups or self.messages or self.publications or self.values)
 
     def entries(self) -> list[tuple[str, Fields]]:
-        """One entry per destination stream for everything collected, then the raw ones."""
+        """One entry per destination stream for everything collected, then the raw ones.
+
+        Each batch entry carries the time it is sent, "o" in microseconds
+        (an order's journey: exchange/pipeline/journey.py).
+        """
+        sent_us = time.time_ns() // 1000
         grouped = [
-            (stream, encode({"t": "batch", "p": self.producer, "g": groups}))
+            (stream, encode({"t": "batch", "p": self.producer, "o": sent_us, "g": groups}))
             for stream, groups in self._groups.items()
         ]
         return grouped + self.messages

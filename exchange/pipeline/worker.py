@@ -21,6 +21,7 @@ import signal
 import socket
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from types import FrameType
 from typing import Any, Protocol
 
@@ -122,6 +123,10 @@ class StageWorker(ABC):
 
     def after_batch(self) -> None:  # noqa: B027  (a hook; most workers need nothing here)
         """Hook after each applied batch (the matching worker publishes depth)."""
+
+    def before_hand_over(self) -> Callable[[int], None] | None:
+        """Hook before a batch is handed to the flusher; returns what its thread runs once it commits."""
+        return None
 
     # ---------------------------------------------------------------- loop
 
@@ -361,8 +366,7 @@ class StageWorker(ABC):
                 return
             self.flusher.wait()  # the database is this far behind: stop reading until it catches up
         self._send()  # a commit must never cover entries whose outputs were not sent
-        self.flusher.submit(self.buffer.detach(), self._unacked)
-        self._unacked = []
+        self._submit()
 
     def _commit(self) -> None:
         """Send what is pending, commit everything read so far and wait for it (stopping, tests)."""
@@ -370,9 +374,14 @@ class StageWorker(ABC):
         self._send()
         self.flusher.wait()
         if self.buffer.has_pending:
-            self.flusher.submit(self.buffer.detach(), self._unacked)
-            self._unacked = []
+            self._submit()
         self.flusher.wait()
+
+    def _submit(self) -> None:
+        assert self.buffer is not None and self.flusher is not None
+        after_commit = self.before_hand_over()
+        self.flusher.submit(self.buffer.detach(), self._unacked, after_commit)
+        self._unacked = []
 
     def _keep_lease(self) -> bool:
         now = time.monotonic()

@@ -21,6 +21,7 @@ from exchange.pipeline.matching_stage import MatchingStage
 from exchange.pipeline.messages import dumps
 from exchange.pipeline.outbox import feed_fields
 from exchange.pipeline.trimming import TrimFloor, below_downstream
+from exchange.pipeline.wire import Command
 from exchange.pipeline.worker import Stage, StageWorker
 from exchange.routing import account_shard_for
 from matching import from_lots, from_ticks
@@ -111,6 +112,31 @@ class MatchingWorker(StageWorker):
 
     def _maxlen(self, stream: str) -> int | None:
         return settings.EVENTS_STREAM_MAXLEN if stream == self.keys.events else None
+
+    # The orders' journeys (exchange/pipeline/journey.py): stamped as the outputs leave and as the
+    # batch commits, then written with the next batch.
+
+    def _output_commands(self) -> list[Command]:
+        commands = super()._output_commands()
+        if self._stage is not None:
+            self._stage.journeys.sent()
+        return commands
+
+    def before_hand_over(self) -> Callable[[int], None] | None:
+        if self._stage is None:
+            return None
+        self._stage.write_journeys()
+        return self._stage.journeys.take_sent()
+
+    def step(self) -> bool:
+        if self._stage is not None and self._stage.journeys.waiting and self.buffer is not None:
+            self._stage.write_journeys()  # an idle worker commits them after WRITE_BUFFER_MAX_DELAY_MS
+        return super().step()
+
+    def _commit(self) -> None:
+        super()._commit()
+        if self._stage is not None and self._stage.write_journeys():
+            super()._commit()  # the journeys of the batch just committed (stopping, tests)
 
     def _queue_restart_depth(self, symbol: str) -> None:
         """After a (re)start: a full snapshot with the next sequence, so readers reset."""

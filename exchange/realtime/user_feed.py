@@ -32,6 +32,7 @@ from exchange.pipeline.user_events import events_stream, parse_announcement
 from exchange.realtime.frames import Frame, control, event_frame
 from exchange.realtime.outlet import Outlet
 from exchange.realtime.protocol import PRIVATE, ProtocolError
+from exchange.realtime.push_times import PushTimes
 from exchange.realtime.subscriptions import Subscription
 
 if TYPE_CHECKING:
@@ -127,6 +128,7 @@ class UserFeed:
         self._listener: asyncio.Task[None] | None = None
         self._changed = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
+        self.push_times = PushTimes(hub.redis, hub.prefix)
 
     # ----------------------------------------------------------- subscribing
 
@@ -240,7 +242,13 @@ class UserFeed:
             return
         for frame in event_frames(entry.first_seq, enumerate(entry.events)):
             self.hub.registry.publish(stream.channel, frame)
+        self._pushed(user_id, entry.events)
         stream.last, stream.last_seq = entry.entry_id, entry.last_seq
+
+    def _pushed(self, user_id: int, events: Iterable[bytes]) -> None:
+        """The last stage of the orders' journeys these events carry (push_times.py)."""
+        if self.push_times.pushed(user_id, events):
+            self._spawn(self.push_times.flush_later())
 
     def wake(self, user_id: int) -> None:
         stream = self.streams.get(user_id)
@@ -260,6 +268,7 @@ class UserFeed:
                 for entry_id, fields in entries:
                     for frame in private_frames(fields):
                         self.hub.registry.publish(stream.channel, frame)
+                    self._pushed(stream.user_id, (v for name, v in fields.items() if name.isdigit()))
                     stream.last = entry_id.decode()
                     stream.last_seq = last_seq(fields) if first_seq(fields) is not None else None
                 if len(entries) == _PAGE:

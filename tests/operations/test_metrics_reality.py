@@ -138,6 +138,12 @@ def what_was_done(stack: ObservedStack) -> dict[str, str]:
         "orders accepted per side": 'count(spot_orders_accepted_total{market="BTC/USDT"} > 0) == 2',
         "a trade": 'spot_traded_base_total{market="BTC/USDT"} == 0.01',
         "active users": "sum(spot_active_users) == 2",
+        "order journeys observed by matching": (
+            'sum(spot_order_stage_seconds_count{component="matching",stage="accepted_to_committed"}) >= 2'
+        ),
+        "push stage exported by daphne": (
+            'spot_order_stage_seconds_count{component="web",stage="accepted_to_pushed"}'
+        ),
     }
     for target in stack.targets:
         for metric in ("process_cpu_seconds_total", "process_resident_memory_bytes"):

@@ -13,9 +13,9 @@ def _commit_at_once(worker, monkeypatch, seen: list[tuple[str, int]]) -> None:
     flusher = worker.flusher
     real_submit = flusher.submit
 
-    def submit(batch, acks):
+    def submit(batch, acks, after_commit=None):
         seen.append((batch.position.last_entry_id, len(acks)))
-        real_submit(batch, acks)
+        real_submit(batch, acks, after_commit)
         flusher.wait()
 
     monkeypatch.setattr(flusher, "submit", submit)

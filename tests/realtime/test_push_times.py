@@ -1,0 +1,53 @@
+"""The last stage of an order's journey: daphne's first push of it, observed and kept for the admin."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import redis
+from django.conf import settings
+from django.contrib.auth.models import User
+
+from exchange.pipeline.ids import order_id_for
+from exchange.pipeline.journey import ORDER_STAGES, PUSH_STAGE
+from exchange.realtime.push_times import pushed_key, pushed_us
+from exchange.services.api_keys import IssuedKey
+from tests.realtime.support import EventSource, auth_frame, connect, receive, request, run
+
+
+def test_an_orders_first_push_is_observed_and_kept(
+    alice: User, alice_key: IssuedKey, events: EventSource, redis_conn: redis.Redis
+) -> None:
+    accepted_ms = int(time.time() * 1000) - 3
+    placed = order_id_for(f"{accepted_ms}-0", 0)
+    maker = order_id_for(f"{accepted_ms - 60_000}-0", 0)
+    later = order_id_for(f"{accepted_ms + 1}-0", 0)
+    pushes = ORDER_STAGES.count(PUSH_STAGE)
+
+    async def body() -> None:
+        ws = await connect()
+        await request(ws, auth_frame(alice_key))
+        await request(ws, {"op": "subscribe", "channels": ["private"]})
+        events.order(alice.pk, placed, "NEW", ts=accepted_ms)
+        events.order(alice.pk, placed, "PARTIALLY_FILLED", ts=accepted_ms)  # the same command's: not again
+        events.order(alice.pk, maker, "FILLED", ts=accepted_ms)  # a maker's fill: not its push
+        for _ in range(3):
+            await receive(ws)
+        # Once the feed has caught up, the next entry goes out as it is published, not read back.
+        events.order(alice.pk, later, "NEW", ts=accepted_ms + 1)
+        await receive(ws)
+        for _ in range(200):  # kept within FLUSH_DELAY_S; waited for without a deadline of its own
+            if redis_conn.zcard(pushed_key(settings.REDIS_KEY_PREFIX, alice.pk)) == 2:
+                break
+            await asyncio.sleep(0.05)
+        await ws.disconnect()
+
+    run(body)
+
+    pushed = pushed_us(redis_conn, settings.REDIS_KEY_PREFIX, alice.pk, placed)
+    assert pushed is not None and pushed >= accepted_ms * 1000
+    assert pushed_us(redis_conn, settings.REDIS_KEY_PREFIX, alice.pk, maker) is None
+    assert pushed_us(redis_conn, settings.REDIS_KEY_PREFIX, alice.pk, later) is not None
+    assert ORDER_STAGES.count(PUSH_STAGE) == pushes + 2
+    assert 0 < redis_conn.ttl(pushed_key(settings.REDIS_KEY_PREFIX, alice.pk)) <= 86_400
