@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from sortedcontainers import SortedDict
 
+from matching import iceberg
 from matching.events import Event
 from matching.orders import ORDER_ID, PRICE, REMAINING, SIDE, USER_ID, OrderRecord
 from matching.price_level import PriceLevel
@@ -61,6 +62,7 @@ class MatchingCore:
         "_bid_lots",
         "_bid_notional",
         "_bids",
+        "_icebergs",
         "_index",
         "_order_seq",
         "_trade_base",
@@ -74,6 +76,7 @@ class MatchingCore:
         self._trade_seq = 0
         self._order_seq = 0
         self._index: dict[int, OrderRecord] = {}
+        self._icebergs: iceberg.Icebergs = {}  # order id -> [hidden, display] (matching.iceberg)
         self._bids: SortedDict[int, PriceLevel] = SortedDict()
         self._asks: SortedDict[int, PriceLevel] = SortedDict()
         self._best_bid: PriceLevel | None = None
@@ -222,6 +225,8 @@ class MatchingCore:
             level = self._best_bid
             maker_side = BUY
         check_self = stp != _ALLOW
+        icebergs = self._icebergs
+        hidden = 0
         self_traded = False
         cap = unoffered = 0
         lots_out = notional_out = 0  # what left the maker side: traded, or cancelled as a self-trade
@@ -250,6 +255,7 @@ class MatchingCore:
                         del index[maker[ORDER_ID]]
                         maker[REMAINING] = 0
                         total -= maker_left
+                        hidden = iceberg.take_reserve(icebergs, maker[ORDER_ID]) if icebergs else 0
                         append(
                             (
                                 CANCELLED,
@@ -258,7 +264,7 @@ class MatchingCore:
                                 user_id,
                                 maker_side,
                                 price,
-                                maker_left,
+                                maker_left + hidden,
                                 None,
                                 _SELF_TRADE,
                                 ts,
@@ -273,6 +279,8 @@ class MatchingCore:
                     maker_left -= remaining
                     maker[REMAINING] = maker_left
                     total -= remaining
+                    if icebergs:
+                        hidden = iceberg.hidden_of(icebergs, maker[ORDER_ID])
                     append(
                         (
                             _TRADE,
@@ -285,7 +293,7 @@ class MatchingCore:
                             side,
                             price,
                             remaining,
-                            maker_left,
+                            maker_left + hidden if icebergs else maker_left,
                             ts,
                         )
                     )
@@ -295,8 +303,34 @@ class MatchingCore:
                 maker[REMAINING] = 0
                 orders.popleft()
                 maker_id = maker[ORDER_ID]
-                del index[maker_id]
                 total -= maker_left
+                if icebergs and maker_id in icebergs:
+                    # An iceberg refills at the back of this level instead of being filled.
+                    hidden = icebergs[maker_id][iceberg.HIDDEN]
+                    append(
+                        (
+                            _TRADE,
+                            market,
+                            trade_base | seq,
+                            maker_id,
+                            maker[USER_ID],
+                            order_id,
+                            user_id,
+                            side,
+                            price,
+                            maker_left,
+                            hidden,
+                            ts,
+                        )
+                    )
+                    self._order_seq += 1
+                    refill = iceberg.refresh(icebergs, level, maker, self._order_seq, events, ts, market)
+                    index[maker_id] = refill
+                    total += refill[REMAINING]
+                    if not remaining:
+                        break
+                    continue
+                del index[maker_id]
                 append(
                     (
                         _TRADE,
