@@ -564,6 +564,14 @@ class OrderBook(MatchingCore):
         invariants.check_side_totals(self._asks, Side.SELL, self._ask_lots, self._ask_notional)
         if not 0 <= self._trade_seq < 1 << TRADE_SEQUENCE_BITS:
             invariants.fail(f"trade sequence {self._trade_seq} out of range")
+        for order_id, (hidden, display) in self._icebergs.items():
+            if order_id not in self._index or hidden <= 0 or display <= 0:
+                invariants.fail(
+                    f"iceberg {order_id}: reserve {hidden}, display {display}, resting {order_id in self._index}"
+                )
+        for stop in self._stops.pending():
+            if stop.order_id in self._index:
+                invariants.fail(f"stop {stop.order_id} both pending and resting")
 
     def snapshot(self) -> dict[str, Any]:
         """JSON-serialisable state from which :meth:`restore` rebuilds an equal book."""
