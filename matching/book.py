@@ -567,7 +567,8 @@ class OrderBook(MatchingCore):
         for order_id, (hidden, display) in self._icebergs.items():
             if order_id not in self._index or hidden <= 0 or display <= 0:
                 invariants.fail(
-                    f"iceberg {order_id}: reserve {hidden}, display {display}, resting {order_id in self._index}"
+                    f"iceberg {order_id}: reserve {hidden}, display {display}, "
+                    f"resting {order_id in self._index}"
                 )
         for stop in self._stops.pending():
             if stop.order_id in self._index:
