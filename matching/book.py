@@ -509,6 +509,17 @@ class OrderBook(MatchingCore):
             ]
         return events
 
+    def restore_extras(
+        self, order_id: int, hidden_lots: int, display_lots: int | None, expire_ts: int | None
+    ) -> None:
+        """Give a restored resting order its iceberg reserve and/or expire time (not in snapshots)."""
+        if order_id not in self._index:
+            raise KeyError(order_id)
+        if hidden_lots > 0 and display_lots:
+            self._icebergs[order_id] = [hidden_lots, display_lots]
+        if expire_ts is not None:
+            self._expiries.add(order_id, expire_ts)
+
     def next_expiry(self) -> int | None:
         """The earliest expire time pending (it may belong to an order gone since): when to send expire."""
         return self._expiries.next_expiry()
