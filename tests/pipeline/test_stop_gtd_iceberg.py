@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from exchange.models import Balance, Order, Trade
+from exchange.models import Balance, Order
 from exchange.pipeline.workers import MatchingWorker
 from tests.pipeline.checks import (
     assert_ledger_explains_balances,
@@ -62,9 +62,8 @@ def test_a_stop_limit_holds_funds_waits_and_enters_the_book_when_the_price_reach
     assert order.status == "NEW" and order.triggered_at is not None and order.engine_sequence
     statuses = [u["status"] for u in user_feed(redis_conn, alice) if u.get("order_id") == str(stop)]
     assert statuses == ["NEW", "TRIGGERED", "NEW"]
-    assert [u["order_type"] for u in user_feed(redis_conn, alice) if u.get("order_id") == str(stop)][
-        0
-    ] == "STOP_LIMIT"
+    first = next(u for u in user_feed(redis_conn, alice) if u.get("order_id") == str(stop))
+    assert (first["order_type"], first["stop_price"], first["triggered"]) == ("STOP_LIMIT", "105.00", False)
 
 
 def test_a_stop_market_sell_is_cancelled_before_it_triggers_and_releases_its_hold(funded, alice, bob):
@@ -88,6 +87,7 @@ def test_an_iceberg_shows_its_display_size_and_a_restart_keeps_its_reserve(funde
         for w in funded.workers
         if isinstance(w, MatchingWorker) and w._stage and "BTC/USDT" in w._stage.books
     )
+    assert worker._stage is not None
     book = worker._stage.books["BTC/USDT"]
     assert book.depth(5) == ([], [(10000, 20000)])  # ticks of 0.01, lots of 0.00001
     funded.place(alice, "BTC/USDT", "BUY", price="100.00", quantity="0.3")
@@ -100,6 +100,7 @@ def test_an_iceberg_shows_its_display_size_and_a_restart_keeps_its_reserve(funde
     restarted = MatchingWorker(worker.shard, funded.redis)
     assert restarted.become_leader()
     funded.workers[funded.workers.index(worker)] = restarted
+    assert restarted._stage is not None
     rebuilt = restarted._stage.books["BTC/USDT"]
     assert rebuilt.depth(5) == ([], [(10000, 10000)]) and rebuilt.reserve_of(iceberg) == 60000
 
