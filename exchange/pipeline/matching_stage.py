@@ -380,6 +380,8 @@ class MatchingStage:
             elif kind is EventKind.REFRESHED:
                 order = self.orders[event.order_id]
                 order.hidden_quantity = self._grids[rules.symbol].quantity(event.hidden_lots)[0]
+                # The new visible part queues at the back: a restart must rebuild it there.
+                order.engine_sequence = self._next_engine_sequence()
                 order.updated_at = self._now
                 self._changed_orders[order.order_id] = order
 

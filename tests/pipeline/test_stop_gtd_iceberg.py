@@ -90,10 +90,12 @@ def test_an_iceberg_shows_its_display_size_and_a_restart_keeps_its_reserve(funde
     assert worker._stage is not None
     book = worker._stage.books["BTC/USDT"]
     assert book.depth(5) == ([], [(10000, 20000)])  # ticks of 0.01, lots of 0.00001
+    placed_sequence = Order.objects.get(pk=iceberg).engine_sequence
     funded.place(alice, "BTC/USDT", "BUY", price="100.00", quantity="0.3")
     funded.run()
     order = Order.objects.get(pk=iceberg)
     assert (order.executed_quantity, order.hidden_quantity) == (Decimal("0.3"), Decimal("0.6"))
+    assert (order.engine_sequence or 0) > (placed_sequence or 0)  # refilled at the back of its level
     assert book.depth(5) == ([], [(10000, 10000)])
     # A new leader rebuilds the book from the rows: the same visible part, the same reserve.
     worker.shutdown()
