@@ -6,7 +6,18 @@ Imports nothing outside the standard library and ``sortedcontainers``.
 from __future__ import annotations
 
 from matching.book import OrderBook
-from matching.commands import Amend, Book, Cancel, CancelAll, Command, Place, apply
+from matching.commands import (
+    Amend,
+    Book,
+    Cancel,
+    CancelAll,
+    Command,
+    Expire,
+    Place,
+    PlaceLimit,
+    PlaceStop,
+    apply,
+)
 from matching.errors import InvariantViolation, MatchingError, SnapshotError
 from matching.events import (
     Accepted,
@@ -16,8 +27,11 @@ from matching.events import (
     Event,
     EventView,
     Filled,
+    Refreshed,
     Rejected,
+    StopAccepted,
     Trade,
+    Triggered,
     view,
 )
 from matching.orders import OpenOrder
@@ -57,6 +71,7 @@ __all__ = [
     "Event",
     "EventKind",
     "EventView",
+    "Expire",
     "Filled",
     "InvariantViolation",
     "MatchingError",
@@ -64,13 +79,18 @@ __all__ = [
     "OrderBook",
     "OrderType",
     "Place",
+    "PlaceLimit",
+    "PlaceStop",
+    "Refreshed",
     "RejectReason",
     "Rejected",
     "SelfTradePrevention",
     "Side",
     "SnapshotError",
+    "StopAccepted",
     "TimeInForce",
     "Trade",
+    "Triggered",
     "apply",
     "from_lots",
     "from_quote_units",

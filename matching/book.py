@@ -11,8 +11,9 @@ from itertools import product
 from operator import itemgetter
 from typing import Any
 
-from matching import invariants, snapshot
+from matching import iceberg, invariants, snapshot, stops
 from matching.events import Event
+from matching.expiry import Expiries
 from matching.matcher import (
     BUY,
     CANCELLED,
@@ -87,13 +88,15 @@ def _kind_error(order_type: object, side: object, tif: object, stp: object) -> R
 class OrderBook(MatchingCore):
     """Price-time priority book for one market. See ``matching.events`` for the output."""
 
-    __slots__ = ("open_orders",)
+    __slots__ = ("_expiries", "_stops", "open_orders")
 
     def __init__(self, market_id: int) -> None:
         if type(market_id) is not int or not 0 <= market_id <= MAX_MARKET_ID:
             raise ValueError(f"market_id must be an int in [0, {MAX_MARKET_ID}]")
         super().__init__(market_id)
         self.open_orders = OpenOrders(self._index)
+        self._stops = stops.StopBook()
+        self._expiries = Expiries()
 
     # ------------------------------------------------------------------ commands
 
@@ -199,7 +202,7 @@ class OrderBook(MatchingCore):
             self._limit(
                 events, order_id, user_id, oside, otif, price_ticks, qty_lots, qty_lots, ostp, post, ts
             )
-            return events
+            return self._stops.after(self, events, ts)
         # Inlined rest of a passive GTC limit, the bulk of any real flow (_rest does the same).
         level = (self._bids if oside is BUY else self._asks).get(
             -price_ticks if oside is BUY else price_ticks
@@ -231,10 +234,14 @@ class OrderBook(MatchingCore):
         except TypeError:
             record = None
         if record is None:
+            if type(order_id) is int and order_id in self._stops:
+                return self._cancel_stop(order_id, user_id, ts)
             return self._reject(CommandKind.CANCEL, order_id, user_id, RejectReason.UNKNOWN_ORDER, ts)
         if record[USER_ID] != user_id:
             return self._reject(CommandKind.CANCEL, order_id, user_id, RejectReason.NOT_OWNER, ts)
         remaining = record[REMAINING]
+        if self._icebergs:
+            remaining += iceberg.take_reserve(self._icebergs, order_id)
         level = self._unrest(record)
         side = record[SIDE]
         market = self.market_id
@@ -262,12 +269,17 @@ class OrderBook(MatchingCore):
         market = self.market_id
         for record in records:
             remaining = record[REMAINING]
+            if self._icebergs:
+                remaining += iceberg.take_reserve(self._icebergs, record[ORDER_ID])
             level = self._unrest(record)
             side, price = record[SIDE], level.price
             events += [
                 (CANCELLED, market, record[ORDER_ID], user_id, side, price, remaining, None, _USER, ts),
                 (DEPTH, market, side, price, level.total, ts),
             ]
+        if self._stops:
+            for stop in self._stops.of_user(user_id):
+                events += self._cancel_stop(stop.order_id, user_id, ts)
         return events
 
     def amend(
@@ -293,6 +305,8 @@ class OrderBook(MatchingCore):
             return self._reject(amend, order_id, user_id, RejectReason.UNKNOWN_ORDER, ts)
         if record[USER_ID] != user_id:
             return self._reject(amend, order_id, user_id, RejectReason.NOT_OWNER, ts)
+        if order_id in self._icebergs:  # its visible and hidden parts are not amended
+            return self._reject(amend, order_id, user_id, RejectReason.INVALID_AMEND, ts)
         if new_qty_lots is None and new_price_ticks is None:
             return self._reject(amend, order_id, user_id, RejectReason.INVALID_AMEND, ts)
         if new_qty_lots is not None and (type(new_qty_lots) is not int or not 0 < new_qty_lots <= MAX_VALUE):
@@ -343,7 +357,7 @@ class OrderBook(MatchingCore):
             self._limit(
                 events, order_id, user_id, side, GTC, new_price, new_qty, new_remaining, stp, post, ts
             )
-            return events
+            return self._stops.after(self, events, ts)
         level = (self._bids if side is BUY else self._asks)[-price if side is BUY else price]
         if keeps:
             record[QTY] = new_qty
@@ -370,7 +384,187 @@ class OrderBook(MatchingCore):
         events.append((DEPTH, market, side, price, level.total, ts))
         return events
 
+    def place_stop(
+        self,
+        order_id: int,
+        user_id: int,
+        side: int,
+        order_type: int,
+        tif: int,
+        price_ticks: int | None,
+        qty_lots: int | None,
+        stop_ticks: int,
+        quote_lots: int | None = None,
+        post_only: bool = False,
+        stp: int = SelfTradePrevention.CANCEL_NEWEST,
+        ts: int = 0,
+    ) -> list[Event]:
+        """Park a stop-limit (``order_type`` LIMIT) or stop-market order until ``stop_ticks`` trades.
+
+        Refused as ``STOP_WOULD_TRIGGER`` when the last trade price already meets
+        it; a stop placed before any trade waits for the first (matching.stops).
+        """
+        reason = stops.stop_error(
+            order_id, user_id, side, order_type, tif, price_ticks, qty_lots, quote_lots, stop_ticks, post_only
+        )
+        if reason is None:
+            try:
+                _STPS[stp]
+            except (KeyError, TypeError):
+                reason = RejectReason.INVALID_STP
+        if reason is None and (order_id in self._index or order_id in self._stops):
+            reason = RejectReason.DUPLICATE_ORDER_ID
+        if reason is None and stops.would_trigger(side, stop_ticks, self._stops.last_price):
+            reason = RejectReason.STOP_WOULD_TRIGGER
+        if reason is not None:
+            return self._reject(_PLACE, order_id, user_id, reason, ts)
+        book_stops = self._stops
+        book_stops.seq += 1
+        order = stops.StopOrder(
+            order_id,
+            user_id,
+            _SIDES[side],
+            _ORDER_TYPES[order_type],
+            _TIFS[tif],
+            price_ticks,
+            qty_lots,
+            quote_lots,
+            stop_ticks,
+            _STPS[stp],
+            book_stops.seq,
+        )
+        book_stops.add(order)
+        return [
+            (
+                EventKind.STOP_ACCEPTED,
+                self.market_id,
+                order_id,
+                user_id,
+                order.side,
+                order.order_type,
+                order.tif,
+                price_ticks,
+                qty_lots,
+                quote_lots,
+                stop_ticks,
+                order.stp,
+                ts,
+            )
+        ]
+
+    def place_limit(
+        self,
+        order_id: int,
+        user_id: int,
+        side: int,
+        price_ticks: int,
+        qty_lots: int,
+        display_lots: int | None = None,
+        expire_ts: int | None = None,
+        post_only: bool = False,
+        stp: int = SelfTradePrevention.CANCEL_NEWEST,
+        ts: int = 0,
+    ) -> list[Event]:
+        """Place a GTC limit order that may be an iceberg (``display_lots``) and/or good till ``expire_ts``.
+
+        It matches with its whole size; what rests shows ``display_lots`` and keeps
+        the rest in reserve (matching.iceberg). It leaves the book with
+        ``Cancelled(EXPIRED)`` at the first ``expire`` command at or after
+        ``expire_ts`` (matching.expiry). Checked before the rest of a place:
+        display size, then expire time.
+        """
+        if display_lots is not None and (type(display_lots) is not int or not 0 < display_lots <= MAX_VALUE):
+            return self._reject(_PLACE, order_id, user_id, RejectReason.INVALID_DISPLAY_QTY, ts)
+        if expire_ts is not None and (
+            type(expire_ts) is not int or type(ts) is not int or not ts < expire_ts <= MAX_VALUE
+        ):
+            return self._reject(_PLACE, order_id, user_id, RejectReason.INVALID_EXPIRE_TIME, ts)
+        book_stops = self._stops
+        book_stops.busy = True  # its remainder becomes an iceberg before any stop may trade with it
+        try:
+            events = self.place(
+                order_id, user_id, side, _LIMIT, GTC, price_ticks, qty_lots, None, post_only, stp, ts
+            )
+        finally:
+            book_stops.busy = False
+        record = self._index.get(order_id) if events[0][0] is _ACCEPTED else None
+        if record is not None:
+            if display_lots is not None:
+                hidden = iceberg.hide(record, display_lots)
+                if hidden:
+                    self._icebergs[order_id] = [hidden, display_lots]
+                    self._hide_lots(record, hidden, events)
+            if expire_ts is not None:
+                self._expiries.add(order_id, expire_ts)
+        return book_stops.after(self, events, ts)
+
+    def expire(self, ts: int) -> list[Event]:
+        """End every good-till-date order whose expire time is at or before ``ts``."""
+        events: list[Event] = []
+        market = self.market_id
+        for order_id in self._expiries.due(ts):
+            record = self._index.get(order_id)
+            if record is None:
+                continue
+            remaining = record[REMAINING]
+            if self._icebergs:
+                remaining += iceberg.take_reserve(self._icebergs, order_id)
+            level = self._unrest(record)
+            side, price, user_id = record[SIDE], level.price, record[USER_ID]
+            events += [
+                (
+                    CANCELLED,
+                    market,
+                    order_id,
+                    user_id,
+                    side,
+                    price,
+                    remaining,
+                    None,
+                    CancelReason.EXPIRED,
+                    ts,
+                ),
+                (DEPTH, market, side, price, level.total, ts),
+            ]
+        return events
+
+    def restore_extras(
+        self, order_id: int, hidden_lots: int, display_lots: int | None, expire_ts: int | None
+    ) -> None:
+        """Give a restored resting order its iceberg reserve and/or expire time (not in snapshots)."""
+        if order_id not in self._index:
+            raise KeyError(order_id)
+        if hidden_lots > 0 and display_lots:
+            self._icebergs[order_id] = [hidden_lots, display_lots]
+        if expire_ts is not None:
+            self._expiries.add(order_id, expire_ts)
+
+    def next_expiry(self) -> int | None:
+        """The earliest expire time pending (it may belong to an order gone since): when to send expire."""
+        return self._expiries.next_expiry()
+
     # ------------------------------------------------------------------- queries
+
+    @property
+    def last_price(self) -> int | None:
+        """The price of the last trade, what stop orders watch (None before the first)."""
+        return self._stops.last_price
+
+    @last_price.setter
+    def last_price(self, price: int | None) -> None:  # restoring a book: the last trade's price
+        self._stops.last_price = price
+
+    @property
+    def stop_orders(self) -> list[stops.StopOrder]:
+        """The pending stop orders, oldest first."""
+        return self._stops.pending()
+
+    def reserve_of(self, order_id: int) -> int:
+        """An iceberg's hidden lots (0 for any other order)."""
+        return iceberg.hidden_of(self._icebergs, order_id)
+
+    def expire_time_of(self, order_id: int) -> int | None:
+        return self._expiries.get(order_id)
 
     def best_bid(self) -> int | None:
         level = self._best_bid
@@ -401,6 +595,15 @@ class OrderBook(MatchingCore):
         invariants.check_side_totals(self._asks, Side.SELL, self._ask_lots, self._ask_notional)
         if not 0 <= self._trade_seq < 1 << TRADE_SEQUENCE_BITS:
             invariants.fail(f"trade sequence {self._trade_seq} out of range")
+        for order_id, (hidden, display) in self._icebergs.items():
+            if order_id not in self._index or hidden <= 0 or display <= 0:
+                invariants.fail(
+                    f"iceberg {order_id}: reserve {hidden}, display {display}, "
+                    f"resting {order_id in self._index}"
+                )
+        for stop in self._stops.pending():
+            if stop.order_id in self._index:
+                invariants.fail(f"stop {stop.order_id} both pending and resting")
 
     def snapshot(self) -> dict[str, Any]:
         """JSON-serialisable state from which :meth:`restore` rebuilds an equal book."""
@@ -443,6 +646,42 @@ class OrderBook(MatchingCore):
         return snapshot.state_hash(self.market_id, self._trade_seq, self._records_in_priority())
 
     # ------------------------------------------------------------------- helpers
+
+    def _cancel_stop(self, order_id: int, user_id: int, ts: int) -> list[Event]:
+        stop = self._stops.get(order_id)
+        assert stop is not None
+        if stop.user_id != user_id:
+            return self._reject(CommandKind.CANCEL, order_id, user_id, RejectReason.NOT_OWNER, ts)
+        self._stops.remove(order_id)
+        remaining = 0 if stop.quote_lots is not None else stop.qty_lots
+        cancelled = (
+            CANCELLED,
+            self.market_id,
+            order_id,
+            user_id,
+            stop.side,
+            stop.price_ticks,
+            remaining,
+            stop.quote_lots,
+            _USER,
+            ts,
+        )
+        return [cancelled]
+
+    def _hide_lots(self, record: list[int], hidden: int, events: list[Event]) -> None:
+        """Take an iceberg's reserve out of its level's and side's totals; fix the rest's Depth event."""
+        side, price = record[SIDE], record[PRICE]
+        level = (self._bids if side == BUY else self._asks)[-price if side == BUY else price]
+        level.total -= hidden
+        if side == BUY:
+            self._bid_lots -= hidden
+            self._bid_notional -= hidden * price
+        else:
+            self._ask_lots -= hidden
+            self._ask_notional -= hidden * price
+        last = events[-1]
+        assert last[0] is DEPTH and last[3] == price
+        events[-1] = (DEPTH, last[1], last[2], price, level.total, last[5])
 
     def _place_market(
         self,
@@ -509,4 +748,4 @@ class OrderBook(MatchingCore):
             )
         ]
         self._market(events, order_id, user_id, side, tif, qty_lots or 0, quote_lots, spend_units, stp, ts)
-        return events
+        return self._stops.after(self, events, ts)

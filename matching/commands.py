@@ -30,6 +30,44 @@ class Place(NamedTuple):
     spend_units: int | None = None  # a market buy by quantity: the most it may pay, in quote units
 
 
+class PlaceStop(NamedTuple):
+    """A stop-limit (order_type LIMIT) or stop-market order (matching.stops)."""
+
+    order_id: int
+    user_id: int
+    side: Side
+    order_type: OrderType
+    tif: TimeInForce
+    price_ticks: int | None
+    qty_lots: int | None
+    stop_ticks: int
+    quote_lots: int | None = None
+    post_only: bool = False
+    stp: SelfTradePrevention = SelfTradePrevention.CANCEL_NEWEST
+    ts: int = 0
+
+
+class PlaceLimit(NamedTuple):
+    """A GTC limit that may be an iceberg and/or good till a time (matching.iceberg, matching.expiry)."""
+
+    order_id: int
+    user_id: int
+    side: Side
+    price_ticks: int
+    qty_lots: int
+    display_lots: int | None = None
+    expire_ts: int | None = None
+    post_only: bool = False
+    stp: SelfTradePrevention = SelfTradePrevention.CANCEL_NEWEST
+    ts: int = 0
+
+
+class Expire(NamedTuple):
+    """The time is now ``ts``: good-till-date orders due by then leave the book."""
+
+    ts: int
+
+
 class Cancel(NamedTuple):
     order_id: int
     user_id: int
@@ -49,7 +87,7 @@ class CancelAll(NamedTuple):
     ts: int = 0
 
 
-Command = Place | Cancel | Amend | CancelAll
+Command = Place | Cancel | Amend | CancelAll | PlaceStop | PlaceLimit | Expire
 
 
 class Book(Protocol):
@@ -89,6 +127,40 @@ class Book(Protocol):
         ts: int = 0,
     ) -> list[Event]: ...
 
+    def place_stop(
+        self,
+        order_id: int,
+        user_id: int,
+        side: int,
+        order_type: int,
+        tif: int,
+        price_ticks: int | None,
+        qty_lots: int | None,
+        stop_ticks: int,
+        quote_lots: int | None = None,
+        post_only: bool = False,
+        stp: int = SelfTradePrevention.CANCEL_NEWEST,
+        ts: int = 0,
+    ) -> list[Event]: ...
+
+    def place_limit(
+        self,
+        order_id: int,
+        user_id: int,
+        side: int,
+        price_ticks: int,
+        qty_lots: int,
+        display_lots: int | None = None,
+        expire_ts: int | None = None,
+        post_only: bool = False,
+        stp: int = SelfTradePrevention.CANCEL_NEWEST,
+        ts: int = 0,
+    ) -> list[Event]: ...
+
+    def expire(self, ts: int) -> list[Event]: ...
+
+    def next_expiry(self) -> int | None: ...
+
     def best_bid(self) -> int | None: ...
 
     def best_ask(self) -> int | None: ...
@@ -108,4 +180,10 @@ def apply(book: Book, command: Command) -> list[Event]:
         return book.cancel(*command)
     if isinstance(command, Amend):
         return book.amend(*command)
-    return book.cancel_all(*command)
+    if isinstance(command, CancelAll):
+        return book.cancel_all(*command)
+    if isinstance(command, PlaceStop):
+        return book.place_stop(*command)
+    if isinstance(command, PlaceLimit):
+        return book.place_limit(*command)
+    return book.expire(*command)

@@ -25,6 +25,15 @@ Order of events within one command:
   oldest order first; no events when the user has no resting order.
 * amend: ``Amended``, ``Depth`` of the old level, then (price changed) what a
   place of the same order would give after ``Accepted``.
+* place_stop: ``StopAccepted`` (or a single ``Rejected``); the order waits off
+  the book. place_limit (iceberg / good-till-date): as place.
+* after any command that traded: per stop order its trigger reached, oldest
+  stop first, ``Triggered`` and then what a place of that order gives. A stop
+  order is cancelled like a resting one (``Cancelled(USER)``, no ``Depth``).
+* an iceberg maker whose visible part traded away and whose reserve is not
+  empty gives ``Refreshed`` where a plain maker would give ``Filled``.
+* expire: ``Cancelled(EXPIRED)``, ``Depth`` per good-till-date order due,
+  earliest expire time first (then order id).
 """
 
 from __future__ import annotations
@@ -85,7 +94,8 @@ class Trade(NamedTuple):
     """One fill between a resting maker and the incoming taker, at the maker's price.
 
     ``trade_id = (market_id << 40) | sequence``; ``maker_remaining_lots`` is what
-    is left of the maker after this fill (0 = the maker is filled).
+    is left of the maker after this fill, an iceberg's reserve included
+    (0 = the maker is filled).
     """
 
     kind: EventKind
@@ -162,6 +172,59 @@ class Amended(NamedTuple):
     ts: int
 
 
+class StopAccepted(NamedTuple):
+    """A stop order passed validation and waits, off the book, for its trigger price.
+
+    A buy stop triggers when the last trade price is at or above ``stop_ticks``,
+    a sell stop when it is at or below; the order then enters as the limit or
+    market order described here (``Triggered``, then the events of that place).
+    """
+
+    kind: EventKind
+    market_id: int
+    order_id: int
+    user_id: int
+    side: Side
+    order_type: OrderType
+    tif: TimeInForce
+    price_ticks: int | None
+    qty_lots: int | None
+    quote_lots: int | None
+    stop_ticks: int
+    stp: SelfTradePrevention
+    ts: int
+
+
+class Triggered(NamedTuple):
+    """A stop order's trigger was reached by ``last_price_ticks``; its place events follow."""
+
+    kind: EventKind
+    market_id: int
+    order_id: int
+    user_id: int
+    side: Side
+    stop_ticks: int
+    last_price_ticks: int
+    ts: int
+
+
+class Refreshed(NamedTuple):
+    """An iceberg's visible part traded away; ``visible_lots`` more now rest at the back of its level.
+
+    ``hidden_lots`` is the reserve left after this refresh.
+    """
+
+    kind: EventKind
+    market_id: int
+    order_id: int
+    user_id: int
+    side: Side
+    price_ticks: int
+    visible_lots: int
+    hidden_lots: int
+    ts: int
+
+
 class Depth(NamedTuple):
     """The total resting size at one price level changed; 0 = the level is gone."""
 
@@ -176,7 +239,9 @@ class Depth(NamedTuple):
 Event: TypeAlias = tuple[Any, ...]
 """What the books return: a plain tuple laid out as one of the views above."""
 
-EventView: TypeAlias = Accepted | Rejected | Trade | Cancelled | Filled | Amended | Depth
+EventView: TypeAlias = (
+    Accepted | Rejected | Trade | Cancelled | Filled | Amended | Depth | StopAccepted | Triggered | Refreshed
+)
 
 _VIEWS: dict[int, type[EventView]] = {
     EventKind.ACCEPTED: Accepted,
@@ -186,6 +251,9 @@ _VIEWS: dict[int, type[EventView]] = {
     EventKind.FILLED: Filled,
     EventKind.AMENDED: Amended,
     EventKind.DEPTH: Depth,
+    EventKind.STOP_ACCEPTED: StopAccepted,
+    EventKind.TRIGGERED: Triggered,
+    EventKind.REFRESHED: Refreshed,
 }
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from sortedcontainers import SortedDict
 
+from matching import iceberg
 from matching.events import Event
 from matching.orders import ORDER_ID, PRICE, REMAINING, SIDE, USER_ID, OrderRecord
 from matching.price_level import PriceLevel
@@ -64,6 +65,7 @@ class MatchingCore:
         "_bid_notional",
         "_bids",
         "_by_user",
+        "_icebergs",
         "_index",
         "_order_seq",
         "_trade_base",
@@ -79,6 +81,7 @@ class MatchingCore:
         self._index: dict[int, OrderRecord] = {}
         # user id -> that user's resting orders by id; a user with none has no entry.
         self._by_user: dict[int, dict[int, OrderRecord]] = {}
+        self._icebergs: iceberg.Icebergs = {}  # order id -> [hidden, display] (matching.iceberg)
         self._bids: SortedDict[int, PriceLevel] = SortedDict()
         self._asks: SortedDict[int, PriceLevel] = SortedDict()
         self._best_bid: PriceLevel | None = None
@@ -228,6 +231,8 @@ class MatchingCore:
             level = self._best_bid
             maker_side = BUY
         check_self = stp != _ALLOW
+        icebergs = self._icebergs
+        hidden = 0
         self_traded = False
         cap = unoffered = 0
         lots_out = notional_out = 0  # what left the maker side: traded, or cancelled as a self-trade
@@ -257,6 +262,7 @@ class MatchingCore:
                         self._forget(user_id, maker[ORDER_ID])
                         maker[REMAINING] = 0
                         total -= maker_left
+                        hidden = iceberg.take_reserve(icebergs, maker[ORDER_ID]) if icebergs else 0
                         append(
                             (
                                 CANCELLED,
@@ -265,7 +271,7 @@ class MatchingCore:
                                 user_id,
                                 maker_side,
                                 price,
-                                maker_left,
+                                maker_left + hidden,
                                 None,
                                 _SELF_TRADE,
                                 ts,
@@ -280,6 +286,8 @@ class MatchingCore:
                     maker_left -= remaining
                     maker[REMAINING] = maker_left
                     total -= remaining
+                    if icebergs:
+                        hidden = iceberg.hidden_of(icebergs, maker[ORDER_ID])
                     append(
                         (
                             _TRADE,
@@ -292,7 +300,7 @@ class MatchingCore:
                             side,
                             price,
                             remaining,
-                            maker_left,
+                            maker_left + hidden if icebergs else maker_left,
                             ts,
                         )
                     )
@@ -302,12 +310,39 @@ class MatchingCore:
                 maker[REMAINING] = 0
                 orders.popleft()
                 maker_id = maker[ORDER_ID]
+                total -= maker_left
+                if icebergs and maker_id in icebergs:
+                    # An iceberg refills at the back of this level instead of being filled.
+                    hidden = icebergs[maker_id][iceberg.HIDDEN]
+                    append(
+                        (
+                            _TRADE,
+                            market,
+                            trade_base | seq,
+                            maker_id,
+                            maker[USER_ID],
+                            order_id,
+                            user_id,
+                            side,
+                            price,
+                            maker_left,
+                            hidden,
+                            ts,
+                        )
+                    )
+                    self._order_seq += 1
+                    refill = iceberg.refresh(icebergs, level, maker, self._order_seq, events, ts, market)
+                    index[maker_id] = refill
+                    by_user[maker[USER_ID]][maker_id] = refill
+                    total += refill[REMAINING]
+                    if not remaining:
+                        break
+                    continue
                 del index[maker_id]
                 maker_orders = by_user[maker[USER_ID]]
                 del maker_orders[maker_id]
                 if not maker_orders:
                     del by_user[maker[USER_ID]]
-                total -= maker_left
                 append(
                     (
                         _TRADE,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 
-from matching import snapshot
+from matching import snapshot, stops
 from matching.errors import InvariantViolation
 from matching.events import (
     Accepted,
@@ -20,8 +20,11 @@ from matching.events import (
     Depth,
     Event,
     Filled,
+    Refreshed,
     Rejected,
+    StopAccepted,
     Trade,
+    Triggered,
 )
 from matching.orders import OpenOrder
 from matching.types import (
@@ -54,6 +57,23 @@ class _Order:
     stp: SelfTradePrevention
     post_only: bool
     seq: int
+    hidden: int = 0  # an iceberg's reserve; ``remaining`` is its visible part
+    display: int = 0
+
+
+@dataclass
+class _Stop:
+    order_id: int
+    user_id: int
+    side: Side
+    order_type: OrderType
+    tif: TimeInForce
+    price: int | None
+    qty: int | None
+    quote: int | None
+    stop: int
+    stp: SelfTradePrevention
+    seq: int
 
 
 def _valid_amount(value: object) -> bool:
@@ -66,6 +86,11 @@ class ReferenceBook:
         self.resting: list[_Order] = []
         self.trade_seq = 0
         self.order_seq = 0
+        self.stops: list[_Stop] = []
+        self.stop_seq = 0
+        self.last_price: int | None = None
+        self.triggering = False
+        self.expiries: dict[int, int] = {}  # order id -> expire time
 
     # ------------------------------------------------------------------ commands
 
@@ -133,21 +158,169 @@ class ReferenceBook:
                 bool(post_only),
                 ts,
             )
-        return events
+        return self._after_trades(events, ts)
 
     def cancel(self, order_id: int, user_id: int, ts: int = 0) -> list[Event]:
         order = self._find(order_id)
-        if order is None:
+        stop = next((s for s in self.stops if s.order_id == order_id), None)
+        if order is None and stop is None:
             return [self._rejected(CommandKind.CANCEL, order_id, user_id, RejectReason.UNKNOWN_ORDER, ts)]
-        if order.user_id != user_id:
+        if (order or stop).user_id != user_id:  # type: ignore[union-attr]
             return [self._rejected(CommandKind.CANCEL, order_id, user_id, RejectReason.NOT_OWNER, ts)]
+        if order is None:
+            assert stop is not None
+            return self._cancel_stop(stop, ts)
         return self._cancel_resting(order, ts)
 
     def cancel_all(self, user_id: int, ts: int = 0) -> list[Event]:
         events: list[Event] = []
         for order in sorted((o for o in self.resting if o.user_id == user_id), key=lambda o: o.seq):
             events += self._cancel_resting(order, ts)
+        for stop in sorted((s for s in self.stops if s.user_id == user_id), key=lambda s: s.seq):
+            events += self._cancel_stop(stop, ts)
         return events
+
+    def place_stop(
+        self,
+        order_id: int,
+        user_id: int,
+        side: int,
+        order_type: int,
+        tif: int,
+        price_ticks: int | None,
+        qty_lots: int | None,
+        stop_ticks: int,
+        quote_lots: int | None = None,
+        post_only: bool = False,
+        stp: int = SelfTradePrevention.CANCEL_NEWEST,
+        ts: int = 0,
+    ) -> list[Event]:
+        reason = stops.stop_error(
+            order_id, user_id, side, order_type, tif, price_ticks, qty_lots, quote_lots, stop_ticks, post_only
+        )
+        if reason is None and stp not in (NEWEST, OLDEST, BOTH, ALLOW):
+            reason = RejectReason.INVALID_STP
+        if reason is None and (
+            self._find(order_id) is not None or any(s.order_id == order_id for s in self.stops)
+        ):
+            reason = RejectReason.DUPLICATE_ORDER_ID
+        last = self.last_price
+        if (
+            reason is None
+            and last is not None
+            and (last >= stop_ticks if side == BUY else last <= stop_ticks)
+        ):
+            reason = RejectReason.STOP_WOULD_TRIGGER
+        if reason is not None:
+            return [self._rejected(CommandKind.PLACE, order_id, user_id, reason, ts)]
+        self.stop_seq += 1
+        stop = _Stop(
+            order_id,
+            user_id,
+            Side(side),
+            OrderType(order_type),
+            TimeInForce(tif),
+            price_ticks,
+            qty_lots,
+            quote_lots,
+            stop_ticks,
+            SelfTradePrevention(stp),
+            self.stop_seq,
+        )
+        self.stops.append(stop)
+        return [
+            StopAccepted(
+                EventKind.STOP_ACCEPTED,
+                self.market_id,
+                order_id,
+                user_id,
+                stop.side,
+                stop.order_type,
+                stop.tif,
+                price_ticks,
+                qty_lots,
+                quote_lots,
+                stop_ticks,
+                stop.stp,
+                ts,
+            )
+        ]
+
+    def place_limit(
+        self,
+        order_id: int,
+        user_id: int,
+        side: int,
+        price_ticks: int,
+        qty_lots: int,
+        display_lots: int | None = None,
+        expire_ts: int | None = None,
+        post_only: bool = False,
+        stp: int = SelfTradePrevention.CANCEL_NEWEST,
+        ts: int = 0,
+    ) -> list[Event]:
+        if display_lots is not None and not _valid_amount(display_lots):
+            return [
+                self._rejected(CommandKind.PLACE, order_id, user_id, RejectReason.INVALID_DISPLAY_QTY, ts)
+            ]
+        if expire_ts is not None and (
+            type(expire_ts) is not int or type(ts) is not int or not ts < expire_ts <= MAX_VALUE
+        ):
+            return [
+                self._rejected(CommandKind.PLACE, order_id, user_id, RejectReason.INVALID_EXPIRE_TIME, ts)
+            ]
+        self.triggering = True  # no stop may trade with it before it is an iceberg
+        try:
+            events = self.place(
+                order_id,
+                user_id,
+                side,
+                OrderType.LIMIT,
+                TimeInForce.GTC,
+                price_ticks,
+                qty_lots,
+                None,
+                post_only,
+                stp,
+                ts,
+            )
+        finally:
+            self.triggering = False
+        order = self._find(order_id) if events[0][0] == EventKind.ACCEPTED else None
+        if order is not None:
+            if display_lots is not None and order.remaining > display_lots:
+                order.hidden = order.remaining - display_lots
+                order.remaining = display_lots
+                order.display = display_lots
+                events[-1] = self._depth(order.side, order.price, ts)
+            if expire_ts is not None:
+                self.expiries[order_id] = expire_ts
+        return self._after_trades(events, ts)
+
+    def expire(self, ts: int) -> list[Event]:
+        events: list[Event] = []
+        due = sorted((at, oid) for oid, at in self.expiries.items() if at <= ts)
+        for _, order_id in due:
+            del self.expiries[order_id]
+            order = self._find(order_id)
+            if order is not None:
+                self.resting.remove(order)
+                events.append(
+                    self._cancelled(
+                        order_id,
+                        order.user_id,
+                        order.side,
+                        order.price,
+                        order.remaining + order.hidden,
+                        CancelReason.EXPIRED,
+                        ts,
+                    )
+                )
+                events.append(self._depth(order.side, order.price, ts))
+        return events
+
+    def next_expiry(self) -> int | None:
+        return min(self.expiries.values(), default=None)
 
     def amend(
         self,
@@ -165,6 +338,8 @@ class ReferenceBook:
             return reject(RejectReason.UNKNOWN_ORDER)
         if order.user_id != user_id:
             return reject(RejectReason.NOT_OWNER)
+        if order.hidden:
+            return reject(RejectReason.INVALID_AMEND)
         if new_qty_lots is None and new_price_ticks is None:
             return reject(RejectReason.INVALID_AMEND)
         if new_qty_lots is not None and not _valid_amount(new_qty_lots):
@@ -232,7 +407,7 @@ class ReferenceBook:
                 order.post_only,
                 ts,
             )
-        return events
+        return self._after_trades(events, ts)
 
     # ------------------------------------------------------------------- queries
 
@@ -433,7 +608,7 @@ class ReferenceBook:
                             maker.user_id,
                             maker_side,
                             maker.price,
-                            maker.remaining,
+                            maker.remaining + maker.hidden,
                             CancelReason.SELF_TRADE,
                             ts,
                         )
@@ -465,11 +640,30 @@ class ReferenceBook:
                     side,
                     maker.price,
                     fill,
-                    maker.remaining,
+                    maker.remaining + maker.hidden,
                     ts,
                 )
             )
-            if maker.remaining == 0:
+            if maker.remaining == 0 and maker.hidden:
+                # An iceberg refills from its reserve and goes to the back of its level.
+                maker.remaining = min(maker.display, maker.hidden)
+                maker.hidden -= maker.remaining
+                self.order_seq += 1
+                maker.seq = self.order_seq
+                events.append(
+                    Refreshed(
+                        EventKind.REFRESHED,
+                        self.market_id,
+                        maker.order_id,
+                        maker.user_id,
+                        maker_side,
+                        maker.price,
+                        maker.remaining,
+                        maker.hidden,
+                        ts,
+                    )
+                )
+            elif maker.remaining == 0:
                 self.resting.remove(maker)
                 events.append(self._filled(maker.order_id, maker.user_id, maker_side, None, ts))
         leave_level()
@@ -486,6 +680,8 @@ class ReferenceBook:
     ) -> CancelReason | None:
         """FOK by trial: None when an IOC of the same order fills completely on a copy of the book."""
         trial = copy.deepcopy(self)
+        for order in trial.resting:  # FOK judges the shown size: an iceberg's reserve does not count
+            order.hidden = 0
         remaining, _, _ = trial._sweep([], -1, user_id, side, limit, qty, spend, stp, 0)
         if remaining == 0:
             return None
@@ -566,12 +762,78 @@ class ReferenceBook:
 
     def _cancel_resting(self, order: _Order, ts: int) -> list[Event]:
         self.resting.remove(order)
+        remaining = order.remaining + order.hidden
         return [
             self._cancelled(
-                order.order_id, order.user_id, order.side, order.price, order.remaining, CancelReason.USER, ts
+                order.order_id, order.user_id, order.side, order.price, remaining, CancelReason.USER, ts
             ),
             self._depth(order.side, order.price, ts),
         ]
+
+    def _cancel_stop(self, stop: _Stop, ts: int) -> list[Event]:
+        self.stops.remove(stop)
+        remaining = 0 if stop.quote is not None else stop.qty
+        assert remaining is not None
+        return [
+            self._cancelled(
+                stop.order_id,
+                stop.user_id,
+                stop.side,
+                stop.price,
+                remaining,
+                CancelReason.USER,
+                ts,
+                stop.quote,
+            )
+        ]
+
+    def _after_trades(self, events: list[Event], ts: int) -> list[Event]:
+        """After a command: note the last trade price; enter the stops it reached one by one, oldest first."""
+        trades = [e for e in events if e[0] == EventKind.TRADE]
+        if not trades:
+            return events
+        self.last_price = trades[-1][8]
+        if self.triggering:
+            return events
+        self.triggering = True
+        while True:
+            last = self.last_price
+            due = [s for s in self.stops if (last >= s.stop if s.side == BUY else last <= s.stop)]
+            if not due:
+                break
+            stop = min(due, key=lambda s: s.seq)
+            self.stops.remove(stop)
+            events.append(
+                Triggered(
+                    EventKind.TRIGGERED,
+                    self.market_id,
+                    stop.order_id,
+                    stop.user_id,
+                    stop.side,
+                    stop.stop,
+                    last,
+                    ts,
+                )
+            )
+            placed = self.place(
+                stop.order_id,
+                stop.user_id,
+                stop.side,
+                stop.order_type,
+                stop.tif,
+                stop.price,
+                stop.qty,
+                stop.quote,
+                False,
+                stop.stp,
+                ts,
+            )
+            events += placed
+            placed_trades = [e for e in placed if e[0] == EventKind.TRADE]
+            if placed_trades:
+                self.last_price = placed_trades[-1][8]
+        self.triggering = False
+        return events
 
     def _find(self, order_id: int) -> _Order | None:
         return next((o for o in self.resting if o.order_id == order_id), None)

@@ -54,6 +54,9 @@ class EventKind(IntEnum):
     FILLED = 5
     AMENDED = 6
     DEPTH = 7
+    STOP_ACCEPTED = 8  # a stop order waits for its trigger (matching.stops)
+    TRIGGERED = 9  # a stop order's trigger price was reached; its place events follow
+    REFRESHED = 10  # an iceberg's visible part ran out and refilled from its reserve
 
 
 class RejectReason(IntEnum):
@@ -76,6 +79,10 @@ class RejectReason(IntEnum):
     NOTIONAL_TOO_LARGE = 17  # price x size of one order above MAX_VALUE
     BOOK_TOTAL_TOO_LARGE = 18  # resting, the order would take a side's lots or notional above MAX_VALUE
     INSUFFICIENT_FUNDS = 19  # a market buy's spend cap does not pay for one lot at the best ask
+    INVALID_STOP_PRICE = 20
+    STOP_WOULD_TRIGGER = 21  # the last trade price already meets the stop price
+    INVALID_EXPIRE_TIME = 22  # not an int, or not after the command's time
+    INVALID_DISPLAY_QTY = 23
 
 
 class CancelReason(IntEnum):
@@ -86,6 +93,7 @@ class CancelReason(IntEnum):
     SELF_TRADE = 5
     MARKET_REMAINDER = 6
     INSUFFICIENT_FUNDS = 7  # a market buy by quantity reached its spend cap
+    EXPIRED = 8  # a good-till-date order reached its expire time
 
 
 # Upper bound for ticks, lots and quote amounts, and for every sum of them the

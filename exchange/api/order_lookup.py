@@ -73,6 +73,10 @@ def persisted_payload(order: Order) -> dict[str, Any]:
         "reject_reason": order.reject_reason,
         "created_at": millis(order.created_at),
         "updated_at": millis(order.updated_at),
+        "stop_price": amount_text(order.stop_price),
+        "triggered_at": None if order.triggered_at is None else millis(order.triggered_at),
+        "expire_at": None if order.expire_at is None else millis(order.expire_at),
+        "display_quantity": amount_text(order.display_quantity),
     }
 
 
@@ -96,6 +100,10 @@ def command_payload(order_id: int, command: dict[str, Any], at_ms: int) -> dict[
         "reject_reason": "",
         "created_at": at_ms,
         "updated_at": at_ms,
+        "stop_price": _command_amount(command.get("sp")),
+        "triggered_at": None,
+        "expire_at": command.get("exp"),
+        "display_quantity": _command_amount(command.get("dq")),
     }
 
 

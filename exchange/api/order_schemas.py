@@ -16,8 +16,8 @@ from exchange.api.decimals import AmountText
 from exchange.api.id_texts import IdText
 
 SideName = Literal["BUY", "SELL"]
-OrderTypeName = Literal["LIMIT", "MARKET"]
-TimeInForceName = Literal["GTC", "IOC", "FOK"]
+OrderTypeName = Literal["LIMIT", "MARKET", "STOP_LIMIT", "STOP_MARKET"]
+TimeInForceName = Literal["GTC", "IOC", "FOK", "GTD"]
 SelfTradeName = Literal["CANCEL_NEWEST", "CANCEL_OLDEST", "CANCEL_BOTH", "ALLOW"]
 # PENDING_NEW: in the stream, not yet processed or not yet persisted (Binance has the same).
 OrderStatusName = Literal[
@@ -60,6 +60,22 @@ class PlaceOrderIn(StrictBody):
     )
     post_only: bool = False
     self_trade_prevention: SelfTradeName = "CANCEL_NEWEST"
+    stop_price: AmountText | None = Field(
+        default=None,
+        description="STOP_LIMIT / STOP_MARKET only: the last trade price that triggers the order (a BUY at "
+        "or above it, a SELL at or below). Its funds are held at once; a STOP_MARKET BUY gives "
+        "quote_quantity.",
+    )
+    expire_at: int | None = Field(
+        default=None,
+        description="time_in_force GTD only: Unix milliseconds at which the order expires (status EXPIRED, "
+        "reason EXPIRED), with or without other activity in the market.",
+    )
+    display_quantity: AmountText | None = Field(
+        default=None,
+        description="An iceberg LIMIT (GTC or GTD): the size shown in the book. When it trades away the next "
+        "part comes from the rest and queues behind the orders already at that price.",
+    )
     client_order_id: ClientOrderId | None = Field(
         default=None,
         description="Your id for the order. A retry with the same id and the same order (market, side, type, "
@@ -99,6 +115,10 @@ class OrderOut(Schema):
     reject_reason: str
     created_at: int = Field(description="Unix milliseconds.")
     updated_at: int = Field(description="Unix milliseconds.")
+    stop_price: str | None = Field(default=None, description="A stop order's trigger price.")
+    triggered_at: int | None = Field(default=None, description="When a stop order triggered (Unix ms).")
+    expire_at: int | None = Field(default=None, description="A GTD order's expire time (Unix ms).")
+    display_quantity: str | None = Field(default=None, description="An iceberg's visible size.")
 
 
 class PlacedOrderOut(OrderOut):

@@ -8,6 +8,7 @@ client order id and appends the command (exchange.pipeline.order_entry).
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
@@ -44,7 +45,7 @@ from exchange.pipeline.order_entry import (
     StreamBusy,
     order_digest,
 )
-from exchange.pipeline.validation import place_problem
+from exchange.pipeline.validation import extras_problem, place_problem
 
 Body = TypeVar("Body", bound=pydantic.BaseModel)
 
@@ -132,6 +133,9 @@ def persisted_digest(order: Order) -> str:
         order.quote_quantity,
         order.post_only,
         order.self_trade_prevention,
+        order.stop_price,
+        None if order.expire_at is None else round(order.expire_at.timestamp() * 1000),
+        order.display_quantity,
     )
 
 
@@ -164,6 +168,22 @@ def _checked_request(user_id: int, order: PlaceOrderIn) -> PlaceRequest:
         order.post_only,
         order.self_trade_prevention,
     ) or _further_problem(rules, price, quantity, quote_quantity)
+    stop_price = optional_amount(order.stop_price)
+    display_quantity = optional_amount(order.display_quantity)
+    if problem is None and rules is not None:
+        problem = extras_problem(
+            rules,
+            order.side,
+            order.type,
+            order.time_in_force,
+            quantity,
+            quote_quantity,
+            stop_price,
+            order.expire_at,
+            display_quantity,
+        )
+    if problem is None and order.expire_at is not None and order.expire_at <= time.time_ns() // 1_000_000:
+        problem = "EXPIRE_TIME_PASSED"
     if problem is not None:
         raise refusal(problem, rules)
     assert rules is not None  # place_problem refuses an unknown market
@@ -179,6 +199,9 @@ def _checked_request(user_id: int, order: PlaceOrderIn) -> PlaceRequest:
         quote_quantity=quote_quantity,
         post_only=order.post_only,
         self_trade_prevention=order.self_trade_prevention,
+        stop_price=stop_price,
+        expire_at_ms=order.expire_at,
+        display_quantity=display_quantity,
     )
     if settings.API_FUNDS_PRECHECK:
         check_funds(request, rules)

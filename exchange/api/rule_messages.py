@@ -26,5 +26,16 @@ def _message(code: str, rules: MarketRules | None) -> str:
         "NOTIONAL_TOO_LARGE": "price times quantity (or quote_quantity) is too large for this market",
         "QUANTITY_TOO_LARGE": "quantity is too large for this market",
         "INSUFFICIENT_FUNDS": "the available balance cannot cover this order",
+        "INVALID_STOP_PRICE": "a STOP_LIMIT or STOP_MARKET order needs a positive stop_price; "
+        "others take none",
+        "STOP_PRICE_NOT_ON_TICK": "stop_price must be a multiple of the tick size "
+        f"{amount_text(rules.tick_size)}",
+        "INVALID_EXPIRE_TIME": "time_in_force GTD needs expire_at (Unix ms) on a LIMIT order; "
+        "others take none",
+        "EXPIRE_TIME_PASSED": "expire_at is not in the future",
+        "INVALID_DISPLAY_QUANTITY": "display_quantity needs a GTC or GTD LIMIT order "
+        "and at most its quantity",
+        "DISPLAY_QUANTITY_NOT_ON_LOT": "display_quantity must be a multiple of the lot size "
+        f"{amount_text(rules.lot_size)}",
     }
     return messages.get(code, code.replace("_", " ").lower())

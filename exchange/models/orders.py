@@ -23,12 +23,15 @@ class Side(models.TextChoices):
 class OrderType(models.TextChoices):
     LIMIT = "LIMIT", "Limit"
     MARKET = "MARKET", "Market"
+    STOP_LIMIT = "STOP_LIMIT", "Stop limit"
+    STOP_MARKET = "STOP_MARKET", "Stop market"
 
 
 class TimeInForce(models.TextChoices):
     GTC = "GTC", "Good till cancelled"
     IOC = "IOC", "Immediate or cancel"
     FOK = "FOK", "Fill or kill"
+    GTD = "GTD", "Good till date"
 
 
 class SelfTradePrevention(models.TextChoices):
@@ -56,7 +59,7 @@ class Order(models.Model):
     market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="orders")
     client_order_id = models.CharField(max_length=36)
     side = models.CharField(max_length=4, choices=Side.choices)
-    type = models.CharField(max_length=6, choices=OrderType.choices)
+    type = models.CharField(max_length=11, choices=OrderType.choices)
     time_in_force = models.CharField(max_length=3, choices=TimeInForce.choices, default=TimeInForce.GTC)
     post_only = models.BooleanField(default=False)
     self_trade_prevention = models.CharField(
@@ -70,6 +73,16 @@ class Order(models.Model):
     status = models.CharField(max_length=16, choices=OrderStatus.choices, default=OrderStatus.NEW)
     reject_reason = models.CharField(max_length=40, blank=True)
     engine_sequence = models.BigIntegerField(null=True, blank=True)
+    # Stop, good-till-date and iceberg orders (docs/adr/0013-stop-gtd-iceberg.md).
+    stop_price = amount_field(null=True, blank=True, help_text="A stop order's trigger price.")
+    triggered_at = models.DateTimeField(null=True, blank=True, help_text="When a stop order triggered.")
+    expire_at = models.DateTimeField(null=True, blank=True, help_text="When a GTD order expires.")
+    display_quantity = amount_field(null=True, blank=True, help_text="An iceberg's visible size.")
+    hidden_quantity = amount_field(
+        null=True,
+        blank=True,
+        help_text="An iceberg's reserve: what a restart puts back behind the visible part.",
+    )
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 

@@ -32,7 +32,14 @@ from exchange.pipeline.messages import (
 )
 from exchange.pipeline.metrics import RecentUsers
 from exchange.pipeline.outbox import Outbox, ReplayFilter, UserChannels, apply_groups
-from exchange.pipeline.validation import SELF_TRADE_MODES, SIDES, TIMES_IN_FORCE, TYPES, place_problem
+from exchange.pipeline.validation import (
+    SELF_TRADE_MODES,
+    SIDES,
+    TIMES_IN_FORCE,
+    TYPES,
+    extras_problem,
+    place_problem,
+)
 from persistence.write_buffer import WriteBuffer
 
 logger = logging.getLogger(__name__)
@@ -224,6 +231,19 @@ class AccountsStage:
             order["post_only"],
             str(order["stp"]),
         )
+        extras = {key: message[key] for key in ("sp", "exp", "dq") if message.get(key) is not None}
+        if problem is None and rules is not None:
+            problem = extras_problem(
+                rules,
+                str(order["side"]),
+                str(order["type"]),
+                str(order["tif"]),
+                order["quantity"],
+                order["quote_quantity"],
+                optional_decimal(message, "sp"),
+                message.get("exp"),
+                optional_decimal(message, "dq"),
+            )
         hold_asset, hold_amount = ("", ZERO)
         if problem is None and rules is not None:
             hold_asset, hold_amount = self._hold_needed(user_id, rules, order)
@@ -265,6 +285,7 @@ class AccountsStage:
                 "stp": order["stp"],
                 "hold": _text(hold_amount),
                 "ai": time.time_ns() // 1000,  # taken up by accounts, us: the order's journey
+                **extras,
             },
         )
 
@@ -479,7 +500,7 @@ class AccountsStage:
     def _hold_needed(self, user_id: int, rules: MarketRules, order: dict[str, Any]) -> tuple[str, Decimal]:
         if order["side"] == "SELL":
             return rules.base, order["quantity"]
-        if order["type"] == "LIMIT":
+        if order["type"] in ("LIMIT", "STOP_LIMIT"):  # a stop holds now what its order will need
             return rules.quote, _limit_buy_hold(order["price"], order["quantity"], rules)
         if order["quote_quantity"] is not None:
             return rules.quote, order["quote_quantity"]

@@ -14,8 +14,18 @@ from django.utils import timezone
 from exchange.models import OPEN_STATUSES, Asset, Balance, Order, OrderHold, OrderStatus, Trade
 from exchange.pipeline.accounts_stage import AccountsState, Hold
 from exchange.pipeline.markets import MarketRules
+from exchange.pipeline.matching_stage import spendable_units
 from exchange.pipeline.order_state import OrderState
-from matching import OrderBook, SelfTradePrevention, Side, to_lots, to_ticks
+from matching import (
+    EventKind,
+    OrderBook,
+    OrderType,
+    SelfTradePrevention,
+    Side,
+    TimeInForce,
+    to_lots,
+    to_ticks,
+)
 
 # Client order ids remembered by the accounts stage, beyond the open orders'.
 CLIENT_ORDER_ID_MEMORY = timedelta(days=8)
@@ -87,12 +97,23 @@ def load_books(
     for rules in markets.values():
         rows = []
         open_orders = Order.objects.filter(market_id=rules.market_id, status__in=OPEN_STATUSES).order_by(
-            "engine_sequence"
+            "engine_sequence", "id"
         )
+        pending_stops: list[Order] = []
+        extras: list[Order] = []
         for order in open_orders:
+            if order.stop_price is not None and order.triggered_at is None:
+                pending_stops.append(order)
+                orders[order.pk] = _state_of(order, rules)
+                continue
+            if order.expire_at is not None or order.hidden_quantity:
+                extras.append(order)
             assert order.price is not None and order.quantity is not None and order.engine_sequence
             quantity = to_lots(order.quantity, rules.lot_size)
-            remaining = to_lots(order.quantity - order.executed_quantity, rules.lot_size)
+            # An iceberg's reserve is not on the book: what rests is the visible part.
+            remaining = to_lots(
+                order.quantity - order.executed_quantity - (order.hidden_quantity or 0), rules.lot_size
+            )
             price = to_ticks(order.price, rules.tick_size)
             assert quantity and remaining and price, f"order {order.pk} is off the market's grid"
             rows.append(
@@ -123,8 +144,50 @@ def load_books(
             "order_seq": max((row[7] for row in rows), default=0),
             "orders": _bids_then_asks(rows),
         }
-        books[rules.symbol] = OrderBook.restore(rules.market_id, snapshot)
+        book = books[rules.symbol] = OrderBook.restore(rules.market_id, snapshot)
+        _restore_extras(book, rules, pending_stops, extras)
     return books, orders, top_sequence
+
+
+def _restore_extras(
+    book: OrderBook, rules: MarketRules, pending_stops: list[Order], extras: list[Order]
+) -> None:
+    """What the snapshot format leaves out (ADR 0013): reserves, expiries, pending stops, the last price."""
+    for order in extras:
+        hidden = to_lots(order.hidden_quantity or Decimal(0), rules.lot_size) or 0
+        display = to_lots(order.display_quantity, rules.lot_size) if order.display_quantity else None
+        expire_ms = None if order.expire_at is None else round(order.expire_at.timestamp() * 1000)
+        book.restore_extras(order.pk, hidden, display, expire_ms)
+    # Stops in the order they were placed (order ids follow the stream), before the last price is known.
+    for order in sorted(pending_stops, key=lambda o: o.pk):
+        stop = to_ticks(order.stop_price, rules.tick_size)
+        price = to_ticks(order.price, rules.tick_size) if order.price is not None else None
+        quantity = to_lots(order.quantity, rules.lot_size) if order.quantity is not None else None
+        quote = None
+        if order.quote_quantity is not None:
+            quote = spendable_units(order.quote_quantity, rules)
+        placed_as = "LIMIT" if order.type == "STOP_LIMIT" else "MARKET"
+        events = book.place_stop(
+            order.pk,
+            order.user_id,
+            Side[order.side],
+            OrderType[placed_as],
+            TimeInForce[order.time_in_force],
+            price,
+            quantity,
+            stop or 0,
+            quote,
+            False,
+            SelfTradePrevention[order.self_trade_prevention],
+        )
+        assert events[0][0] is EventKind.STOP_ACCEPTED, f"stop order {order.pk} does not load: {events}"
+    last = (
+        Trade.objects.filter(market_id=rules.market_id)
+        .order_by("-id")
+        .values_list("price", flat=True)
+        .first()
+    )
+    book.last_price = None if last is None else to_ticks(last, rules.tick_size)
 
 
 def _bids_then_asks(rows: list[list[int]]) -> list[list[int]]:
@@ -165,6 +228,11 @@ def _state_of(order: Order, rules: MarketRules) -> OrderState:
         engine_sequence=order.engine_sequence,
         price_text=None if order.price is None else str(_at_step(order.price, rules.tick_size)),
         quantity_text=None if order.quantity is None else str(_at_step(order.quantity, rules.lot_size)),
+        stop_price=order.stop_price,
+        triggered_at=order.triggered_at,
+        expire_at=order.expire_at,
+        display_quantity=order.display_quantity,
+        hidden_quantity=order.hidden_quantity,
     )
 
 

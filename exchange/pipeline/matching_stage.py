@@ -42,8 +42,13 @@ from persistence.write_buffer import WriteBuffer
 
 STORAGE_STEP = Decimal("1e-18")
 SIDES = {"BUY": Side.BUY, "SELL": Side.SELL}
-TYPES = {"LIMIT": OrderType.LIMIT, "MARKET": OrderType.MARKET}
-TIFS = {"GTC": TimeInForce.GTC, "IOC": TimeInForce.IOC, "FOK": TimeInForce.FOK}
+TYPES = {
+    "LIMIT": OrderType.LIMIT,
+    "MARKET": OrderType.MARKET,
+    "STOP_LIMIT": OrderType.LIMIT,
+    "STOP_MARKET": OrderType.MARKET,
+}
+TIFS = {"GTC": TimeInForce.GTC, "IOC": TimeInForce.IOC, "FOK": TimeInForce.FOK, "GTD": TimeInForce.GTC}
 STPS = {mode.name: mode for mode in SelfTradePrevention}
 # Cancels the trader asked for (or self-trade prevention did) are CANCELED;
 # orders that ended for any other reason (time in force, post-only, a market order
@@ -69,7 +74,7 @@ TRADE_FIELDS = (
 )
 
 
-def _spendable_units(amount: Decimal, rules: MarketRules) -> int:
+def spendable_units(amount: Decimal, rules: MarketRules) -> int:
     """What a market buy may pay of ``amount``, in the engine's quote units (tick x lot), rounded down.
 
     The taker fee is kept out, so that spend plus fee fits the hold.
@@ -128,6 +133,8 @@ class MatchingStage:
         self.journeys = Journeys()
         self._journey_rows = buffer.table(OrderJourney, JOURNEY_FIELDS, key=("order_id",), upsert=True)
         self._in_us = self._forwarded_us = 0
+        # The earliest expire time of any good-till-date order on this shard (None: none rests).
+        self.soonest_expiry: int | None = self._soonest_expiry()
 
     # ------------------------------------------------------------- dispatch
 
@@ -168,6 +175,8 @@ class MatchingStage:
                     raise MalformedEntry("'ts' must be an integer")
                 self._ts = ts
                 self._now = datetime.fromtimestamp(ts / 1000, UTC)
+            if self.soonest_expiry is not None and self._ts >= self.soonest_expiry:
+                self._expire_due()
             if kind == "place":
                 self._place(command)
             elif kind == "cancel":
@@ -182,8 +191,26 @@ class MatchingStage:
                 self._amend(command)
             elif kind == "markets":
                 self._reload_markets()
+            elif kind == "clock":
+                pass  # a timer's tick: its time, above, expired what was due (ADR 0013)
             else:
                 raise MalformedEntry(f"unknown matching command {kind!r}")
+
+    def _expire_due(self) -> None:
+        """End the good-till-date orders due by this command's time, before the command runs.
+
+        Derived from command times alone, so a replay expires the same orders at
+        the same point; with no commands the worker's timer writes a "clock" command.
+        """
+        for symbol, book in self.books.items():
+            due = book.next_expiry()
+            if due is not None and due <= self._ts:
+                self._apply(self.markets[symbol], book.expire(self._ts))
+        self.soonest_expiry = self._soonest_expiry()
+
+    def _soonest_expiry(self) -> int | None:
+        times = [t for t in (book.next_expiry() for book in self.books.values()) if t is not None]
+        return min(times, default=None)
 
     def _reload_markets(self) -> None:
         """New fees and new markets of this shard; a market's tick and lot never change."""
@@ -236,32 +263,84 @@ class MatchingStage:
         )
         quote_units = spend_units = None
         if order.quote_quantity is not None:
-            quote_units = _spendable_units(order.quote_quantity, rules)
+            quote_units = spendable_units(order.quote_quantity, rules)
         elif order.type == "MARKET" and order.side == "BUY":
             # Its hold is all the buyer's available quote: the engine stops where that runs out,
             # and the order keeps its size, so what it could not pay for ends INSUFFICIENT_FUNDS.
             # No side of a book holds more than MAX_VALUE notional, so the cap loses nothing.
             spend_units = min(
-                _spendable_units(optional_decimal(command, "hold") or Decimal(0), rules), MAX_VALUE
+                spendable_units(optional_decimal(command, "hold") or Decimal(0), rules), MAX_VALUE
             )
         if (order.price is not None and price is None) or (order.quantity is not None and quantity is None):
             self._end(order, rules, "REJECTED", "OFF_GRID")
             return
-        events = book.place(
+        if order.stop_price is not None or order.expire_at is not None or order.display_quantity is not None:
+            events = self._place_special(book, order, grid, price, quantity, quote_units)
+        else:
+            events = book.place(
+                order.order_id,
+                order.user_id,
+                SIDES[order.side],
+                TYPES[order.type],
+                TIFS[order.time_in_force],
+                price,
+                quantity,
+                quote_units,
+                order.post_only,
+                STPS[order.stp],
+                self._ts,
+                spend_units,
+            )
+        self._apply(rules, events)
+
+    def _place_special(
+        self,
+        book: OrderBook,
+        order: OrderState,
+        grid: MarketGrid,
+        price: int | None,
+        quantity: int | None,
+        quote_units: int | None,
+    ) -> list[Any]:
+        """A stop, good-till-date or iceberg order (docs/adr/0013-stop-gtd-iceberg.md)."""
+        if order.stop_price is not None:
+            stop = grid.price_from_text(str(order.stop_price), "sp")[1]
+            return book.place_stop(
+                order.order_id,
+                order.user_id,
+                SIDES[order.side],
+                TYPES[order.type],
+                TIFS[order.time_in_force],
+                price,
+                quantity,
+                stop if stop is not None else 0,
+                quote_units,
+                order.post_only,
+                STPS[order.stp],
+                self._ts,
+            )
+        display = None
+        if order.display_quantity is not None:
+            display = grid.quantity_from_text(str(order.display_quantity), "dq")[1]
+            order.hidden_quantity = Decimal(0)
+        expire_ms = order.expire_at_ms
+        events = book.place_limit(
             order.order_id,
             order.user_id,
             SIDES[order.side],
-            TYPES[order.type],
-            TIFS[order.time_in_force],
-            price,
-            quantity,
-            quote_units,
+            price if price is not None else 0,
+            quantity if quantity is not None else 0,
+            display,
+            expire_ms,
             order.post_only,
             STPS[order.stp],
             self._ts,
-            spend_units,
         )
-        self._apply(rules, events)
+        if display is not None and order.order_id in book.open_orders:
+            order.hidden_quantity = grid.quantity(book.reserve_of(order.order_id))[0]
+        if expire_ms is not None and (self.soonest_expiry is None or expire_ms < self.soonest_expiry):
+            self.soonest_expiry = expire_ms
+        return events
 
     def _amend(self, command: dict[str, Any]) -> None:
         book, rules = self._book(command)
@@ -317,6 +396,17 @@ class MatchingStage:
                 self._rejected(rules, event)
             elif kind is EventKind.AMENDED:
                 self._amended(rules, event)
+            elif kind is EventKind.STOP_ACCEPTED:
+                self._save(self.orders[event.order_id])
+            elif kind is EventKind.TRIGGERED:
+                self._triggered(event)
+            elif kind is EventKind.REFRESHED:
+                order = self.orders[event.order_id]
+                order.hidden_quantity = self._grids[rules.symbol].quantity(event.hidden_lots)[0]
+                # The new visible part queues at the back: a restart must rebuild it there.
+                order.engine_sequence = self._next_engine_sequence()
+                order.updated_at = self._now
+                self._changed_orders[order.order_id] = order
 
     def _trade(self, rules: MarketRules, raw: Any) -> None:
         # Laid out as matching.events.Trade.
@@ -428,6 +518,14 @@ class MatchingStage:
                 "reason": event.reason.name,
             },
         )
+
+    def _triggered(self, event: Any) -> None:
+        """A stop order's trigger was reached: say so, then it is placed like a new order (PENDING again)."""
+        order = self.orders[event.order_id]
+        order.triggered_at = order.updated_at = self._now
+        self._changed_orders[order.order_id] = order
+        self._publish(order.user_id, {**order.update(), "status": "TRIGGERED"})
+        order.status = "PENDING"
 
     def _amended(self, rules: MarketRules, event: Any) -> None:
         order = self.orders[event.order_id]

@@ -115,12 +115,24 @@ def order_digest(
     quote_quantity: Decimal | None,
     post_only: bool,
     self_trade_prevention: str,
+    stop_price: Decimal | None = None,
+    expire_at_ms: int | None = None,
+    display_quantity: Decimal | None = None,
 ) -> str:
     """What makes two placements the same order: every parameter, amounts by value ("30000" = "30000.00").
 
     Not the client order id (the key itself), nor how the answer is wanted
-    (response_type), nor anything of the signature.
+    (response_type), nor anything of the signature. The parameters of stop,
+    GTD and iceberg orders count only when given, so other orders' digests
+    stay what they were.
     """
+    extras: tuple[str, ...] = ()
+    if stop_price is not None or expire_at_ms is not None or display_quantity is not None:
+        extras = (
+            "" if stop_price is None else amount_text(stop_price),
+            "" if expire_at_ms is None else str(expire_at_ms),
+            "" if display_quantity is None else amount_text(display_quantity),
+        )
     canonical = "|".join(
         (
             symbol,
@@ -132,6 +144,7 @@ def order_digest(
             "" if quote_quantity is None else amount_text(quote_quantity),
             "1" if post_only else "0",
             self_trade_prevention,
+            *extras,
         )
     )
     return hashlib.blake2b(canonical.encode(), digest_size=12).hexdigest()
@@ -163,6 +176,9 @@ class PlaceRequest:
     quote_quantity: Decimal | None = None
     post_only: bool = False
     self_trade_prevention: str = "CANCEL_NEWEST"
+    stop_price: Decimal | None = None  # STOP_LIMIT / STOP_MARKET
+    expire_at_ms: int | None = None  # GTD: Unix milliseconds
+    display_quantity: Decimal | None = None  # an iceberg's visible size
 
     def digest(self) -> str:
         return order_digest(
@@ -175,10 +191,13 @@ class PlaceRequest:
             self.quote_quantity,
             self.post_only,
             self.self_trade_prevention,
+            self.stop_price,
+            self.expire_at_ms,
+            self.display_quantity,
         )
 
     def message(self) -> dict[str, Any]:
-        return {
+        message = {
             "t": "place",
             "uid": self.user_id,
             "cid": self.client_order_id,
@@ -192,6 +211,14 @@ class PlaceRequest:
             "po": self.post_only,
             "stp": self.self_trade_prevention,
         }
+        # Only when given, so other orders' commands stay as they were.
+        if self.stop_price is not None:
+            message["sp"] = _text(self.stop_price)
+        if self.expire_at_ms is not None:
+            message["exp"] = self.expire_at_ms
+        if self.display_quantity is not None:
+            message["dq"] = _text(self.display_quantity)
+        return message
 
 
 class OrderEntry:

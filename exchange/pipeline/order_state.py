@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from exchange.pipeline.markets import MarketRules
-from exchange.pipeline.messages import optional_decimal, require_int, require_str
+from exchange.pipeline.messages import MalformedEntry, optional_decimal, require_int, require_str
 
 ZERO = Decimal(0)
 
@@ -33,6 +33,11 @@ ORDER_FIELDS = (
     "engine_sequence",
     "created_at",
     "updated_at",
+    "stop_price",
+    "triggered_at",
+    "expire_at",
+    "display_quantity",
+    "hidden_quantity",
 )
 
 
@@ -61,6 +66,16 @@ class OrderState:
     # The texts of price and quantity in updates, made once (None: made from the amount each time).
     price_text: str | None = None
     quantity_text: str | None = None
+    # Stop, good-till-date and iceberg orders (docs/adr/0013-stop-gtd-iceberg.md).
+    stop_price: Decimal | None = None
+    triggered_at: datetime | None = None
+    expire_at: datetime | None = None
+    display_quantity: Decimal | None = None
+    hidden_quantity: Decimal | None = None
+
+    @property
+    def expire_at_ms(self) -> int | None:
+        return None if self.expire_at is None else round(self.expire_at.timestamp() * 1000)
 
     @classmethod
     def from_command(
@@ -72,6 +87,9 @@ class OrderState:
         quantity: Decimal | None,
     ) -> OrderState:
         """The order a place command describes; its price and quantity already read by the caller."""
+        expire_ms = command.get("exp")
+        if expire_ms is not None and type(expire_ms) is not int:
+            raise MalformedEntry("'exp' must be an integer")
         return cls(
             order_id=require_int(command, "oid"),
             user_id=require_int(command, "uid"),
@@ -88,6 +106,9 @@ class OrderState:
             quote_quantity=optional_decimal(command, "qq"),
             created_at=now,
             updated_at=now,
+            stop_price=optional_decimal(command, "sp"),
+            expire_at=None if expire_ms is None else datetime.fromtimestamp(expire_ms / 1000, UTC),
+            display_quantity=optional_decimal(command, "dq"),
         )
 
     def fill(self, quantity: Decimal, quote: Decimal, now: datetime) -> None:
@@ -123,11 +144,16 @@ class OrderState:
             self.engine_sequence,
             self.created_at,
             self.updated_at,
+            self.stop_price,
+            self.triggered_at,
+            self.expire_at,
+            self.display_quantity,
+            self.hidden_quantity,
         )
 
     def update(self) -> dict[str, Any]:
-        """The order update traders receive."""
-        return {
+        """The order update traders receive; a stop, GTD or iceberg order's also say what it is."""
+        update: dict[str, Any] = {
             "type": "order",
             "order_id": str(self.order_id),
             "client_order_id": self.client_order_id,
@@ -140,3 +166,11 @@ class OrderState:
             "executed_quote": str(self.executed_quote),
             "reject_reason": self.reject_reason,
         }
+        if self.stop_price is not None or self.expire_at is not None or self.display_quantity is not None:
+            update["order_type"] = self.type
+            update["time_in_force"] = self.time_in_force
+            update["stop_price"] = None if self.stop_price is None else str(self.stop_price)
+            update["triggered"] = self.triggered_at is not None
+            update["expire_at"] = self.expire_at_ms
+            update["display_quantity"] = None if self.display_quantity is None else str(self.display_quantity)
+        return update

@@ -8,8 +8,10 @@ from exchange.pipeline.markets import MarketRules
 from matching import MAX_VALUE, from_quote_units, to_lots, to_ticks
 
 SIDES = ("BUY", "SELL")
-TYPES = ("LIMIT", "MARKET")
-TIMES_IN_FORCE = ("GTC", "IOC", "FOK")
+TYPES = ("LIMIT", "MARKET", "STOP_LIMIT", "STOP_MARKET")
+TIMES_IN_FORCE = ("GTC", "IOC", "FOK", "GTD")
+# A stop order is checked as the order it becomes when it triggers; a GTD order as a GTC one.
+PLACED_AS = {"STOP_LIMIT": "LIMIT", "STOP_MARKET": "MARKET"}
 SELF_TRADE_MODES = ("CANCEL_NEWEST", "CANCEL_OLDEST", "CANCEL_BOTH", "ALLOW")
 
 
@@ -43,6 +45,9 @@ def place_problem(
         return "INVALID_SELF_TRADE_PREVENTION"
     if post_only and (order_type != "LIMIT" or tif != "GTC"):
         return "INVALID_POST_ONLY"
+    if tif == "GTD" and order_type != "LIMIT":
+        return "INVALID_TIME_IN_FORCE"
+    order_type = PLACED_AS.get(order_type, order_type)
     if order_type == "LIMIT":
         if price is None or price <= 0:
             return "INVALID_PRICE"
@@ -88,4 +93,46 @@ def engine_size_problem(
     ticks = to_ticks(price, rules.tick_size) if price is not None else None
     if lots is not None and ticks is not None and ticks * lots > MAX_VALUE:
         return "NOTIONAL_TOO_LARGE"
+    return None
+
+
+def extras_problem(
+    rules: MarketRules,
+    side: str,
+    order_type: str,
+    tif: str,
+    quantity: Decimal | None,
+    quote_quantity: Decimal | None,
+    stop_price: Decimal | None,
+    expire_at_ms: int | None,
+    display_quantity: Decimal | None,
+) -> str | None:
+    """What a stop, good-till-date or iceberg order must also meet (after ``place_problem``).
+
+    A stop-market buy gives a quote amount: its hold, taken now, may wait for
+    days, and a buy by quantity would hold all the buyer's quote (ADR 0013).
+    """
+    if order_type in PLACED_AS:
+        if stop_price is None or stop_price <= 0:
+            return "INVALID_STOP_PRICE"
+        if not on_grid(stop_price, rules.tick_size):
+            return "STOP_PRICE_NOT_ON_TICK"
+        if (to_ticks(stop_price, rules.tick_size) or 0) > MAX_VALUE:
+            return "INVALID_STOP_PRICE"
+        if order_type == "STOP_MARKET" and side == "BUY" and quote_quantity is None:
+            return "INVALID_QUANTITY"
+    elif stop_price is not None:
+        return "INVALID_STOP_PRICE"
+    if tif == "GTD":
+        if type(expire_at_ms) is not int or expire_at_ms <= 0:
+            return "INVALID_EXPIRE_TIME"
+    elif expire_at_ms is not None:
+        return "INVALID_EXPIRE_TIME"
+    if display_quantity is not None:
+        if order_type != "LIMIT" or tif not in ("GTC", "GTD") or quantity is None:
+            return "INVALID_DISPLAY_QUANTITY"
+        if display_quantity <= 0 or display_quantity > quantity:
+            return "INVALID_DISPLAY_QUANTITY"
+        if not on_grid(display_quantity, rules.lot_size):
+            return "DISPLAY_QUANTITY_NOT_ON_LOT"
     return None

@@ -13,6 +13,7 @@ from django.conf import settings
 from exchange.pipeline import metrics
 from exchange.pipeline.accounts_stage import AccountsStage
 from exchange.pipeline.depth_window import DepthWindow, depth_checksum
+from exchange.pipeline.expiry_clock import ExpiryClock
 from exchange.pipeline.frozen import raise_frozen_flags
 from exchange.pipeline.keys import ShardKeys, accounts_keys, matching_keys
 from exchange.pipeline.loading import fee_user_id, load_accounts_state, load_books
@@ -68,6 +69,16 @@ class MatchingWorker(StageWorker):
         self._depth_sequence: dict[str, int] = {}
         self._level_texts: dict[str, LevelTexts] = {}
         self._windows: dict[str, DepthWindow] = {}
+        self.expiry_clock = ExpiryClock(shard, self.keys.stream, client)
+
+    def step(self) -> bool:
+        """A step; when idle with a good-till-date order due, a clock tick into the own stream (ADR 0013)."""
+        if self._stage is not None and self._stage.journeys.waiting and self.buffer is not None:
+            self._stage.write_journeys()  # an idle worker commits them after WRITE_BUFFER_MAX_DELAY_MS
+        busy = super().step()
+        if not busy and self._stage is not None and self.holds_lease:
+            busy = self.expiry_clock.tick(self._stage.soonest_expiry)
+        return busy
 
     def _my_markets(self) -> dict[str, MarketRules]:
         return {symbol: rules for symbol, rules in load_markets().items() if rules.shard == self.shard}
@@ -127,11 +138,6 @@ class MatchingWorker(StageWorker):
             return None
         self._stage.write_journeys()
         return self._stage.journeys.take_sent()
-
-    def step(self) -> bool:
-        if self._stage is not None and self._stage.journeys.waiting and self.buffer is not None:
-            self._stage.write_journeys()  # an idle worker commits them after WRITE_BUFFER_MAX_DELAY_MS
-        return super().step()
 
     def _commit(self) -> None:
         super()._commit()

@@ -177,16 +177,34 @@ def test_a_signed_order_is_accepted_once(client: Client, hmac_key: IssuedKey, bt
     assert replayed.status_code == 400 and replayed.json()["code"] == -1022
 
 
+def test_a_stop_loss_limit_with_an_iceberg_quantity_maps_to_a_stop_limit(
+    client: Client, hmac_key: IssuedKey, btc_usdt: Market
+) -> None:
+    body = hmac_signed(
+        hmac_key, limit_sell(type="STOP_LOSS_LIMIT", stopPrice="29500", newClientOrderId="s-1")
+    )
+    reply = call(client, "POST", "order", hmac_key, body=body)
+    assert reply.status_code == 200, reply.content
+    (command,) = stream_commands(hmac_key.api_key.user_id)
+    assert (command["type"], command["sp"], command["tif"]) == ("STOP_LIMIT", "29500", "GTC")
+    query = hmac_signed(hmac_key, {"symbol": "BTCUSDT", "orderId": reply.json()["orderId"]})
+    found = call(client, "GET", "order", hmac_key, query).json()
+    assert (found["type"], found["stopPrice"], found["isWorking"]) == ("STOP_LOSS_LIMIT", "29500", False)
+    iceberg = hmac_signed(hmac_key, limit_sell(icebergQty="0.002", newClientOrderId="i-1"))
+    assert call(client, "POST", "order", hmac_key, body=iceberg).status_code == 200
+    assert stream_commands(hmac_key.api_key.user_id)[-1]["dq"] == "0.002"
+
+
 @pytest.mark.parametrize(
     ("overrides", "code", "mentions"),
     [
         ({"quantity": "0.000001"}, -1013, "LOT_SIZE"),
         ({"price": "30000.001"}, -1013, "PRICE_FILTER"),
         ({"symbol": "NOPEUSDT"}, -1121, "Invalid symbol"),
-        ({"type": "STOP_LOSS"}, -1116, "orderType"),
+        ({"type": "TAKE_PROFIT"}, -1116, "orderType"),
         ({"side": "HOLD"}, -1117, "side"),
         ({"timeInForce": "GTX"}, -1115, "timeInForce"),
-        ({"icebergQty": "0.001"}, -1104, "icebergQty"),
+        ({"trailingDelta": "10"}, -1104, "trailingDelta"),
         ({"newClientOrderId": "has space"}, -1100, "newClientOrderId"),
         ({"type": "MARKET", "price": None, "timeInForce": "GTC"}, -1106, "timeInForce"),
     ],

@@ -192,7 +192,7 @@ def test_it_refuses_bodies_that_are_not_a_json_object(alice_any_path, alice, btc
         ({"side": "buy"}, "INVALID_VALUE"),
         ({"side": 1}, "INVALID_VALUE"),
         ({"type": "STOP"}, "INVALID_VALUE"),
-        ({"time_in_force": "GTD"}, "INVALID_VALUE"),
+        ({"time_in_force": "GTX"}, "INVALID_VALUE"),
         ({"self_trade_prevention": "NONE"}, "INVALID_VALUE"),
         ({"post_only": "yes"}, "INVALID_TYPE"),
         ({"post_only": 1}, "INVALID_TYPE"),

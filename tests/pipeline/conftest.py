@@ -16,7 +16,7 @@ from exchange.pipeline.worker import StageWorker
 from exchange.pipeline.workers import AccountsWorker, MatchingWorker
 from tests.conftest import make_market
 
-AMOUNTS = ("price", "quantity", "quote_quantity")
+AMOUNTS = ("price", "quantity", "quote_quantity", "stop_price", "display_quantity")
 
 
 class Pipeline:

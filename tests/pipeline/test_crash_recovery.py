@@ -72,6 +72,24 @@ def random_order(
         fields["time_in_force"] = rng.choice(["IOC", "FOK"])
     elif roll < 0.36:
         fields["post_only"] = True
+    elif roll < 0.40:  # an iceberg showing a quarter
+        fields["display_quantity"] = quantity / 4
+    elif roll < 0.44:  # good till a moment from now: expired by a later command or the clock tick
+        fields["time_in_force"] = "GTD"
+        fields["expire_at_ms"] = time.time_ns() // 1_000_000 + rng.randint(200, 3000)
+    elif roll < 0.50:  # a stop a few ticks beyond the middle, so some trigger
+        away = Decimal(rng.randint(1, 4))
+        stop = mid + away if side == "BUY" else mid - away
+        if rng.random() < 0.5:
+            fields = {"type": "STOP_LIMIT", "price": stop, "quantity": quantity, "stop_price": stop}
+        elif side == "SELL":
+            fields = {"type": "STOP_MARKET", "quantity": quantity, "stop_price": stop}
+        else:
+            fields = {
+                "type": "STOP_MARKET",
+                "quote_quantity": Decimal(rng.randint(5, 40)),
+                "stop_price": stop,
+            }
     request = PlaceRequest(
         user_id=user.pk, client_order_id=f"c{rng.getrandbits(48)}", symbol=symbol, side=side, **fields
     )

@@ -23,18 +23,21 @@ STP_FROM_BINANCE = {
 }
 STP_TO_BINANCE = {ours: theirs for theirs, ours in STP_FROM_BINANCE.items()}
 _STATUSES = {"PENDING_NEW": "NEW"}
+_TYPES_TO_BINANCE = {"STOP_LIMIT": "STOP_LOSS_LIMIT", "STOP_MARKET": "STOP_LOSS"}
 
 
 def order_type(payload: dict[str, Any]) -> str:
     if payload["type"] == "LIMIT" and payload.get("post_only"):
         return "LIMIT_MAKER"
-    return str(payload["type"])
+    return _TYPES_TO_BINANCE.get(payload["type"], str(payload["type"]))
 
 
 def order(payload: dict[str, Any]) -> dict[str, Any]:
     """An order as /api/v1 answers it (persisted_payload or command_payload), as Binance's GET /order."""
     executed = payload.get("executed_quantity") or "0"
-    working = payload["status"] in ("PENDING_NEW", "NEW", "PARTIALLY_FILLED")
+    # A stop order works once it triggered (Binance's isWorking / workingTime).
+    pending_stop = payload.get("stop_price") is not None and payload.get("triggered_at") is None
+    working = payload["status"] in ("PENDING_NEW", "NEW", "PARTIALLY_FILLED") and not pending_stop
     return {
         "symbol": binance_symbol(payload["market"]),
         "orderId": int(payload["order_id"]),
@@ -48,8 +51,8 @@ def order(payload: dict[str, Any]) -> dict[str, Any]:
         "timeInForce": payload["time_in_force"],
         "type": order_type(payload),
         "side": payload["side"],
-        "stopPrice": "0",
-        "icebergQty": "0",
+        "stopPrice": payload.get("stop_price") or "0",
+        "icebergQty": payload.get("display_quantity") or "0",
         "time": payload["created_at"],
         "updateTime": payload["updated_at"],
         "isWorking": working,

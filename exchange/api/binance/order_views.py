@@ -44,7 +44,16 @@ from exchange.replica import reader
 
 Row = TypeVar("Row", Order, Trade)
 FINAL = frozenset({"FILLED", "CANCELED", "REJECTED", "EXPIRED"})
-_TYPES = {"LIMIT": ("LIMIT", False), "LIMIT_MAKER": ("LIMIT", True), "MARKET": ("MARKET", False)}
+_TYPES = {
+    "LIMIT": ("LIMIT", False),
+    "LIMIT_MAKER": ("LIMIT", True),
+    "MARKET": ("MARKET", False),
+    # Our stops trigger a BUY at or above the stop price and a SELL at or below it: Binance's
+    # STOP_LOSS kinds. TAKE_PROFIT (the other direction) is not offered (ADR 0013).
+    "STOP_LOSS_LIMIT": ("STOP_LIMIT", False),
+    "STOP_LOSS": ("STOP_MARKET", False),
+}
+_TAKES_TIME_IN_FORCE = ("LIMIT", "STOP_LOSS_LIMIT")
 _RESPONSE_TYPES = ("ACK", "RESULT", "FULL")
 
 
@@ -64,15 +73,19 @@ def _order_in(params: Params) -> tuple[PlaceOrderIn, str]:
         )
     order_type, post_only = _TYPES[kind]
     time_in_force = params.text("timeInForce")
-    if kind == "LIMIT" and time_in_force is None:
+    if kind in _TAKES_TIME_IN_FORCE and time_in_force is None:
         raise errors.mandatory("timeInForce")
-    if kind != "LIMIT" and time_in_force is not None:
+    if kind not in _TAKES_TIME_IN_FORCE and time_in_force is not None:
         raise BinanceError(errors.PARAM_NOT_REQUIRED, "Parameter 'timeInForce' sent when not required.")
     if time_in_force is not None and time_in_force not in ("GTC", "IOC", "FOK"):
         raise BinanceError(errors.INVALID_TIME_IN_FORCE, "Invalid timeInForce.")
     quantity = params.text("quantity")
     quote_quantity = params.text("quoteOrderQty")
     price = params.text("price")
+    stop_price = params.text("stopPrice")
+    if kind.startswith("STOP_LOSS") and stop_price is None:
+        raise errors.mandatory("stopPrice")
+    iceberg_quantity = params.text("icebergQty")
     stp = params.text("selfTradePreventionMode")
     if stp is not None and stp not in formats.STP_FROM_BINANCE:
         raise errors.illegal("selfTradePreventionMode", stp)
@@ -84,11 +97,17 @@ def _order_in(params: Params) -> tuple[PlaceOrderIn, str]:
         "side": side,
         "type": order_type,
         # A MARKET order runs once against the book: IOC.
-        "time_in_force": time_in_force or ("GTC" if order_type == "LIMIT" else "IOC"),
+        "time_in_force": time_in_force or ("GTC" if order_type in ("LIMIT", "STOP_LIMIT") else "IOC"),
         "post_only": post_only,
         "response_type": "ACK" if response_type == "ACK" else "RESULT",
     }
-    for name, value in (("price", price), ("quantity", quantity), ("quote_quantity", quote_quantity)):
+    for name, value in (
+        ("price", price),
+        ("quantity", quantity),
+        ("quote_quantity", quote_quantity),
+        ("stop_price", stop_price),
+        ("display_quantity", iceberg_quantity),
+    ):
         if value is not None:
             body[name] = value
     client_order_id = params.text("newClientOrderId")
