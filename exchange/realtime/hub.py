@@ -13,7 +13,6 @@ import weakref
 from dataclasses import dataclass
 
 import redis
-import redis.asyncio as aioredis
 from django.conf import settings
 
 from exchange.realtime.frames import control
@@ -23,6 +22,7 @@ from exchange.realtime.protocol import PRIVATE, Channel, ProtocolError
 from exchange.realtime.subscriptions import Registry
 from exchange.realtime.ticker import TickerBoard
 from exchange.realtime.user_feed import UserFeed, user_channel
+from spot.redis_connection import connect_async
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ class Hub:
     def __init__(self) -> None:
         self.prefix = settings.REDIS_KEY_PREFIX
         block_s = settings.WS_READ_BLOCK_MS / 1000
-        self.redis = aioredis.Redis.from_url(
+        self.redis = connect_async(
             settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=block_s + 5, health_check_interval=30
         )
         self.registry = Registry()
