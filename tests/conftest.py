@@ -77,6 +77,23 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("redis_backend", ["server", "cluster"], indirect=True)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run a parametrised test on the cluster only in the cases its marker names: `cluster(only={...})`."""
+    kept, dropped = [], []
+    for item in items:
+        marker = item.get_closest_marker("cluster")
+        params = getattr(item, "callspec", None)
+        only = marker.kwargs.get("only", {}) if marker is not None else {}
+        on_cluster = params is not None and params.params.get("redis_backend") == "cluster"
+        if on_cluster and any(params.params.get(name) != value for name, value in only.items()):
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
 @pytest.fixture
 def redis_backend(request: pytest.FixtureRequest) -> str:
     """Where the test's Redis is: "server" (REDIS_URL), or "cluster" for the second run of a cluster test."""

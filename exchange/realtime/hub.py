@@ -11,6 +11,7 @@ import asyncio
 import time
 import weakref
 from dataclasses import dataclass
+from typing import Any
 
 import redis
 from django.conf import settings
@@ -22,7 +23,7 @@ from exchange.realtime.protocol import PRIVATE, Channel, ProtocolError
 from exchange.realtime.subscriptions import Registry
 from exchange.realtime.ticker import TickerBoard
 from exchange.realtime.user_feed import UserFeed, user_channel
-from spot.redis_connection import connect_async
+from spot.redis_connection import connect_async, is_cluster
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,12 @@ class Hub:
         for name in self.registry.drop(outlet):
             if name.startswith("user:"):
                 self.users.forget_unlistened(int(name.partition(":")[2]))
+
+    async def pubsub(self) -> Any:
+        """A pub/sub connection; on a cluster, once the slot map is read (its pub/sub does not read it)."""
+        if is_cluster(self.redis):
+            await self.redis.initialize()  # type: ignore[attr-defined]
+        return self.redis.pubsub()
 
     # ---------------------------------------------------------------- readers
 
