@@ -17,11 +17,11 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import redis
 
@@ -166,7 +166,7 @@ class LocalCluster:
         """Each live master's port and the slot ranges it serves."""
         client = self.node(self.running_ports()[0])
         try:
-            slots = client.execute_command("CLUSTER SLOTS")
+            slots: Any = client.execute_command("CLUSTER SLOTS")  # type: ignore[no-untyped-call]
         finally:
             client.close()
         served: dict[int, list[tuple[int, int]]] = {}
@@ -180,6 +180,18 @@ class LocalCluster:
             if any(start <= slot <= end for start, end in ranges):
                 return port
         raise ClusterUnavailable(f"no master serves slot {slot}")
+
+    def replica_of(self, master: int) -> int:
+        """The port of a live replica of the master on `master`."""
+        for port in self.running_ports():
+            client = self.node(port)
+            try:
+                info = client.info("replication")
+            finally:
+                client.close()
+            if info["role"] == "slave" and int(info["master_port"]) == master:
+                return port
+        raise ClusterUnavailable(f"no live replica of {master}")
 
     def kill(self, port: int) -> None:
         """SIGKILL one node: no shutdown, no last write to disk."""
@@ -214,4 +226,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-    sys.exit(main())
+    main()

@@ -84,8 +84,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         marker = item.get_closest_marker("cluster")
         params = getattr(item, "callspec", None)
         only = marker.kwargs.get("only", {}) if marker is not None else {}
-        on_cluster = params is not None and params.params.get("redis_backend") == "cluster"
-        if on_cluster and any(params.params.get(name) != value for name, value in only.items()):
+        chosen = params.params if params is not None else {}
+        on_cluster = chosen.get("redis_backend") == "cluster"
+        if on_cluster and any(chosen.get(name) != value for name, value in only.items()):
             dropped.append(item)
         else:
             kept.append(item)

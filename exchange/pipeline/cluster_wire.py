@@ -91,7 +91,7 @@ class ClusterWire(Wire):
         for key in keys:
             chosen = key if key is not None else first
             if chosen is None:
-                nodes.append(self._client.get_default_node())
+                nodes.append(self._client.get_default_node())  # type: ignore[no-untyped-call]
                 continue
             nodes.append(self._client.nodes_manager.get_node_from_slot(key_slot(_encoded(chosen))))
         return nodes

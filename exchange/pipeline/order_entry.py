@@ -242,7 +242,7 @@ class OrderEntry:
         pipe = self._redis.pipeline(transaction=False)
         for _, keys, args in calls:
             self._place_once(keys=keys, args=args, client=pipe)
-        return pipe.execute()  # type: ignore[no-any-return]
+        return pipe.execute()
 
     def place_command(self, request: PlaceRequest) -> list[Any]:
         """The command `place` sends, for a caller that writes many itself (a load generator).

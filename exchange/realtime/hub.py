@@ -129,7 +129,7 @@ class Hub:
     async def pubsub(self) -> Any:
         """A pub/sub connection; on a cluster, once the slot map is read (its pub/sub does not read it)."""
         if is_cluster(self.redis):
-            await self.redis.initialize()  # type: ignore[attr-defined]
+            await self.redis.initialize()
         return self.redis.pubsub()
 
     # ---------------------------------------------------------------- readers
