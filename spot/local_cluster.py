@@ -198,6 +198,12 @@ class LocalCluster:
         self.processes[port].send_signal(signal.SIGKILL)
         self.processes[port].wait()
 
+    def restart(self, port: int) -> None:
+        """Start a killed node again, on its own directory: it rejoins, as a replica if it was failed over."""
+        server, _ = binaries()
+        self._start_node(server, port)
+        self._wait_listening(port, 30)
+
     def flush(self) -> None:
         for port in self.masters():
             client = self.node(port)
