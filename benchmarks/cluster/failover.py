@@ -18,6 +18,9 @@ It reports:
   the accounts stream's slot (a probe SETs a key in it every 20 ms);
 - *cluster_state ok*: from the kill until a surviving node says the cluster
   is whole again (its replica promoted);
+- *workers resumed*: from the kill until the database's order count grows
+  again after writes succeed (the workers back off up to 5 s between
+  retries, so this trails the failover);
 - *replica back*: once the cluster is whole, the killed node is started
   again (as Kubernetes or systemd would) and rejoins as the new master's
   replica; from the kill until it is in sync. REPLICA acknowledges nothing
@@ -73,6 +76,38 @@ class Probe(threading.Thread):
 
     def first_success_after(self, moment: float) -> float | None:
         return next((t for t in self.successes if t > moment), None)
+
+
+class OrderCounter(threading.Thread):
+    """Counts the orders in the database every 100 ms: when the workers write again after the kill."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.counts: list[tuple[float, int]] = []
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        from django.db import connection
+
+        from exchange.models import Order
+
+        try:
+            while not self.stopping.is_set():
+                self.counts.append((time.monotonic(), Order.objects.count()))
+                time.sleep(0.1)
+        finally:
+            connection.close()
+
+    def first_growth_after(self, moment: float) -> float | None:
+        """When the count first grew after `moment`, having stood still since (the workers resumed)."""
+        before = [count for at, count in self.counts if at <= moment]
+        last = before[-1] if before else 0
+        for at, count in self.counts:
+            if at > moment:
+                if count > last:
+                    return at
+                last = count
+        return None
 
 
 def wait_state_ok(cluster: LocalCluster, since: float, timeout: float = 60) -> float | None:
@@ -178,11 +213,13 @@ def run_level(durability: str, options: argparse.Namespace, work: Path) -> dict[
     stream = accounts_keys(0).stream
     victim = cluster.master_of(stream)
     probe = Probe(cluster.url, f"{e2e.PREFIX}:{{a0}}:failover-probe")
+    counter = OrderCounter()
     try:
         stack.start()
         stack.wait_ready()
         e2e.deposit(traders)
         probe.start()
+        counter.start()
         out = level_dir / "sent.jsonl"
         sender = send(stack, traders_file, options.rate, options.seconds, out)
         time.sleep(options.kill_after)
@@ -200,6 +237,8 @@ def run_level(durability: str, options: argparse.Namespace, work: Path) -> dict[
         acknowledged = {int(r[5]) for r in records if r[5] is not None}
         persisted = drain(acknowledged)
         written_again = probe.first_success_after(killed_at)
+        # Orders the workers had read before the kill are committed during it: growth after writes resume.
+        resumed = counter.first_growth_after(written_again or killed_at)
         answered = sorted(r[3] for r in records if r[5] is not None)
         gaps = [(b - a, a, b) for a, b in itertools.pairwise(answered)]
         gap, gap_from, gap_to = max(gaps) if gaps else (0, 0, 0)
@@ -213,6 +252,7 @@ def run_level(durability: str, options: argparse.Namespace, work: Path) -> dict[
             "writes_stopped_s": None if written_again is None else written_again - killed_at,
             "state_ok_s": None if state_ok_at is None else state_ok_at - killed_at,
             "replica_back_s": replica_back_at - killed_at,
+            "workers_resumed_s": None if resumed is None else resumed - killed_at,
             "api_gap_s": gap / 1e9,
             "gap_after_kill_s": (gap_from - killed_ns) / 1e9,
             "refused_in_gap": refused_in_gap,
@@ -222,6 +262,7 @@ def run_level(durability: str, options: argparse.Namespace, work: Path) -> dict[
         }
     finally:
         probe.stopping.set()
+        counter.stopping.set()
         stack.stop()
         e2e.drop_keys()
         cluster.stop()
@@ -235,16 +276,17 @@ def print_table(rows: list[dict[str, Any]], options: argparse.Namespace) -> None
     )
     print(
         "| STREAM_DURABILITY | orders offered | acknowledged | refused | writes stopped s | cluster_state ok s "
-        "| replica back s | longest API gap s | acknowledged lost | workers leading after |"
+        "| workers resumed s | replica back s | longest API gap s | acknowledged lost | workers leading after |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         stopped = "-" if r["writes_stopped_s"] is None else f"{r['writes_stopped_s']:.2f}"
         state = "-" if r["state_ok_s"] is None else f"{r['state_ok_s']:.2f}"
         leading = sum(r["leading"].values())
+        resumed = "-" if r["workers_resumed_s"] is None else f"{r['workers_resumed_s']:.2f}"
         print(
             f"| {r['durability']} | {r['offered']:,} | {r['acknowledged']:,} | {r['refused']:,} | {stopped} "
-            f"| {state} | {r['replica_back_s']:.2f} | {r['api_gap_s']:.2f} | {len(r['lost'])} | {leading} of {len(r['leading'])} |"
+            f"| {state} | {resumed} | {r['replica_back_s']:.2f} | {r['api_gap_s']:.2f} | {len(r['lost'])} | {leading} of {len(r['leading'])} |"
         )
 
 
