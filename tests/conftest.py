@@ -2,8 +2,9 @@
 
 A test marked `@pytest.mark.cluster` runs twice: on the Redis server of
 REDIS_URL, and on a local Redis Cluster of 3 masters and 3 replicas started
-once for the session (spot/local_cluster.py). A cluster has only database
-0, so the tests keep apart there as they do on one server: by key prefix.
+once for the session (spot/local_cluster.py). `--redis-backend=cluster`
+runs every test on the cluster instead. A cluster has only database 0, so
+the tests keep apart there as they do on one server: by key prefix.
 """
 
 from __future__ import annotations
@@ -72,8 +73,18 @@ def btc_usdt(btc: Asset, usdt: Asset) -> Market:
     )
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--redis-backend",
+        choices=("server", "cluster"),
+        default="server",
+        help="where every test's Redis is: REDIS_URL's server, or a local Redis Cluster for all of them",
+    )
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if metafunc.definition.get_closest_marker("cluster") is not None:
+    on_server = metafunc.config.getoption("redis_backend") == "server"
+    if on_server and metafunc.definition.get_closest_marker("cluster") is not None:
         metafunc.parametrize("redis_backend", ["server", "cluster"], indirect=True)
 
 
@@ -97,8 +108,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture
 def redis_backend(request: pytest.FixtureRequest) -> str:
-    """Where the test's Redis is: "server" (REDIS_URL), or "cluster" for the second run of a cluster test."""
-    return str(getattr(request, "param", "server"))
+    """Where the test's Redis is: "server" (REDIS_URL), or "cluster" (a marked test's second run, or all)."""
+    return str(getattr(request, "param", request.config.getoption("redis_backend")))
 
 
 @pytest.fixture(scope="session")
