@@ -32,6 +32,8 @@ _SLOT_CHANGED = (MovedError, AskError, TryAgainError, ClusterDownError)
 def command_key(command: Command) -> Any:
     """The key that places a command, or None; the Wire's commands name theirs at known places."""
     name = str(command[0]).upper()
+    if len(command) < 2:
+        return None
     if name in ("EVALSHA", "EVAL"):
         return command[3] if int(command[2]) > 0 else None
     if name in ("XREADGROUP", "XREAD"):

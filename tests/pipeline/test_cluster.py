@@ -10,12 +10,15 @@ import time
 from decimal import Decimal
 
 import pytest
+import redis
 from redis.crc import key_slot
 
 from exchange.models import Order, Trade
+from exchange.pipeline.cluster_wire import ClusterWire
 from exchange.pipeline.keys import accounts_keys, matching_keys
 from exchange.pipeline.order_entry import NotDurable, OrderEntry, PlaceRequest
 from exchange.pipeline.user_events import events_stream, seq_counter
+from exchange.pipeline.wire import read_entries, xadd, xreadgroup
 from spot.local_cluster import LocalCluster
 
 on_cluster = pytest.mark.parametrize("redis_backend", ["cluster"], indirect=True)
@@ -96,3 +99,41 @@ def test_the_workers_and_order_entry_carry_on_after_a_failover(
     pipeline.run()
     assert Order.objects.get(pk=buy).status == "FILLED"
     assert Trade.objects.get().quantity == Decimal("0.2")
+
+
+@on_cluster
+def test_the_cluster_wire_sends_each_command_to_its_master_and_answers_in_order(redis_conn, redis_cluster):
+    streams = [accounts_keys(0).stream, matching_keys(1).stream, matching_keys(2).stream]
+    assert len({redis_cluster.master_of(stream) for stream in streams}) == 3
+    redis_conn.xgroup_create(streams[0], "workers", id="0", mkstream=True)
+    wire = ClusterWire(redis_conn)  # type: ignore[arg-type]
+    replies = wire.round_trip(
+        [
+            xadd(streams[1], {"d": b"to m1"}),
+            ("INCR", f"{streams[2]}-not-a-number-key"),
+            ("SET", f"{streams[2]}-not-a-number-key", "text"),
+            ("INCR", f"{streams[2]}-not-a-number-key"),  # an error reply, in its place
+            xadd(streams[0], {"d": b"to a0"}),
+            ("PING",),
+            xreadgroup("workers", "me", streams[0], ">", 10, 5),
+        ]
+    )
+    assert replies[1] == 1 and replies[2] in (True, b"OK")
+    assert isinstance(replies[3], redis.ResponseError)
+    assert replies[5] in (True, b"PONG")
+    assert [fields for _, fields in read_entries(replies[6])] == [{b"d": b"to a0"}]
+    assert redis_conn.xlen(streams[1]) == 1
+    wire.close()
+
+
+@on_cluster
+def test_the_cluster_wire_connects_afresh_after_a_broken_connection(redis_conn):
+    wire = ClusterWire(redis_conn)  # type: ignore[arg-type]
+    key = accounts_keys(0).stream + "-probe"
+    assert wire.round_trip([("SET", key, "1")]) in ([True], [b"OK"])
+    for _, connection in wire._connections.values():
+        connection._sock.close()  # the sockets die under the wire
+    with pytest.raises((redis.ConnectionError, OSError)):
+        wire.round_trip([("GET", key)])
+    assert wire.round_trip([("GET", key)]) == [b"1"]  # the slot map read again, a new connection
+    wire.close()
