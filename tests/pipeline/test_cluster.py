@@ -106,7 +106,7 @@ def test_the_cluster_wire_sends_each_command_to_its_master_and_answers_in_order(
     streams = [accounts_keys(0).stream, matching_keys(1).stream, matching_keys(2).stream]
     assert len({redis_cluster.master_of(stream) for stream in streams}) == 3
     redis_conn.xgroup_create(streams[0], "workers", id="0", mkstream=True)
-    wire = ClusterWire(redis_conn)  # type: ignore[arg-type]
+    wire = ClusterWire(redis_conn)
     replies = wire.round_trip(
         [
             xadd(streams[1], {"d": b"to m1"}),
@@ -128,7 +128,7 @@ def test_the_cluster_wire_sends_each_command_to_its_master_and_answers_in_order(
 
 @on_cluster
 def test_the_cluster_wire_connects_afresh_after_a_broken_connection(redis_conn):
-    wire = ClusterWire(redis_conn)  # type: ignore[arg-type]
+    wire = ClusterWire(redis_conn)
     key = accounts_keys(0).stream + "-probe"
     assert wire.round_trip([("SET", key, "1")]) in ([True], [b"OK"])
     for _, connection in wire._connections.values():
