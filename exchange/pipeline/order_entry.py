@@ -227,11 +227,10 @@ class OrderEntry:
         parameters, or AccountFrozen for a user an operator froze.
         """
         calls = [self._place_call(request) for request in requests]
-        try:
-            replies = self._place_pipelined(calls)
-        except redis.exceptions.NoScriptError:
-            # A cluster's pipeline does not load scripts; a master promoted by a failover lacks them.
-            self.load_scripts()
+        if is_cluster(self._redis):
+            # redis-py's cluster pipeline refuses scripts: one call per order, each to its master.
+            replies = [self._place_once(keys=keys, args=args) for _, keys, args in calls]
+        else:
             replies = self._place_pipelined(calls)
         answers = [_placed(shard, *reply) for (shard, _, _), reply in zip(calls, replies, strict=True)]
         if any(isinstance(answer, Placed) for answer in answers):
