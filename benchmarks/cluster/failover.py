@@ -224,9 +224,10 @@ def run_level(durability: str, options: argparse.Namespace, work: Path) -> dict[
         sender = send(stack, traders_file, options.rate, options.seconds, out)
         time.sleep(options.kill_after)
         log_sizes = {name: (stack.log_dir / f"{name}.log").stat().st_size for name in stack.processes}
+        cluster.kill(victim)
+        # Timed once the process is gone: a write answered while it was dying is no success after it.
         killed_at = time.monotonic()
         killed_ns = time.time_ns()
-        cluster.kill(victim)
         state_ok_at = wait_state_ok(cluster, killed_at)
         # As a supervisor would: the killed node comes back, as the new master's replica.
         cluster.restart(victim)
