@@ -195,6 +195,8 @@ def env_database(name: str, default: str, environ: Mapping[str, str] | None = No
 def env_redis_url(name: str, environ: Mapping[str, str] | None = None) -> str:
     url = env_str(name, "redis://127.0.0.1:6379/0", environ)
     scheme = urlsplit(url).scheme
-    if scheme not in ("redis", "rediss", "unix"):
-        raise ImproperlyConfigured(f"{name}: expected a redis://, rediss:// or unix:// URL, got {url!r}")
+    if scheme not in ("redis", "rediss", "unix", "redis+cluster"):
+        raise ImproperlyConfigured(
+            f"{name}: expected a redis://, rediss://, unix:// or redis+cluster:// URL, got {url!r}"
+        )
     return url

@@ -1,4 +1,11 @@
-"""Shared fixtures: named personas, markets, and an isolated Redis key space."""
+"""Shared fixtures: named personas, markets, and an isolated Redis key space.
+
+A test marked `@pytest.mark.cluster` runs twice: on the Redis server of
+REDIS_URL, and on a local Redis Cluster of 3 masters and 3 replicas started
+once for the session (spot/local_cluster.py). `--redis-backend=cluster`
+runs every test on the cluster instead. A cluster has only database 0, so
+the tests keep apart there as they do on one server: by key prefix.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +21,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
 
 from exchange.models import Asset, Market
+from spot.local_cluster import ClusterUnavailable, LocalCluster, binaries
+from spot.redis_connection import connect, redis_client, worker_redis_client
 
 User = get_user_model()
 
@@ -64,8 +73,58 @@ def btc_usdt(btc: Asset, usdt: Asset) -> Market:
     )
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--redis-backend",
+        choices=("server", "cluster"),
+        default="server",
+        help="where every test's Redis is: REDIS_URL's server, or a local Redis Cluster for all of them",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    on_server = metafunc.config.getoption("redis_backend") == "server"
+    if on_server and metafunc.definition.get_closest_marker("cluster") is not None:
+        metafunc.parametrize("redis_backend", ["server", "cluster"], indirect=True)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run a parametrised test on the cluster only in the cases its marker names: `cluster(only={...})`."""
+    kept, dropped = [], []
+    for item in items:
+        marker = item.get_closest_marker("cluster")
+        params = getattr(item, "callspec", None)
+        only = marker.kwargs.get("only", {}) if marker is not None else {}
+        chosen = params.params if params is not None else {}
+        on_cluster = chosen.get("redis_backend") == "cluster"
+        if on_cluster and any(chosen.get(name) != value for name, value in only.items()):
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+@pytest.fixture
+def redis_backend(request: pytest.FixtureRequest) -> str:
+    """Where the test's Redis is: "server" (REDIS_URL), or "cluster" (a marked test's second run, or all)."""
+    return str(getattr(request, "param", request.config.getoption("redis_backend")))
+
+
+@pytest.fixture(scope="session")
+def redis_cluster() -> Iterator[LocalCluster]:
+    try:
+        binaries()
+    except ClusterUnavailable as exc:
+        pytest.skip(f"no local Redis Cluster: {exc}")
+    cluster = LocalCluster().start()
+    yield cluster
+    cluster.stop()
+
+
 @pytest.fixture(autouse=True)
-def redis_prefix(settings: Any) -> Iterator[str]:
+def redis_prefix(settings: Any, redis_backend: str, request: pytest.FixtureRequest) -> Iterator[str]:
     """Give every test its own key prefix and delete every key under it afterwards.
 
     Every test, not only those that ask: a test that revokes an API key or
@@ -74,17 +133,28 @@ def redis_prefix(settings: Any) -> Iterator[str]:
     """
     prefix = f"spot-test-{uuid.uuid4().hex[:12]}"
     settings.REDIS_KEY_PREFIX = prefix
+    if redis_backend == "cluster":
+        settings.REDIS_URL = request.getfixturevalue("redis_cluster").url
+        _forget_clients()
     url = settings.REDIS_URL  # as it is now: a test may point the setting at a Redis that is down
     yield prefix
-    client = redis.Redis.from_url(url)
+    client = connect(url)
     keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
     if keys:
         client.delete(*keys)
     client.close()
+    if redis_backend == "cluster":
+        _forget_clients()
+
+
+def _forget_clients() -> None:
+    """The process's cached clients are made from REDIS_URL: made anew for the next test's."""
+    redis_client.cache_clear()
+    worker_redis_client.cache_clear()
 
 
 @pytest.fixture
 def redis_conn(redis_prefix: str) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(settings.REDIS_URL)
+    client = connect(settings.REDIS_URL)
     yield client
     client.close()

@@ -21,6 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from spot.redis_connection import connect
+
 ROOT = Path(__file__).resolve().parents[2]
 PREFIX = f"spot-wsbench-{os.getpid()}"
 SYMBOL = "BTC/USDT"
@@ -179,13 +181,12 @@ class Publisher:
     """Trade events into the market's shard events stream, as the matching worker writes them."""
 
     def __init__(self) -> None:
-        import redis
         from django.conf import settings
 
         from exchange.pipeline.keys import matching_keys
         from exchange.routing import SymbolRouter
 
-        self.redis = redis.Redis.from_url(settings.REDIS_URL)
+        self.redis = connect(settings.REDIS_URL)
         self.stream = matching_keys(SymbolRouter.from_settings().shard_for(SYMBOL), PREFIX).events
         self.maxlen = settings.EVENTS_STREAM_MAXLEN
         self.trade_id = 0

@@ -4,7 +4,8 @@ A pooled client checks a connection out and back in for every command, and
 the checkout polls the socket (a syscall) to make sure no stale reply waits
 on it. Order entry makes two Redis calls per order, so a held connection per
 server thread saves measurable CPU (benchmarks/api/README.md). Pub/sub waits
-still take their own connection from the pool.
+still take their own connection from the pool. On Redis Cluster each thread
+holds a cluster client, with a pool per node.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import threading
 import redis
 from django.conf import settings
 
+from spot.redis_connection import connect
+
 _local = threading.local()
 
 
@@ -21,7 +24,7 @@ def api_redis() -> redis.Redis:
     url = settings.REDIS_URL
     client: redis.Redis | None = getattr(_local, "client", None)
     if client is None or getattr(_local, "url", None) != url:
-        client = redis.Redis.from_url(
+        client = connect(
             url,
             socket_connect_timeout=2,
             socket_timeout=5,

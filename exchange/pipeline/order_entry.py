@@ -26,6 +26,7 @@ from exchange.pipeline.keys import accounts_keys
 from exchange.pipeline.messages import encode
 from exchange.pipeline.scripts import registered
 from exchange.routing import account_shard_for
+from spot.redis_connection import is_cluster
 
 # Claim the client order id and enqueue in one step, so two concurrent
 # retries cannot both enqueue. The entry id is what the order id derives from;
@@ -79,6 +80,10 @@ return {1, entry}
 """
 
 FUNDS_REQUEST_TTL_S = 24 * 3600
+
+
+class NotDurable(redis.RedisError):
+    """No replica (REPLICA) or disk (AOF) confirmed the command in time; a retry of it is safe."""
 
 
 class StreamBusy(Exception):
@@ -234,8 +239,8 @@ class OrderEntry:
         answer = _placed(shard, *self._place_once(keys=keys, args=args))
         if isinstance(answer, Exception):
             raise answer
-        if not answer.duplicate:
-            self._make_durable()
+        # A retry waits too: its first attempt may have been answered NotDurable.
+        self._make_durable([keys[1]])
         return answer
 
     def place_many(
@@ -248,16 +253,22 @@ class OrderEntry:
         ClientOrderIdReused for a client order id used before with other
         parameters, or AccountFrozen for a user an operator froze.
         """
-        pipe = self._redis.pipeline(transaction=False)
-        shards = []
-        for request in requests:
-            shard, keys, args = self._place_call(request)
-            self._place_once(keys=keys, args=args, client=pipe)
-            shards.append(shard)
-        answers = [_placed(shard, *reply) for shard, reply in zip(shards, pipe.execute(), strict=True)]
-        if any(isinstance(answer, Placed) and not answer.duplicate for answer in answers):
-            self._make_durable()
+        calls = [self._place_call(request) for request in requests]
+        if is_cluster(self._redis):
+            # redis-py's cluster pipeline refuses scripts: one call per order, each to its master.
+            replies = [self._place_once(keys=keys, args=args) for _, keys, args in calls]
+        else:
+            replies = self._place_pipelined(calls)
+        answers = [_placed(shard, *reply) for (shard, _, _), reply in zip(calls, replies, strict=True)]
+        if any(isinstance(answer, Placed) for answer in answers):
+            self._make_durable([keys[1] for _, keys, _ in calls])
         return answers
+
+    def _place_pipelined(self, calls: list[tuple[int, list[str], list[Any]]]) -> list[Any]:
+        pipe = self._redis.pipeline(transaction=False)
+        for _, keys, args in calls:
+            self._place_once(keys=keys, args=args, client=pipe)
+        return pipe.execute()
 
     def place_command(self, request: PlaceRequest) -> list[Any]:
         """The command `place` sends, for a caller that writes many itself (a load generator).
@@ -269,7 +280,7 @@ class OrderEntry:
 
     def load_scripts(self) -> None:
         """Load the scripts into Redis (a restarted Redis forgets them; `place` reloads on its own)."""
-        for script in (self._place_once, self._funds_once):
+        for script in (self._place_once, self._funds_once, self._unless_frozen):
             self._redis.script_load(script.script)
 
     def _place_call(self, request: PlaceRequest) -> tuple[int, list[str], list[Any]]:
@@ -308,7 +319,7 @@ class OrderEntry:
         for shard in range(account_shards):
             pipe.xadd(accounts_keys(shard, self._prefix).stream, encode({"t": "cancel_market", "m": symbol}))  # type: ignore[arg-type]
         entries = pipe.execute()
-        self._make_durable()
+        self._make_durable([accounts_keys(shard, self._prefix).stream for shard in range(account_shards)])
         return [entry.decode() if isinstance(entry, bytes) else str(entry) for entry in entries]
 
     def amend(self, user_id: int, order_id: int, quantity: Decimal | None, price: Decimal | None) -> str:
@@ -318,7 +329,7 @@ class OrderEntry:
         entry = self._unless_frozen(keys=[keys.frozen, keys.stream], args=[user_id, encode(message)["d"]])
         if entry is None:
             raise AccountFrozen()
-        self._make_durable()
+        self._make_durable([keys.stream])
         return entry.decode() if isinstance(entry, bytes) else str(entry)
 
     def change_funds(
@@ -350,24 +361,40 @@ class OrderEntry:
             keys=[keys.funds_request(request_id or uuid.uuid4().hex), keys.stream],
             args=[FUNDS_REQUEST_TTL_S, encode(message)["d"]],
         )
-        if status == 1:
-            self._make_durable()
+        self._make_durable([keys.stream])
         return Queued(entry.decode() if isinstance(entry, bytes) else str(entry), duplicate=status == 0)
 
     def _send(self, user_id: int, message: dict[str, Any]) -> str:
         stream = accounts_keys(account_shard_for(user_id), self._prefix).stream
         entry = self._redis.xadd(stream, encode(message))  # type: ignore[arg-type]
-        self._make_durable()
+        self._make_durable([stream])
         return entry.decode() if isinstance(entry, bytes) else str(entry)
 
-    def _make_durable(self) -> None:
+    def _make_durable(self, streams: list[str]) -> None:
+        """Wait until what went to `streams` is as durable as STREAM_DURABILITY says, or raise NotDurable.
+
+        WAIT and WAITAOF cover what this connection wrote before them; on
+        Redis Cluster they go to each master the streams live on.
+        """
         mode = settings.STREAM_DURABILITY
-        if mode == "REPLICA":
-            self._redis.wait(1, settings.STREAM_DURABILITY_TIMEOUT_MS)
-        elif mode == "AOF":
-            self._redis.execute_command(  # type: ignore[no-untyped-call]
-                "WAITAOF", 1, 0, settings.STREAM_DURABILITY_TIMEOUT_MS
-            )
+        if mode == "NONE":
+            return
+        timeout_ms = settings.STREAM_DURABILITY_TIMEOUT_MS
+        command = ("WAIT", 1, timeout_ms) if mode == "REPLICA" else ("WAITAOF", 1, 0, timeout_ms)
+        for target in self._durability_targets(streams):
+            reply = self._redis.execute_command(*command, **target)  # type: ignore[no-untyped-call]
+            confirmed = reply if mode == "REPLICA" else reply[0]
+            if int(confirmed) < 1:
+                raise NotDurable(f"{command[0]}: not confirmed within {timeout_ms} ms")
+
+    def _durability_targets(self, streams: list[str]) -> list[dict[str, Any]]:
+        if not is_cluster(self._redis):
+            return [{}]
+        cluster: Any = self._redis
+        nodes = {
+            cluster.get_node_from_key(stream).name: cluster.get_node_from_key(stream) for stream in streams
+        }
+        return [{"target_nodes": node} for node in nodes.values()]
 
 
 def _placed(

@@ -30,6 +30,7 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections
 
 from exchange.pipeline import metrics
+from exchange.pipeline.cluster_wire import wire_for
 from exchange.pipeline.flusher import CommitAbandoned, Flusher
 from exchange.pipeline.ids import entry_id_less_or_equal
 from exchange.pipeline.keys import CONSUMER_GROUP, ShardKeys
@@ -38,7 +39,7 @@ from exchange.pipeline.messages import MalformedEntry, decode
 from exchange.pipeline.outbox import MalformedGroups, Outbox, user_feed
 from exchange.pipeline.trimming import TrimFloor, below_committed
 from exchange.pipeline.user_events import append_commands
-from exchange.pipeline.wire import Command, Entry, Wire, first_error, read_entries, xadd, xreadgroup
+from exchange.pipeline.wire import Command, Entry, first_error, read_entries, xadd, xreadgroup
 from persistence.failures import DeterministicFailure, is_deterministic
 from persistence.offsets import CommittedPosition, Fenced, claim_epoch, load_position
 from persistence.write_buffer import WriteBuffer
@@ -79,7 +80,7 @@ class StageWorker(ABC):
         self.name = name
         self.keys = keys
         self.redis = client
-        self.wire = Wire(client)  # the loop's own connection: outputs and reads
+        self.wire = wire_for(client)  # the loop's own connection: outputs and reads
         self.standby = standby
         # Set by the management command: the worker may tune the process (GC), unlike one inside tests.
         self.owns_process = False

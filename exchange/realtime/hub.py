@@ -11,9 +11,9 @@ import asyncio
 import time
 import weakref
 from dataclasses import dataclass
+from typing import Any
 
 import redis
-import redis.asyncio as aioredis
 from django.conf import settings
 
 from exchange.realtime.frames import control
@@ -23,6 +23,7 @@ from exchange.realtime.protocol import PRIVATE, Channel, ProtocolError
 from exchange.realtime.subscriptions import Registry
 from exchange.realtime.ticker import TickerBoard
 from exchange.realtime.user_feed import UserFeed, user_channel
+from spot.redis_connection import connect_async, is_cluster
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ class Hub:
     def __init__(self) -> None:
         self.prefix = settings.REDIS_KEY_PREFIX
         block_s = settings.WS_READ_BLOCK_MS / 1000
-        self.redis = aioredis.Redis.from_url(
+        self.redis = connect_async(
             settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=block_s + 5, health_check_interval=30
         )
         self.registry = Registry()
@@ -124,6 +125,12 @@ class Hub:
         for name in self.registry.drop(outlet):
             if name.startswith("user:"):
                 self.users.forget_unlistened(int(name.partition(":")[2]))
+
+    async def pubsub(self) -> Any:
+        """A pub/sub connection; on a cluster, once the slot map is read (its pub/sub does not read it)."""
+        if is_cluster(self.redis):
+            await self.redis.initialize()
+        return self.redis.pubsub()
 
     # ---------------------------------------------------------------- readers
 

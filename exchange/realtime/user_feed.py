@@ -300,7 +300,7 @@ class UserFeed:
                 return
             try:
                 if pubsub is None:
-                    pubsub = self.hub.redis.pubsub()
+                    pubsub = await self.hub.pubsub()
                     subscribed = set()
                 if self._changed.is_set():
                     self._changed.clear()

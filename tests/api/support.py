@@ -11,7 +11,6 @@ from decimal import Decimal
 from typing import Any
 from unittest.mock import patch
 
-import redis
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core import signals
@@ -32,6 +31,7 @@ from exchange.pipeline.user_events import append_commands
 from exchange.pipeline.wire import Wire
 from exchange.routing import account_shard_for
 from exchange.services.api_keys import IssuedKey
+from spot.redis_connection import connect
 
 
 @dataclass
@@ -140,7 +140,7 @@ def limit_buy(**overrides: Any) -> dict[str, Any]:
 
 def stream_commands(user_id: int) -> list[dict[str, Any]]:
     """Every command in the user's accounts stream, oldest first."""
-    client = redis.Redis.from_url(settings.REDIS_URL)
+    client = connect(settings.REDIS_URL)
     try:
         entries: Any = client.xrange(accounts_keys(account_shard_for(user_id)).stream)
     finally:
@@ -174,7 +174,7 @@ class FakeEngine:
         self.verdict = verdict
         self.ids_as_text = ids_as_text  # as the WebSocket rule has it: ids are strings
         self._stop = threading.Event()
-        self._client = redis.Redis.from_url(settings.REDIS_URL)
+        self._client = connect(settings.REDIS_URL)
         self._prefix = settings.REDIS_KEY_PREFIX
         self._streams = {
             accounts_keys(shard, self._prefix).stream: shard for shard in range(settings.ACCOUNT_SHARDS)

@@ -9,6 +9,7 @@ from tests.api.support import limit_buy, stream_commands
 pytestmark = pytest.mark.django_db
 
 
+@pytest.mark.cluster
 def test_it_answers_429_with_retry_after_once_the_burst_is_spent(alice_any_path, alice, btc_usdt, settings):
     settings.API_RATE_LIMIT_PER_S = 1
     settings.API_RATE_LIMIT_BURST = 3

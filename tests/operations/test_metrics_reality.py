@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 from django.conf import settings
 from django.db import connection
 
@@ -27,6 +26,7 @@ from exchange.models import Market
 from exchange.pipeline.order_entry import OrderEntry
 from exchange.routing import SymbolRouter
 from exchange.services.api_keys import issue_api_key
+from spot.redis_connection import connect
 from tests.api.support import SignedClient, limit_buy
 from tests.operations.observed_stack import ObservedStack, missing_binaries
 from tests.pipeline.conftest import fee_account
@@ -106,7 +106,7 @@ def stack(tmp_path: Path, btc_usdt: Market, fee_account: Any) -> Iterator[Observ
 
 def trade_a_little(stack: ObservedStack, alice: Any, bob: Any) -> None:
     """A trade through the lean path, a refusal, and reads through Django (daphne and granian)."""
-    client = redis.Redis.from_url(settings.REDIS_URL)
+    client = connect(settings.REDIS_URL)
     entry = OrderEntry(client)
     entry.change_funds(alice.pk, "USDT", "DEPOSIT", Decimal("100000"), "test", None)
     entry.change_funds(bob.pk, "BTC", "DEPOSIT", Decimal("10"), "test", None)

@@ -107,6 +107,7 @@ def assert_findable(rng: random.Random, acknowledged: list[tuple[int, int]]) -> 
             raise AssertionError(f"acknowledged order {order_id} answers ORDER_NOT_FOUND") from None
 
 
+@pytest.mark.cluster(only={"trimmed": True})
 @pytest.mark.timeout(900)
 @pytest.mark.parametrize("trimmed", [True, False], ids=["trimmed", "kept"])
 def test_killing_workers_at_random_loses_and_doubles_nothing(

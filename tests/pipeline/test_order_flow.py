@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
 from exchange.models import Balance, LedgerEntry, Order, Trade
 from tests.pipeline.conftest import user_feed
 
@@ -42,6 +44,7 @@ def test_a_limit_order_holds_funds_matches_settles_and_is_persisted(pipeline, al
     ]
 
 
+@pytest.mark.cluster
 def test_traders_and_market_data_get_their_updates(pipeline, alice, bob, redis_conn, settings):
     import json
 

@@ -15,9 +15,9 @@ from asgiref.sync import async_to_sync
 from django.conf import settings
 
 from exchange.api.signing import private_key_from_text, signed_headers
+from exchange.pipeline.cluster_wire import wire_for
 from exchange.pipeline.keys import matching_keys
 from exchange.pipeline.user_events import append_commands, events_stream
-from exchange.pipeline.wire import Wire
 from exchange.pipeline.workers import depth_key
 from exchange.realtime.auth import SIGNED_PATH
 from exchange.realtime.hub import Hub
@@ -119,7 +119,9 @@ class EventSource:
         """A worker batch's events of one user, appended the workers' way; their seqs."""
         bodies = [json.dumps(event, separators=(",", ":")).encode() for event in events]
         channel = f"{self.prefix}:user:{user_id}"
-        [last] = Wire(self.redis).round_trip(append_commands(channel, bodies, settings.USER_EVENTS_MAXLEN))
+        [last] = wire_for(self.redis).round_trip(
+            append_commands(channel, bodies, settings.USER_EVENTS_MAXLEN)
+        )
         return list(range(int(last) - len(events) + 1, int(last) + 1))
 
     def user_event(self, user_id: int, event: dict[str, Any]) -> int:

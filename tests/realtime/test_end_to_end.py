@@ -102,6 +102,7 @@ def engine_book(pipeline: Pipeline, market: Market) -> tuple[list[Any], list[Any
     return levels(bids), levels(asks)
 
 
+@pytest.mark.cluster(only={"direct": "1"})
 @pytest.mark.parametrize("direct", ["1", "0"], ids=["direct-write", "asgi-send"])
 def test_an_order_is_accepted_and_filled_on_the_private_channel_and_traded_on_the_public_one(
     start_daphne: Any,

@@ -8,19 +8,19 @@ from typing import Any
 import redis
 from django.conf import settings
 
+from exchange.pipeline.cluster_wire import wire_for
 from exchange.pipeline.user_events import (
     MAX_EVENTS_PER_ENTRY,
     append_commands,
     events_stream,
     parse_announcement,
 )
-from exchange.pipeline.wire import Wire
 from exchange.realtime.user_feed import last_seq, private_frames
 
 
 def append(client: redis.Redis, channel: str, count: int, maxlen: int = 1000) -> list[int]:
     events = [json.dumps({"type": "balance", "n": n}).encode() for n in range(count)]
-    return [int(last) for last in Wire(client).round_trip(append_commands(channel, events, maxlen))]
+    return [int(last) for last in wire_for(client).round_trip(append_commands(channel, events, maxlen))]
 
 
 def test_appends_from_several_writers_number_a_users_events_one_by_one(redis_conn: redis.Redis) -> None:
