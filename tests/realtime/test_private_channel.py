@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -9,6 +10,7 @@ from django.contrib.auth.models import User
 
 from exchange.models import Market
 from exchange.pipeline.user_events import events_stream, seq_counter
+from exchange.realtime.hub import Hub
 from exchange.services.api_keys import IssuedKey
 from tests.realtime.support import (
     EventSource,
@@ -203,6 +205,7 @@ def test_the_next_entry_goes_out_as_published_and_a_gap_is_read_from_the_stream(
         await request(ws, {"op": "subscribe", "channels": ["private"]})
         seq = events.order(alice.pk, 21, "NEW")
         assert (await receive(ws))["seq"] == seq
+        await until_listening_and_idle(events, channel, alice.pk)
         newest: Any = events.redis.xrevrange(stream, count=1)
         [(entry_id, _)] = newest
         millis, number = entry_id.decode().split("-")
@@ -222,3 +225,15 @@ def test_the_next_entry_goes_out_as_published_and_a_gap_is_read_from_the_stream(
         await ws.disconnect()
 
     run(body)
+
+
+async def until_listening_and_idle(events: EventSource, channel: str, user_id: int) -> None:
+    """Until the feed's SUBSCRIBE has landed (it follows the client's ack) and no read of the
+    user's stream is under way: a publication of an entry that is not in the stream is then
+    taken as published, or else by nobody."""
+    stream = Hub._by_loop[asyncio.get_running_loop()].users.streams[user_id]
+    async with asyncio.timeout(30):  # a guard for a broken feed, not a measure of speed
+        while not dict(events.redis.pubsub_numsub(channel)).get(channel.encode()):
+            await asyncio.sleep(0.01)
+        while stream.fetching or stream.dirty:
+            await asyncio.sleep(0.01)
