@@ -252,19 +252,17 @@ class OrderBook(MatchingCore):
         ]
 
     def cancel_all(self, user_id: int, ts: int = 0) -> list[Event]:
-        """Cancel every resting order of ``user_id`` in this book, oldest first.
+        """Cancel every resting order of ``user_id`` in this book, oldest first, then its pending stops.
 
         Reads only that user's orders (an index by user), never the whole book.
         """
         try:
             mine = self._by_user.get(user_id)
         except TypeError:  # unhashable: no such user
-            mine = None
-        if not mine:
             return []
         # By arrival, not index order: restore rebuilds the index in price order, and a
         # replay after recovery must give the same events.
-        records = sorted(mine.values(), key=_by_arrival)
+        records = sorted(mine.values(), key=_by_arrival) if mine else []
         events: list[Event] = []
         market = self.market_id
         for record in records:

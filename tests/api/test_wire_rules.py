@@ -56,6 +56,8 @@ AMOUNT_FIELDS = frozenset(
         "quote_volume",
         "best_bid",
         "best_ask",
+        "stop_price",
+        "display_quantity",
     }
 )
 SIGNED_AMOUNT_FIELDS = frozenset({"change"})
@@ -84,6 +86,8 @@ OTHER_FIELDS = frozenset(
         "created_at",
         "updated_at",
         "executed_at",
+        "triggered_at",
+        "expire_at",
         "window_start",
         "window_end",
         "open_time",
