@@ -124,6 +124,16 @@ def redis_cluster() -> Iterator[LocalCluster]:
 
 
 @pytest.fixture(autouse=True)
+def quick_commits(settings: Any) -> None:
+    """Workers in tests commit within 10 ms, not production's 50 (docs/adr/0014).
+
+    The in-process pipeline steps each worker in turn, and a worker holding
+    uncommitted rows waits up to that long for more input before it commits.
+    """
+    settings.WRITE_BUFFER_MAX_DELAY_MS = 10
+
+
+@pytest.fixture(autouse=True)
 def redis_prefix(settings: Any, redis_backend: str, request: pytest.FixtureRequest) -> Iterator[str]:
     """Give every test its own key prefix and delete every key under it afterwards.
 

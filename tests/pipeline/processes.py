@@ -33,6 +33,7 @@ def worker_env(**overrides: str) -> dict[str, str]:
         "SECRET_KEY": settings.SECRET_KEY,
         "STREAM_TRIM_COMMITTED": "0",
         "WORKER_BLOCK_MS": "20",
+        "WRITE_BUFFER_MAX_DELAY_MS": "10",  # as in-process (tests/conftest.py quick_commits)
         "LOG_LEVEL": "INFO",
     }
     env.update(overrides)
