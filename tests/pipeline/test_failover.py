@@ -36,7 +36,6 @@ def funded_alice(transactional_db, redis_conn, btc_usdt, settings):
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.cluster
 def test_a_standby_takes_over_within_10_seconds_of_the_leaders_death(funded_alice, redis_conn, tmp_path):
     entry = OrderEntry(redis_conn)
     matching = WorkerProcess("matching", 1, tmp_path).start()
