@@ -139,7 +139,8 @@ def redis_prefix(settings: Any, redis_backend: str, request: pytest.FixtureReque
 
     Every test, not only those that ask: a test that revokes an API key or
     places an order through the API writes keys too. Keys of a prefix a
-    test derives from this one (`{prefix}-django`) go with it.
+    test derives from this one (`{prefix}-django`) go with it, and so do
+    keys that carry the prefix inside a hash tag (`{<prefix>:user:7:events}:seq`).
     """
     prefix = f"spot-test-{uuid.uuid4().hex[:12]}"
     settings.REDIS_KEY_PREFIX = prefix
@@ -149,7 +150,7 @@ def redis_prefix(settings: Any, redis_backend: str, request: pytest.FixtureReque
     url = settings.REDIS_URL  # as it is now: a test may point the setting at a Redis that is down
     yield prefix
     client = connect(url)
-    keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+    keys = list(client.scan_iter(match=f"*{prefix}*", count=1000))
     if keys:
         client.delete(*keys)
     client.close()

@@ -381,7 +381,7 @@ def drop_keys() -> None:
     from spot.redis_connection import redis_client
 
     client = redis_client()
-    keys = list(client.scan_iter(match=f"{PREFIX}*", count=1000))
+    keys = list(client.scan_iter(match=f"*{PREFIX}*", count=1000))
     for start in range(0, len(keys), 1000):
         client.delete(*keys[start : start + 1000])
 

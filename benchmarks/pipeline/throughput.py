@@ -108,7 +108,7 @@ def flush_redis() -> None:
     from spot.redis_connection import redis_client
 
     client = redis_client()
-    keys = list(client.scan_iter(match=f"{PREFIX}:*", count=5000))
+    keys = list(client.scan_iter(match=f"*{PREFIX}:*", count=5000))
     for start in range(0, len(keys), 1000):
         client.delete(*keys[start : start + 1000])
 

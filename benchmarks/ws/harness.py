@@ -223,7 +223,7 @@ class Publisher:
         return sent, time.perf_counter() - started
 
     def close(self) -> None:
-        keys = list(self.redis.scan_iter(match=f"{PREFIX}:*", count=1000))
+        keys = list(self.redis.scan_iter(match=f"*{PREFIX}:*", count=1000))
         if keys:
             self.redis.delete(*keys)
         self.redis.close()
