@@ -111,6 +111,11 @@ SYMBOL_SHARDS, SYMBOL_DEFAULT_SHARD = env_shard_map("SYMBOL_SHARDS", "btc=1,eth=
 STREAM_DURABILITY = env_choice("STREAM_DURABILITY", "NONE", ("NONE", "REPLICA", "AOF"))
 STREAM_DURABILITY_TIMEOUT_MS = env_int("STREAM_DURABILITY_TIMEOUT_MS", 100, minimum=1)
 
+# A client order id names one order while it is open and for this long after it
+# was placed: a retry within the window is answered with that order, never a
+# second one; after both, the id may name a new order (docs/adr/0015).
+CLIENT_ORDER_ID_WINDOW_S = env_int("CLIENT_ORDER_ID_WINDOW_S", 300, minimum=1)
+
 FEE_ACCOUNT_USERNAME = env_str("FEE_ACCOUNT_USERNAME", "fees")
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -57,6 +57,7 @@ def rules(market_id: int, symbol: str, base_id: int, shard: int) -> Any:
 def run(count: int) -> dict[str, float]:
     from benchmarks.pipeline.throughput import orders
     from exchange.pipeline.accounts_stage import AccountsStage, AccountsState
+    from exchange.pipeline.client_order_ids import RecentClientOrderIds
     from exchange.pipeline.keys import accounts_keys, matching_keys
     from exchange.pipeline.matching_stage import MatchingStage
     from exchange.pipeline.messages import decode, dumps
@@ -72,7 +73,7 @@ def run(count: int) -> dict[str, float]:
     for user in [*users, 1]:
         for asset, amount in (("USDT", "100000000"), ("BTC", "100000")):
             balances[(user, asset)] = [Decimal(amount), Decimal(0)]
-    state = AccountsState(balances, {}, set(), set(users) | {1}, {"USDT": 1, "BTC": 2})
+    state = AccountsState(balances, {}, RecentClientOrderIds(1000), set(users) | {1}, {"USDT": 1, "BTC": 2})
     accounts_out, matching_out = Outbox("a0"), Outbox("m1")
 
     def buffer(name: str) -> WriteBuffer:

@@ -12,6 +12,7 @@ the order (exchange/pipeline/trimming.py), so one of the two always has it.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, cast
@@ -27,8 +28,8 @@ from exchange.api.engine_results import user_channel
 from exchange.api.errors import NotFound, Unavailable
 from exchange.api.redis_clients import api_redis
 from exchange.ids import EPOCH_MS
-from exchange.models import Order
-from exchange.pipeline.ids import SEQUENCE_BITS, SHARD_BITS
+from exchange.models import OPEN_STATUSES, Order
+from exchange.pipeline.ids import SEQUENCE_BITS, SHARD_BITS, accepted_ms_of
 from exchange.pipeline.keys import accounts_keys
 from exchange.pipeline.messages import MalformedEntry, decode
 from exchange.pipeline.order_entry import OrderEntry
@@ -129,28 +130,40 @@ def persisted_order(user_id: int, order_id: int) -> Order | None:
 
 
 def persisted_order_by_client_id(user_id: int, client_order_id: str) -> Order | None:
-    return _orders(user_id).filter(client_order_id=client_order_id).first()
+    """The newest order placed with the client order id: an id may name a new order once
+    the last one is done and its window passed (docs/adr/0015)."""
+    return _orders(user_id).filter(client_order_id=client_order_id).order_by("-id").first()
 
 
-_ID_BY_CLIENT_ID = f"SELECT id FROM {Order._meta.db_table} WHERE user_id = %s AND client_order_id = %s"  # noqa: S608
+_NEWEST_BY_CLIENT_ID = (
+    f"SELECT id, status FROM {Order._meta.db_table} "  # noqa: S608
+    "WHERE user_id = %s AND client_order_id = %s ORDER BY id DESC LIMIT 1"
+)
 
 
 def persisted_order_id(user_id: int, client_order_id: str) -> int | None:
-    """The id alone, on the unique (user, client order id) index: runs for every order
-    placed with a client order id, where the ORM's query building would cost more than
-    the query itself."""
+    """The persisted order the client order id still names (open, or placed within the
+    window), if any. The id alone, on the (user, client order id) index: runs for every
+    order placed with a client order id, where the ORM's query building would cost more
+    than the query itself."""
     for attempt in (1, 2):
         try:
             with connection.cursor() as cursor:
-                cursor.execute(_ID_BY_CLIENT_ID, [user_id, client_order_id])
+                cursor.execute(_NEWEST_BY_CLIENT_ID, [user_id, client_order_id])
                 row = cursor.fetchone()
-            return None if row is None else int(row[0])
+            break
         except (OperationalError, InterfaceError) as exc:
             if attempt == 2 or connection.in_atomic_block:
                 raise Unavailable("the database is briefly unavailable; retry", retry_after_s=1) from exc
             # The server dropped the connection since it was last checked: reconnect once.
             connection.close()
-    raise AssertionError("unreachable")
+    if row is None:
+        return None
+    order_id, status = int(row[0]), row[1]
+    window_ms = settings.CLIENT_ORDER_ID_WINDOW_S * 1000
+    if status in OPEN_STATUSES or accepted_ms_of(order_id) > time.time() * 1000 - window_ms:
+        return order_id
+    return None
 
 
 def pending_order(user_id: int, order_id: int) -> FoundOrder | None:
@@ -236,19 +249,22 @@ def find_order(user_id: int, order_id: int) -> FoundOrder:
 
 
 def find_order_by_client_id(user_id: int, client_order_id: str) -> FoundOrder:
+    """The newest order of the client order id: persisted, or placed since and only in the stream."""
     order = persisted_order_by_client_id(user_id, client_order_id)
-    if order is not None:
-        return FoundOrder(persisted_payload(order))
     try:
-        order_id = OrderEntry(api_redis()).known_order_id(user_id, client_order_id)
+        claimed_id = OrderEntry(api_redis()).known_order_id(user_id, client_order_id)
     except redis.RedisError as exc:
-        raise Unavailable("the exchange is briefly unavailable; retry", retry_after_s=1) from exc
-    if order_id is not None:
-        pending = pending_order(user_id, order_id)
+        if order is None:
+            raise Unavailable("the exchange is briefly unavailable; retry", retry_after_s=1) from exc
+        claimed_id = None
+    if claimed_id is not None and (order is None or claimed_id > order.id):
+        pending = pending_order(user_id, claimed_id)
         if pending is not None:
             return pending
         # Persisted (and the stream trimmed) between the two reads above.
-        order = persisted_order(user_id, order_id)
-        if order is not None:
-            return FoundOrder(persisted_payload(order))
+        newer = persisted_order(user_id, claimed_id)
+        if newer is not None:
+            return FoundOrder(persisted_payload(newer))
+    if order is not None:
+        return FoundOrder(persisted_payload(order))
     raise NotFound("no such order", "ORDER_NOT_FOUND")

@@ -81,7 +81,8 @@ class PlaceOrderIn(StrictBody):
         description="Your id for the order. A retry with the same id and the same order (market, side, type, "
         "time_in_force, price, quantity, quote_quantity by value, post_only, self_trade_prevention) returns "
         "the original order; the same id with other parameters is refused (409 DUPLICATE_CLIENT_ORDER_ID). "
-        "Generated when absent (then a retry cannot be recognised).",
+        "An id names one order while it is open and CLIENT_ORDER_ID_WINDOW_S (300 s) after it was placed; "
+        "then it may name a new order. Generated when absent (then a retry cannot be recognised).",
     )
     response_type: Literal["ACK", "RESULT"] = Field(
         default="ACK",

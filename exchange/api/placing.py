@@ -87,10 +87,11 @@ def place_parsed(principal: Principal, order: PlaceOrderIn) -> Answer:
     request = _checked_request(principal.user_id, order)
     client = api_redis()
     if order.client_order_id is not None and settings.API_CLIENT_ID_DB_CHECK:
-        # A retry whose Redis claim is gone (a week later, or lost with Redis's
-        # last second) would be placed anew and rejected by the accounts stage
-        # as DUPLICATE_CLIENT_ORDER_ID; answer with the first attempt's order
-        # instead, which the database has if a worker persisted it.
+        # A retry whose Redis claim is gone (lost with Redis's last second, or
+        # the window passed while the order is open) would be placed anew and
+        # rejected by the accounts stage as DUPLICATE_CLIENT_ORDER_ID; answer
+        # with the first attempt's order instead, which the database has if a
+        # worker persisted it.
         existing_id = persisted_order_id(principal.user_id, order.client_order_id)
         existing = None if existing_id is None else persisted_order(principal.user_id, existing_id)
         if existing is not None:

@@ -88,7 +88,6 @@ class Order(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["user", "client_order_id"], name="order_unique_client_id"),
             models.CheckConstraint(
                 condition=models.Q(price__isnull=True) | models.Q(price__gt=0), name="order_price_positive"
             ),
@@ -110,6 +109,9 @@ class Order(models.Model):
             models.Index(fields=["user", "status", "-id"], name="order_user_status"),
             models.Index(fields=["user", "market", "-id"], name="order_user_market"),
             models.Index(fields=["market", "status"], name="order_market_status"),
+            # A client order id's orders, newest first: it names a new order once the
+            # last one is done and its retry window passed (docs/adr/0015).
+            models.Index(fields=["user", "client_order_id", "-id"], name="order_user_client_id"),
         ]
 
     def __str__(self) -> str:

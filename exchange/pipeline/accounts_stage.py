@@ -19,6 +19,7 @@ from typing import Any
 
 from exchange.models import Balance, LedgerEntry, Order, OrderHold
 from exchange.pipeline import settlements
+from exchange.pipeline.client_order_ids import RecentClientOrderIds
 from exchange.pipeline.ids import EntryIdOutOfRange, order_id_for, parse_entry_id
 from exchange.pipeline.keys import ShardKeys
 from exchange.pipeline.keys import matching_keys as matching_keys_for
@@ -99,7 +100,9 @@ class AccountsState:
 
     balances: dict[tuple[int, str], list[Decimal]]  # (user, asset) -> [available, locked]
     holds: dict[int, Hold]  # open orders by id
-    client_order_ids: set[tuple[int, str]]
+    # Client order ids placed within the retry window (ADR 0015); those of the
+    # open orders are in open_client_order_ids, kept with the holds.
+    client_order_ids: RecentClientOrderIds
     users: set[int]
     asset_ids: dict[str, int]
     # Asked once for a user id the stage has not seen: users are made by the
@@ -108,18 +111,26 @@ class AccountsState:
     # user id -> market -> how many of the user's holds are in it, so a cancel-all
     # reads one user's markets instead of every hold of the shard.
     hold_markets: dict[int, Counter[str]] = field(init=False, default_factory=dict)
+    open_client_order_ids: set[tuple[int, str]] = field(init=False, default_factory=set)
 
     def __post_init__(self) -> None:
         for hold in self.holds.values():
             self.hold_markets.setdefault(hold.user_id, Counter())[hold.symbol] += 1
+            self.open_client_order_ids.add((hold.user_id, hold.client_order_id))
+
+    def client_order_id_taken(self, key: tuple[int, str], now_ms: int) -> bool:
+        """Whether a place of `key` at `now_ms` repeats an open order or one placed within the window."""
+        return key in self.open_client_order_ids or self.client_order_ids.placed_within(key, now_ms)
 
     def add_hold(self, hold: Hold) -> None:
         self.holds[hold.order_id] = hold
         self.hold_markets.setdefault(hold.user_id, Counter())[hold.symbol] += 1
+        self.open_client_order_ids.add((hold.user_id, hold.client_order_id))
 
     def pop_hold(self, order_id: int) -> Hold | None:
         hold = self.holds.pop(order_id, None)
         if hold is not None:
+            self.open_client_order_ids.discard((hold.user_id, hold.client_order_id))
             markets = self.hold_markets[hold.user_id]
             markets[hold.symbol] -= 1
             if not markets[hold.symbol]:
@@ -202,9 +213,10 @@ class AccountsStage:
             order_id = order_id_for(self._entry_id, self.shard)
         except EntryIdOutOfRange as exc:
             raise MalformedEntry(str(exc)) from None
-        if (user_id, client_order_id) in self.state.client_order_ids:
-            # A retry that reached the stream twice (its Redis claim was lost):
-            # the first order stands; this one leaves no row.
+        if self.state.client_order_id_taken((user_id, client_order_id), self._ms):
+            # A retry that reached the stream twice (its Redis claim was lost),
+            # or an id still naming an open order: the first order stands; this
+            # one leaves no row.
             self._publish_order(
                 user_id, order_id, client_order_id, symbol, "REJECTED", "DUPLICATE_CLIENT_ORDER_ID"
             )
@@ -249,7 +261,7 @@ class AccountsStage:
             hold_asset, hold_amount = self._hold_needed(user_id, rules, order)
             if hold_amount <= 0 or self._balance(user_id, hold_asset)[0] < hold_amount:
                 problem = "INSUFFICIENT_FUNDS"
-        self.state.client_order_ids.add((user_id, client_order_id))
+        self.state.client_order_ids.add((user_id, client_order_id), self._ms)
         if problem is not None or rules is None:
             self._reject_order(order_id, user_id, client_order_id, symbol, rules, order, problem or "")
             return

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime
 from decimal import Context, Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import F
 from django.db.models.functions import Mod
-from django.utils import timezone
 
 from exchange.models import OPEN_STATUSES, Asset, Balance, Order, OrderHold, OrderStatus, Trade
 from exchange.pipeline.accounts_stage import AccountsState, Hold
+from exchange.pipeline.client_order_ids import RecentClientOrderIds
+from exchange.pipeline.ids import accepted_ms_of, parse_entry_id
 from exchange.pipeline.markets import MarketRules
 from exchange.pipeline.matching_stage import spendable_units
 from exchange.pipeline.order_state import OrderState
@@ -27,8 +28,6 @@ from matching import (
     to_ticks,
 )
 
-# Client order ids remembered by the accounts stage, beyond the open orders'.
-CLIENT_ORDER_ID_MEMORY = timedelta(days=8)
 TRADE_SEQUENCE_MASK = (1 << 40) - 1
 
 
@@ -40,7 +39,8 @@ def fee_user_id() -> int:
     return int(user.pk)
 
 
-def load_accounts_state(shard: int, account_shards: int) -> AccountsState:
+def load_accounts_state(shard: int, account_shards: int, resume_after: str) -> AccountsState:
+    """Balances, open holds and recent client order ids, to apply the entries after `resume_after`."""
     users = set(
         get_user_model()
         .objects.annotate(shard=Mod(F("id"), account_shards))
@@ -67,19 +67,24 @@ def load_accounts_state(shard: int, account_shards: int) -> AccountsState:
         )
     # Only what this stage itself committed: an order row written by matching
     # may be ahead of this stage's offset, and the replay must decide as before.
-    since = timezone.now() - CLIENT_ORDER_ID_MEMORY
-    client_order_ids = set(
+    # The window is counted in entry time, as the rows' times are: the entries
+    # to come are after `resume_after`, so what was placed within a window
+    # before it is all they can repeat, however long the worker was down.
+    window_ms = settings.CLIENT_ORDER_ID_WINDOW_S * 1000
+    since = datetime.fromtimestamp(max(parse_entry_id(resume_after)[0] - window_ms, 0) / 1000, UTC)
+    placed = list(
         OrderHold.objects.filter(user_id__in=users, updated_at__gte=since).values_list(
-            "user_id", "client_order_id"
+            "order_id", "user_id", "client_order_id"
         )
     )
-    rejected_here = (
+    placed += (
         Order.objects.filter(user_id__in=users, created_at__gte=since, status=OrderStatus.REJECTED)
         .exclude(id__in=OrderHold.objects.filter(user_id__in=users).values("order_id"))
-        .values_list("user_id", "client_order_id")
+        .values_list("id", "user_id", "client_order_id")
     )
-    client_order_ids.update(rejected_here)
-    client_order_ids.update((hold.user_id, hold.client_order_id) for hold in holds.values())
+    client_order_ids = RecentClientOrderIds(
+        window_ms, [(accepted_ms_of(order_id), (user_id, cid)) for order_id, user_id, cid in placed]
+    )
 
     def user_exists(user_id: int) -> bool:
         return user_id % account_shards == shard and get_user_model().objects.filter(pk=user_id).exists()

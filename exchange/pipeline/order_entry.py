@@ -59,8 +59,6 @@ redis.call('SET', KEYS[1], entry .. ' ' .. ARGV[3], 'EX', tonumber(ARGV[1]))
 return {1, entry}
 """
 
-CLIENT_ORDER_ID_TTL_S = 7 * 24 * 3600
-
 # An amend may raise what an order exposes: refused for a frozen user, in the same step.
 # KEYS: the shard's frozen set, the accounts stream. ARGV: user id, the encoded command.
 _UNLESS_FROZEN = """
@@ -290,16 +288,21 @@ class OrderEntry:
         return (
             shard,
             [keys.client_order_id(request.user_id, request.client_order_id), keys.stream, keys.frozen],
-            [CLIENT_ORDER_ID_TTL_S, encode(request.message())["d"], request.digest(), request.user_id],
+            [
+                settings.CLIENT_ORDER_ID_WINDOW_S,
+                encode(request.message())["d"],
+                request.digest(),
+                request.user_id,
+            ],
         )
 
     def known_order_id(self, user_id: int, client_order_id: str) -> int | None:
-        """The order id of a client order id placed within the last week, if any."""
+        """The order id of a client order id placed within the window (CLIENT_ORDER_ID_WINDOW_S), if any."""
         claim = self.claim_of(user_id, client_order_id)
         return None if claim is None else claim.order_id
 
     def claim_of(self, user_id: int, client_order_id: str) -> Claim | None:
-        """The claim of a client order id placed within the last week, if any."""
+        """The claim of a client order id placed within the window (CLIENT_ORDER_ID_WINDOW_S), if any."""
         shard = account_shard_for(user_id)
         value = self._redis.get(accounts_keys(shard, self._prefix).client_order_id(user_id, client_order_id))
         if value is None:

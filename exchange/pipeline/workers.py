@@ -46,7 +46,7 @@ class AccountsWorker(StageWorker):
         stage = AccountsStage(
             self.shard,
             markets,
-            load_accounts_state(self.shard, settings.ACCOUNT_SHARDS),
+            load_accounts_state(self.shard, settings.ACCOUNT_SHARDS, position.last_entry_id),
             buffer,
             self.outbox,
             {shard: matching_keys(shard) for shard in shards},

@@ -289,3 +289,48 @@ def test_the_order_digest_reads_amounts_by_value_and_every_parameter():
     assert base.digest() == same.digest()
     digests = {replace(base, **change).digest() for change in changes}
     assert len(digests) == len(changes) and base.digest() not in digests
+
+
+def past_window(user_id: int, order_id: str, redis_conn: Any) -> None:
+    """Until the claim has expired and the clock is a window past the order's place (ADR 0015)."""
+    from exchange.pipeline.ids import accepted_ms_of
+
+    key = accounts_keys(0).client_order_id(user_id, "once")
+    while redis_conn.exists(key) or time.time() * 1000 <= accepted_ms_of(int(order_id)) + 1000:
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("status", ["NEW", "PARTIALLY_FILLED"])
+def test_a_retry_of_an_open_order_after_the_window_finds_it_by_the_database_check(
+    alice_any_path, alice, btc_usdt, redis_conn, settings, status
+):
+    settings.API_CLIENT_ID_DB_CHECK = True
+    settings.CLIENT_ORDER_ID_WINDOW_S = 1
+    order_id = alice_any_path.post("/api/v1/orders", limit_buy(client_order_id="once")).json()["order_id"]
+    persist_order(alice, btc_usdt, int(order_id), client_order_id="once", status=status)
+    past_window(alice.pk, order_id, redis_conn)
+
+    retry = alice_any_path.post("/api/v1/orders", limit_buy(client_order_id="once"))
+
+    assert (retry.status_code, retry.json()["order_id"], retry.json()["duplicate"]) == (200, order_id, True)
+    assert len(stream_commands(alice.pk)) == 1
+
+
+@pytest.mark.parametrize("db_check", [True, False])
+def test_a_done_orders_id_places_a_new_order_after_the_window(
+    alice_any_path, alice, btc_usdt, redis_conn, settings, db_check
+):
+    settings.API_CLIENT_ID_DB_CHECK = db_check
+    settings.CLIENT_ORDER_ID_WINDOW_S = 1
+    first = alice_any_path.post("/api/v1/orders", limit_buy(client_order_id="once")).json()["order_id"]
+    persist_order(alice, btc_usdt, int(first), client_order_id="once", status="FILLED")
+    past_window(alice.pk, first, redis_conn)
+
+    second = alice_any_path.post("/api/v1/orders", limit_buy(client_order_id="once", price="29000"))
+    found = alice_any_path.get("/api/v1/orders/by-client-id/once")
+
+    assert (second.status_code, second.json()["duplicate"]) == (202, False)
+    assert second.json()["order_id"] != first
+    # The newest order of the id answers, persisted or not yet.
+    assert (found.json()["order_id"], found.json()["status"]) == (second.json()["order_id"], "PENDING_NEW")
+    assert len(stream_commands(alice.pk)) == 2

@@ -236,8 +236,23 @@ def test_it_names_one_acknowledged_order_stored_under_two_ids(traded: dict[str, 
     status, output = audit()
 
     assert status == 1
-    assert f"orders stored once: user {alice.pk} client order id {hold.client_order_id!r}: 2 holds" in output
-    assert f"hold of order {hold.order_id} (user {alice.pk}" in output
+    name = f"orders stored once: user {alice.pk} client order id {hold.client_order_id!r}"
+    assert f"{name}: holds {traded['resting']} and {hold.order_id} placed 0 ms apart, within the" in output
+    assert (
+        f"{name}: holds {traded['resting']} and {hold.order_id}: the second placed while the first was open"
+        in output
+    )
+
+
+def test_it_names_a_hold_whose_order_row_names_another_client_order_id(
+    traded: dict[str, int], alice: Any
+) -> None:
+    Order.objects.filter(pk=traded["resting"]).update(client_order_id="someone-else")
+
+    status, output = audit()
+
+    assert status == 1
+    assert f"hold of order {traded['resting']} (user {alice.pk}" in output
 
 
 def test_it_names_an_acknowledged_place_that_left_no_row(traded: dict[str, int], bob: Any) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from exchange.pipeline.accounts_stage import AccountsState, Hold
+from exchange.pipeline.client_order_ids import RecentClientOrderIds
 
 ALICE, BOB = 1, 2
 
@@ -14,7 +15,7 @@ def hold(order_id: int, user_id: int, symbol: str) -> Hold:
 
 
 def test_it_indexes_the_markets_of_loaded_and_added_holds_and_forgets_done_ones() -> None:
-    state = AccountsState({}, {1: hold(1, ALICE, "BTC/USDT")}, set(), set(), {})
+    state = AccountsState({}, {1: hold(1, ALICE, "BTC/USDT")}, RecentClientOrderIds(1000), set(), {})
     state.add_hold(hold(2, ALICE, "ETH/USDT"))
     state.add_hold(hold(3, ALICE, "ETH/USDT"))
     state.add_hold(hold(4, BOB, "BTC/USDT"))

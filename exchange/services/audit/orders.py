@@ -19,11 +19,14 @@ each stream is compared with the rows.
 
 from __future__ import annotations
 
+import itertools
+
+from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Q
 
 from exchange.ids import EPOCH_MS
 from exchange.models import Order, OrderHold, OrderStatus
-from exchange.pipeline.ids import SEQUENCE_BITS, SHARD_BITS, parse_entry_id
+from exchange.pipeline.ids import SEQUENCE_BITS, SHARD_BITS, accepted_ms_of, parse_entry_id
 from exchange.pipeline.keys import accounts_keys
 from exchange.services.audit.report import CheckResult
 from exchange.services.audit.streams import AcknowledgedPlace, StreamContents
@@ -66,33 +69,44 @@ def orders_stored_once(
 
 
 def _duplicate_client_ids(result: CheckResult) -> None:
-    """One (user, client order id), one order: across the orders, across the holds, and between the two."""
+    """A client order id names one order at a time (docs/adr/0015): across the orders and across
+    the holds, each place of an id came a window after the one before, and after that one ended.
+    A hold and its order row agree on the user and the id."""
+    window_ms = settings.CLIENT_ORDER_ID_WINDOW_S * 1000
     for table, model in (("orders", Order), ("holds", OrderHold)):
-        duplicates = (
+        reused = (
             model.objects.order_by()
             .values("user_id", "client_order_id")
             .annotate(copies=Count("pk"))
             .filter(copies__gt=1)
-            .values_list("user_id", "client_order_id", "copies")
+            .values_list("user_id", "client_order_id")
         )
-        for user_id, client_order_id, copies in duplicates:
+        for user_id, client_order_id in reused:
             ids = sorted(
                 model.objects.filter(user_id=user_id, client_order_id=client_order_id).values_list(
                     "pk", flat=True
                 )
             )
-            result.fail(f"user {user_id} client order id {client_order_id!r}: {copies} {table} ({_ids(ids)})")
-    other_order = Order.objects.filter(
-        user_id=OuterRef("user_id"), client_order_id=OuterRef("client_order_id")
-    ).exclude(pk=OuterRef("order_id"))
+            holds = {
+                hold.order_id: hold
+                for hold in OrderHold.objects.filter(order_id__in=ids).only("is_open", "updated_at")
+            }
+            for before, after in itertools.pairwise(ids):
+                name = f"user {user_id} client order id {client_order_id!r}: {table} {before} and {after}"
+                gap_ms = accepted_ms_of(after) - accepted_ms_of(before)
+                if gap_ms < window_ms:
+                    result.fail(f"{name} placed {gap_ms} ms apart, within the {window_ms // 1000} s window")
+                hold = holds.get(before)
+                if hold is not None and (
+                    hold.is_open or hold.updated_at.timestamp() * 1000 > accepted_ms_of(after)
+                ):
+                    result.fail(f"{name}: the second placed while the first was open")
     own_order = Order.objects.filter(pk=OuterRef("order_id")).exclude(
         user_id=OuterRef("user_id"), client_order_id=OuterRef("client_order_id")
     )
-    twice = OrderHold.objects.filter(Exists(other_order) | Exists(own_order)).order_by("order_id")
+    twice = OrderHold.objects.filter(Exists(own_order)).order_by("order_id")
     for order_id, user_id, client_order_id in twice.values_list("order_id", "user_id", "client_order_id"):
-        stored = Order.objects.filter(
-            Q(user_id=user_id, client_order_id=client_order_id) | Q(pk=order_id)
-        ).values_list("pk", "user_id", "client_order_id")
+        stored = Order.objects.filter(pk=order_id).values_list("pk", "user_id", "client_order_id")
         rows = ", ".join(f"order {pk} of user {user} as {cid!r}" for pk, user, cid in stored)
         result.fail(f"hold of order {order_id} (user {user_id}, {client_order_id!r}) disagrees with {rows}")
 
@@ -155,8 +169,8 @@ def _places_without_rows(result: CheckResult, streams: StreamContents) -> None:
 
 
 def _is_duplicate(place: AcknowledgedPlace) -> bool:
-    """A place reusing a client order id is refused and leaves no row; the first order stands."""
-    same = Q(user_id=place.user_id, client_order_id=place.client_order_id)
+    """A place reusing a client order id is refused and leaves no row; the earlier order stands."""
+    same = Q(user_id=place.user_id, client_order_id=place.client_order_id, pk__lt=place.order_id)
     return Order.objects.filter(same).exists() or OrderHold.objects.filter(same).exists()
 
 
