@@ -201,6 +201,10 @@ API_RATE_LIMIT_BURST = env_int("API_RATE_LIMIT_BURST", 100, minimum=1)
 # Public market data (no key): a token bucket per client address, and how long answers may be cached.
 API_PUBLIC_RATE_LIMIT_PER_S = env_int("API_PUBLIC_RATE_LIMIT_PER_S", 20, minimum=1)
 API_PUBLIC_RATE_LIMIT_BURST = env_int("API_PUBLIC_RATE_LIMIT_BURST", 40, minimum=1)
+# Password logins (/login/ and /admin/login/), per client address and per user name
+# (exchange/web/login_throttle.py): a burst, then this many a minute.
+LOGIN_RATE_LIMIT_BURST = env_int("LOGIN_RATE_LIMIT_BURST", 10, minimum=1)
+LOGIN_RATE_LIMIT_PER_MIN = env_int("LOGIN_RATE_LIMIT_PER_MIN", 5, minimum=1)
 # How long an API process trusts what it read of a key or of the markets;
 # revocations reach it at once through Redis (docs/adr/0004).
 API_KEY_CACHE_MS = env_int("API_KEY_CACHE_MS", 5000, minimum=0)

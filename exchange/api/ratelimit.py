@@ -65,7 +65,11 @@ def admit_public(remote_addr: str | None) -> None:
 
 
 def admit(
-    tag: str, signature: str | None = None, cost: int = 1, per_s: int | None = None, burst: int | None = None
+    tag: str,
+    signature: str | None = None,
+    cost: int = 1,
+    per_s: float | None = None,
+    burst: int | None = None,
 ) -> None:
     """Let one request of `tag` ("k:<key id>", "u:<user id>", "ip:<address>") through, or raise."""
     per_s = settings.API_RATE_LIMIT_PER_S if per_s is None else per_s
@@ -89,7 +93,7 @@ def admit(
         return
     if verdict == 0:
         raise RateLimited(
-            f"more than {per_s} requests per second",
+            f"more than {per_s:g} requests per second",
             retry_after_s=max(1, math.ceil(int(wait_ms) / 1000)),
         )
     if verdict == -1:
