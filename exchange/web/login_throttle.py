@@ -18,7 +18,7 @@ from functools import wraps
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponseBase
 from django.shortcuts import render
 
 from exchange.api.errors import RateLimited, Unavailable
@@ -35,11 +35,11 @@ def admit_login(remote_addr: str | None, username: str) -> None:
     admit(f"login-user:{username.strip().lower()[:150]}", per_s=per_s, burst=burst)
 
 
-def throttled_login(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def throttled_login(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """The login view, answering 429 (with Retry-After) to a POST over either limit."""
 
     @wraps(view)
-    def throttled(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def throttled(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if request.method == "POST":
             try:
                 admit_login(request.META.get("REMOTE_ADDR"), str(request.POST.get("username", "")))
