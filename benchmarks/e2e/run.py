@@ -350,20 +350,30 @@ def print_tables(rows: list[dict[str, Any]], seconds: float) -> None:
 
 
 def print_memory(rows: list[dict[str, Any]]) -> None:
-    """Each process's resident memory at the start, middle and end of each sampled phase."""
+    """Each process's resident memory at seven points of each sampled phase, and the second half's growth.
+
+    Memory that fills a window (client order ids, capped streams) grows at
+    first and then stays: the second half's growth tells it from a leak.
+    """
     for r in rows:
         samples = r["memory"]
         if len(samples) < 2:
             continue
-        picks = [samples[0], samples[len(samples) // 2], samples[-1]]
+        last = len(samples) - 1
+        picks = [samples[round(last * n / 6)] for n in range(7)]
+        middle = samples[last // 2]
         names = sorted(samples[0][1])
         print(f"\nResident memory (MiB) at {r['offered']:,}/s, sampled {len(samples)} times:\n")
-        print("| process | " + " | ".join(f"{at / 60:.0f} min" for at, _ in picks) + " | max | end - start |")
-        print("|---" * (len(picks) + 3) + "|")
+        header = " | ".join(f"{at / 60:.0f} min" for at, _ in picks)
+        print(f"| process | {header} | max | end - start | second half |")
+        print("|---" * (len(picks) + 4) + "|")
         for name in names:
             values = [sample.get(name, 0) / 2**20 for _, sample in samples]
             cells = " | ".join(f"{sample.get(name, 0) / 2**20:,.0f}" for _, sample in picks)
-            print(f"| {name} | {cells} | {max(values):,.0f} | {values[-1] - values[0]:+,.0f} |")
+            half = values[-1] - middle[1].get(name, 0) / 2**20
+            print(
+                f"| {name} | {cells} | {max(values):,.0f} | {values[-1] - values[0]:+,.0f} | {half:+,.0f} |"
+            )
 
 
 def audit(env: dict[str, str]) -> int:
