@@ -206,7 +206,7 @@ def test_it_emits_the_reference_events_with_stops_icebergs_and_expiries(draws: l
 def test_a_book_restored_from_its_snapshot_midway_goes_on_as_the_reference(
     draws: list[tuple[int, ...]], cut: int
 ) -> None:
-    """Stops, reserves, expiries and the last price survive a JSON snapshot: nothing that decides matching is lost."""
+    """Stops, reserves, expiries and the last price survive a JSON snapshot: nothing that decides is lost."""
     fast, reference = OrderBook(7), ReferenceBook(7)
     ts = 0
     for index, draw in enumerate(draws):
