@@ -35,6 +35,7 @@ from matching.orders import (
     OpenOrders,
 )
 from matching.price_level import PriceLevel
+from matching.snapshot import Extras
 from matching.types import (
     MAX_VALUE,
     CancelReason,
@@ -526,17 +527,6 @@ class OrderBook(MatchingCore):
             ]
         return events
 
-    def restore_extras(
-        self, order_id: int, hidden_lots: int, display_lots: int | None, expire_ts: int | None
-    ) -> None:
-        """Give a restored resting order its iceberg reserve and/or expire time (not in snapshots)."""
-        if order_id not in self._index:
-            raise KeyError(order_id)
-        if hidden_lots > 0 and display_lots:
-            self._icebergs[order_id] = [hidden_lots, display_lots]
-        if expire_ts is not None:
-            self._expiries.add(order_id, expire_ts)
-
     def next_expiry(self) -> int | None:
         """The earliest expire time pending (it may belong to an order gone since): when to send expire."""
         return self._expiries.next_expiry()
@@ -605,7 +595,9 @@ class OrderBook(MatchingCore):
 
     def snapshot(self) -> dict[str, Any]:
         """JSON-serialisable state from which :meth:`restore` rebuilds an equal book."""
-        return snapshot.make(self.market_id, self._trade_seq, self._order_seq, self._records_in_priority())
+        return snapshot.make(
+            self.market_id, self._trade_seq, self._order_seq, self._records_in_priority(), self._extras()
+        )
 
     @classmethod
     def restore(cls, market_id: int, state: dict[str, Any]) -> OrderBook:
@@ -633,6 +625,15 @@ class OrderBook(MatchingCore):
                 book._ask_notional += record[REMAINING] * price
         book._best_bid = book._bids.peekitem(0)[1] if book._bids else None
         book._best_ask = book._asks.peekitem(0)[1] if book._asks else None
+        extras = parsed.extras
+        for order_id, hidden, display in extras.icebergs:
+            book._icebergs[order_id] = [hidden, display]
+        for order_id, expire_ts in extras.expiries:
+            book._expiries.add(order_id, expire_ts)
+        for stop in extras.stops:
+            book._stops.add(stop)
+        book._stops.seq = len(extras.stops)
+        book._stops.last_price = extras.last_price
         try:
             book.check_invariants()
         except AssertionError as exc:
@@ -640,8 +641,22 @@ class OrderBook(MatchingCore):
         return book
 
     def state_hash(self) -> str:
-        """Hash of the resting orders in price-time order and the trade sequence."""
-        return snapshot.state_hash(self.market_id, self._trade_seq, self._records_in_priority())
+        """Hash of everything that decides what the book does next (``matching.snapshot``)."""
+        return snapshot.state_hash(
+            self.market_id, self._trade_seq, self._records_in_priority(), self._extras()
+        )
+
+    def _extras(self) -> Extras:
+        """Reserves, expire times of resting orders, pending stops and the last price."""
+        index = self._index
+        # An expiry stays until due (matching.expiry); only those of resting orders decide anything.
+        expiries = sorted([order_id, at] for order_id, at in self._expiries.items() if order_id in index)
+        return Extras(
+            [[order_id, hidden, display] for order_id, (hidden, display) in sorted(self._icebergs.items())],
+            expiries,
+            self._stops.pending(),
+            self._stops.last_price,
+        )
 
     # ------------------------------------------------------------------- helpers
 

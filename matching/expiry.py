@@ -14,6 +14,7 @@ in the pipeline; in the engine an expiry belongs to the id until it is due.
 from __future__ import annotations
 
 import heapq
+from collections.abc import ItemsView
 
 
 class Expiries:
@@ -32,6 +33,10 @@ class Expiries:
 
     def get(self, order_id: int) -> int | None:
         return self._at.get(order_id)
+
+    def items(self) -> ItemsView[int, int]:
+        """(order id, expire time) of every expiry not yet due, its order resting or not."""
+        return self._at.items()
 
     def due(self, ts: int) -> list[int]:
         """Pop the ids of the orders due at ``ts``, earliest expire time first, then by order id."""

@@ -438,7 +438,29 @@ class ReferenceBook:
             [o.order_id, o.user_id, o.side, o.price, o.qty, o.remaining, o.stp, o.seq, int(o.post_only)]
             for o in self._in_priority(BUY) + self._in_priority(SELL)
         ]
-        return snapshot.state_hash(self.market_id, self.trade_seq, rows)
+        resting = {o.order_id: o for o in self.resting}
+        extras = snapshot.Extras(
+            [[o.order_id, o.hidden, o.display] for _, o in sorted(resting.items()) if o.hidden],
+            sorted([oid, at] for oid, at in self.expiries.items() if oid in resting),
+            [
+                stops.StopOrder(
+                    s.order_id,
+                    s.user_id,
+                    s.side,
+                    s.order_type,
+                    s.tif,
+                    s.price,
+                    s.qty,
+                    s.quote,
+                    s.stop,
+                    s.stp,
+                    s.seq,
+                )
+                for s in sorted(self.stops, key=lambda s: s.seq)
+            ],
+            self.last_price,
+        )
+        return snapshot.state_hash(self.market_id, self.trade_seq, rows, extras)
 
     def check_invariants(self) -> None:
         ids = [o.order_id for o in self.resting]

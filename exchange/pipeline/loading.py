@@ -18,12 +18,13 @@ from exchange.pipeline.markets import MarketRules
 from exchange.pipeline.matching_stage import spendable_units
 from exchange.pipeline.order_state import OrderState
 from matching import (
-    EventKind,
     OrderBook,
     OrderType,
     SelfTradePrevention,
     Side,
     TimeInForce,
+    snapshot,
+    stops,
     to_lots,
     to_ticks,
 )
@@ -95,27 +96,34 @@ def load_accounts_state(shard: int, account_shards: int, resume_after: str) -> A
 def load_books(
     markets: dict[str, MarketRules],
 ) -> tuple[dict[str, OrderBook], dict[int, OrderState], int]:
-    """Rebuild each book from its open orders in priority order; returns the top engine sequence."""
+    """Rebuild each book from its open orders and last trade; returns the top engine sequence.
+
+    The order rows carry all the book holds (ADR 0013): resting orders in
+    priority order, an iceberg's reserve, an expire time, the pending stops in
+    the order they arrived; the last trade row gives the last price and the
+    trade sequence. The book is restored from one snapshot of all of it.
+    """
     books: dict[str, OrderBook] = {}
     orders: dict[int, OrderState] = {}
     top_sequence = 0
     for rules in markets.values():
         rows = []
+        icebergs: list[list[int]] = []
+        expiries: list[list[int]] = []
+        pending_stops: list[Order] = []
         open_orders = Order.objects.filter(market_id=rules.market_id, status__in=OPEN_STATUSES).order_by(
             "engine_sequence", "id"
         )
-        pending_stops: list[Order] = []
-        extras: list[Order] = []
         for order in open_orders:
+            orders[order.pk] = _state_of(order, rules)
+            top_sequence = max(top_sequence, order.engine_sequence or 0)
             if order.stop_price is not None and order.triggered_at is None:
                 pending_stops.append(order)
-                orders[order.pk] = _state_of(order, rules)
                 continue
-            if order.expire_at is not None or order.hidden_quantity:
-                extras.append(order)
             assert order.price is not None and order.quantity is not None and order.engine_sequence
             quantity = to_lots(order.quantity, rules.lot_size)
             # An iceberg's reserve is not on the book: what rests is the visible part.
+            hidden = to_lots(order.hidden_quantity or Decimal(0), rules.lot_size)
             remaining = to_lots(
                 order.quantity - order.executed_quantity - (order.hidden_quantity or 0), rules.lot_size
             )
@@ -134,65 +142,55 @@ def load_books(
                     int(order.post_only),
                 ]
             )
-            orders[order.pk] = _state_of(order, rules)
-            top_sequence = max(top_sequence, order.engine_sequence)
+            if hidden and order.display_quantity:
+                icebergs.append([order.pk, hidden, to_lots(order.display_quantity, rules.lot_size) or 0])
+            if order.expire_at is not None:
+                expiries.append([order.pk, round(order.expire_at.timestamp() * 1000)])
         last_trade = (
-            Trade.objects.filter(market_id=rules.market_id)
-            .order_by("-id")
-            .values_list("id", flat=True)
-            .first()
+            Trade.objects.filter(market_id=rules.market_id).order_by("-id").values_list("id", "price").first()
         )
-        snapshot = {
-            "format": 1,
-            "market_id": rules.market_id,
-            "trade_seq": (last_trade or 0) & TRADE_SEQUENCE_MASK,
-            "order_seq": max((row[7] for row in rows), default=0),
-            "orders": _bids_then_asks(rows),
-        }
-        book = books[rules.symbol] = OrderBook.restore(rules.market_id, snapshot)
-        _restore_extras(book, rules, pending_stops, extras)
+        extras = snapshot.Extras(
+            sorted(icebergs),
+            sorted(expiries),
+            [_stop_of(order, rules, seq) for seq, order in enumerate(_by_arrival(pending_stops), start=1)],
+            None if last_trade is None else to_ticks(last_trade[1], rules.tick_size),
+        )
+        state = snapshot.make(
+            rules.market_id,
+            (last_trade[0] if last_trade else 0) & TRADE_SEQUENCE_MASK,
+            max((row[7] for row in rows), default=0),
+            _bids_then_asks(rows),
+            extras,
+        )
+        books[rules.symbol] = OrderBook.restore(rules.market_id, state)
     return books, orders, top_sequence
 
 
-def _restore_extras(
-    book: OrderBook, rules: MarketRules, pending_stops: list[Order], extras: list[Order]
-) -> None:
-    """What the snapshot format leaves out (ADR 0013): reserves, expiries, pending stops, the last price."""
-    for order in extras:
-        hidden = to_lots(order.hidden_quantity or Decimal(0), rules.lot_size) or 0
-        display = to_lots(order.display_quantity, rules.lot_size) if order.display_quantity else None
-        expire_ms = None if order.expire_at is None else round(order.expire_at.timestamp() * 1000)
-        book.restore_extras(order.pk, hidden, display, expire_ms)
-    # Stops in the order they were placed (order ids follow the stream), before the last price is known.
-    for order in sorted(pending_stops, key=lambda o: o.pk):
-        stop = to_ticks(order.stop_price, rules.tick_size)
-        price = to_ticks(order.price, rules.tick_size) if order.price is not None else None
-        quantity = to_lots(order.quantity, rules.lot_size) if order.quantity is not None else None
-        quote = None
-        if order.quote_quantity is not None:
-            quote = spendable_units(order.quote_quantity, rules)
-        placed_as = "LIMIT" if order.type == "STOP_LIMIT" else "MARKET"
-        events = book.place_stop(
-            order.pk,
-            order.user_id,
-            Side[order.side],
-            OrderType[placed_as],
-            TimeInForce[order.time_in_force],
-            price,
-            quantity,
-            stop or 0,
-            quote,
-            False,
-            SelfTradePrevention[order.self_trade_prevention],
-        )
-        assert events[0][0] is EventKind.STOP_ACCEPTED, f"stop order {order.pk} does not load: {events}"
-    last = (
-        Trade.objects.filter(market_id=rules.market_id)
-        .order_by("-id")
-        .values_list("price", flat=True)
-        .first()
+def _by_arrival(pending_stops: list[Order]) -> list[Order]:
+    """Pending stops in the order the book took them: by the engine sequence of their STOP_ACCEPTED.
+
+    A row written before stops had one is ordered by id (ids follow one
+    accounts shard's stream, not the merge of several).
+    """
+    return sorted(pending_stops, key=lambda o: (o.engine_sequence is not None, o.engine_sequence or 0, o.pk))
+
+
+def _stop_of(order: Order, rules: MarketRules, seq: int) -> stops.StopOrder:
+    assert order.stop_price is not None
+    quote = None if order.quote_quantity is None else spendable_units(order.quote_quantity, rules)
+    return stops.StopOrder(
+        order.pk,
+        order.user_id,
+        Side[order.side],
+        OrderType.LIMIT if order.type == "STOP_LIMIT" else OrderType.MARKET,
+        TimeInForce[order.time_in_force],
+        None if order.price is None else to_ticks(order.price, rules.tick_size),
+        None if order.quantity is None else to_lots(order.quantity, rules.lot_size),
+        quote,
+        to_ticks(order.stop_price, rules.tick_size) or 0,
+        SelfTradePrevention[order.self_trade_prevention],
+        seq,
     )
-    book.last_price = None if last is None else to_ticks(last, rules.tick_size)
 
 
 def _bids_then_asks(rows: list[list[int]]) -> list[list[int]]:

@@ -397,7 +397,10 @@ class MatchingStage:
             elif kind is EventKind.AMENDED:
                 self._amended(rules, event)
             elif kind is EventKind.STOP_ACCEPTED:
-                self._save(self.orders[event.order_id])
+                order = self.orders[event.order_id]
+                # Pending stops trigger oldest first: a restart must queue them as the book did.
+                order.engine_sequence = self._next_engine_sequence()
+                self._save(order)
             elif kind is EventKind.TRIGGERED:
                 self._triggered(event)
             elif kind is EventKind.REFRESHED:

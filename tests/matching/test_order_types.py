@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -197,4 +198,26 @@ def test_it_emits_the_reference_events_with_stops_icebergs_and_expiries(draws: l
             (s.order_id for s in reference.stops),
             key=lambda oid: next(s.seq for s in reference.stops if s.order_id == oid),
         )
+    assert fast.state_hash() == reference.state_hash()
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(commands(), st.integers(0, 119))
+def test_a_book_restored_from_its_snapshot_midway_goes_on_as_the_reference(
+    draws: list[tuple[int, ...]], cut: int
+) -> None:
+    """Stops, reserves, expiries and the last price survive a JSON snapshot: nothing that decides is lost."""
+    fast, reference = OrderBook(7), ReferenceBook(7)
+    ts = 0
+    for index, draw in enumerate(draws):
+        if index == cut % len(draws):
+            assert fast.state_hash() == reference.state_hash()
+            fast = OrderBook.restore(7, json.loads(json.dumps(fast.snapshot())))
+            assert fast.state_hash() == reference.state_hash()
+        ts += 1 + draw[-1]
+        command = to_command(draw, fast, ts)
+        if not isinstance(command, Expire):
+            assert apply(fast, Expire(ts)) == apply(reference, Expire(ts))
+        assert apply(fast, command) == apply(reference, command), f"diverged at {command}"
+        fast.check_invariants()
     assert fast.state_hash() == reference.state_hash()

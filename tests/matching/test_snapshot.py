@@ -23,7 +23,7 @@ from matching.events import Event
 MARKET_ID = 9
 ALICE, BOB = 1, 2
 BUY, SELL = Side.BUY, Side.SELL
-LIMIT, GTC = OrderType.LIMIT, TimeInForce.GTC
+LIMIT, GTC, IOC = OrderType.LIMIT, TimeInForce.GTC, TimeInForce.IOC
 
 
 def busy_book() -> OrderBook:
@@ -107,7 +107,112 @@ def test_the_state_hash_is_stable_across_versions() -> None:
     book.check_invariants()
 
 
-GOLDEN_HASH = "ce7ca89a8c752dc817bd95b1b4536b717e091fba35d84b5ecac100d724db6593"
+GOLDEN_HASH = "253a9d2e5ace010b35c620d66b8ae49ad0ffb330e98291ee368173a86e479290"
+
+
+# ----------------------------------------------- stops, icebergs, expiries, last price (ADR 0013)
+
+MARKET = OrderType.MARKET
+CAROL = 3
+
+
+def book_with_extras() -> OrderBook:
+    """Pending stops of each kind, an iceberg refilled and then partly taken, GTD orders, a last price."""
+    book = OrderBook(MARKET_ID)
+    book.place(1, ALICE, SELL, LIMIT, GTC, 101, 1, ts=1)
+    book.place(2, BOB, BUY, LIMIT, GTC, 101, 1, ts=2)  # a trade: the last price is 101
+    book.place_limit(3, ALICE, SELL, 103, 10, display_lots=4, ts=3)  # shows 4, hides 6
+    book.place_limit(4, CAROL, SELL, 103, 2, expire_ts=500, ts=4)  # behind the iceberg
+    book.place(5, BOB, BUY, LIMIT, GTC, 103, 5, ts=5)  # takes 4 (refill: 4 behind order 4), then 1 of order 4
+    book.place_limit(6, CAROL, BUY, 99, 3, display_lots=1, expire_ts=400, ts=6)
+    book.place_stop(7, BOB, BUY, LIMIT, GTC, 106, 2, 105, ts=7)
+    book.place_stop(8, CAROL, SELL, MARKET, IOC, None, 2, 98, ts=8)
+    book.place_stop(9, ALICE, BUY, MARKET, GTC, None, None, 104, quote_lots=500, ts=9)
+    book.place_stop(10, BOB, BUY, LIMIT, GTC, 104, 1, 104, ts=10)  # same trigger as 9, later: enters after it
+    assert book.reserve_of(3) == 2 and book.reserve_of(6) == 2
+    assert book.open_orders[3].remaining_lots == 4 and book.open_orders[4].remaining_lots == 1
+    assert book.last_price == 103 and len(book.stop_orders) == 4
+    book.check_invariants()
+    return book
+
+
+def test_a_snapshot_keeps_stops_reserves_expiries_and_the_last_price() -> None:
+    book = book_with_extras()
+    state = json.loads(json.dumps(book.snapshot()))
+    assert only_plain_json(state) and state["format"] == 2
+    restored = OrderBook.restore(MARKET_ID, state)
+    assert restored.snapshot() == book.snapshot()
+    assert restored.state_hash() == book.state_hash()
+    assert [s.order_id for s in restored.stop_orders] == [7, 8, 9, 10]
+    assert (restored.reserve_of(3), restored.reserve_of(6)) == (2, 2)
+    assert (restored.expire_time_of(4), restored.expire_time_of(6)) == (500, 400)
+    assert restored.last_price == 103
+    restored.check_invariants()
+
+
+def test_a_restored_book_triggers_refills_and_expires_as_the_original() -> None:
+    book = book_with_extras()
+    restored = OrderBook.restore(MARKET_ID, json.loads(json.dumps(book.snapshot())))
+    follow_up: list[Callable[[OrderBook], list[Event]]] = [
+        lambda b: b.place(20, BOB, BUY, LIMIT, GTC, 104, 1, ts=20),  # takes order 4's last lot
+        lambda b: b.place(21, BOB, BUY, LIMIT, GTC, 104, 7, ts=21),  # the iceberg refills and trades out
+        lambda b: b.place(22, ALICE, SELL, LIMIT, GTC, 104, 9, ts=22),  # trades at 104: stops 9 then 10
+        lambda b: b.expire(450),  # order 6, a GTD iceberg, with its reserve
+        lambda b: b.place(23, ALICE, SELL, LIMIT, GTC, 98, 1, ts=460),
+        lambda b: b.place(24, BOB, BUY, LIMIT, GTC, 98, 1, ts=461),  # 98: stop 8 sells
+        lambda b: b.cancel_all(BOB, ts=470),
+    ]
+    kinds_seen: set[EventKind] = set()
+    for command in follow_up:
+        events = command(book)
+        assert command(restored) == events
+        kinds_seen.update(EventKind(e[0]) for e in events)
+        assert restored.state_hash() == book.state_hash()
+    assert {EventKind.TRIGGERED, EventKind.REFRESHED, EventKind.CANCELLED} <= kinds_seen
+    restored.check_invariants()
+
+
+def test_a_format_1_snapshot_still_restores_its_resting_orders() -> None:
+    state = busy_book().snapshot()
+    old = {key: state[key] for key in ("market_id", "trade_seq", "order_seq", "orders")}
+    restored = OrderBook.restore(MARKET_ID, {**old, "format": 1})
+    assert restored.snapshot() == {**state, "last_price": 0}  # format 1 had no last price
+
+
+def changed(change: Callable[[dict[str, Any]], None]) -> OrderBook:
+    state = copy.deepcopy(book_with_extras().snapshot())
+    change(state)
+    return OrderBook.restore(MARKET_ID, state)
+
+
+def swap_first_two_stops(state: dict[str, Any]) -> None:
+    state["stops"][0], state["stops"][1] = state["stops"][1], state["stops"][0]
+
+
+HASHED_EXTRAS = {
+    "a reserve": lambda s: s["icebergs"][0].__setitem__(1, 1),
+    "a display size": lambda s: s["icebergs"][0].__setitem__(2, 5),
+    "no reserve": lambda s: s["icebergs"].pop(0),
+    "an expire time": lambda s: s["expiries"][0].__setitem__(1, 501),
+    "no expire time": lambda s: s["expiries"].pop(0),
+    "a stop price": lambda s: s["stops"][0].__setitem__(8, 106),
+    "a missing stop": lambda s: s["stops"].pop(),
+    "the stops' arrival order": swap_first_two_stops,
+    "the last price": lambda s: s.update(last_price=102),
+    "no last price": lambda s: s.update(last_price=0),
+}
+
+
+@pytest.mark.parametrize("change", HASHED_EXTRAS.values(), ids=HASHED_EXTRAS.keys())
+def test_the_state_hash_covers_what_decides_future_matching(change: Any) -> None:
+    assert changed(change).state_hash() != book_with_extras().state_hash()
+
+
+def test_the_state_hash_with_extras_is_stable_across_versions() -> None:
+    assert book_with_extras().state_hash() == GOLDEN_HASH_WITH_EXTRAS
+
+
+GOLDEN_HASH_WITH_EXTRAS = "83b04be00e1d4486f2504ca431e68f508b19cf2e8954d2fed3847ade958a686a"
 
 
 def corrupt(change: Any) -> dict[str, Any]:
@@ -134,7 +239,36 @@ CORRUPTIONS = {
     "duplicate order id": lambda s: s["orders"].append(list(s["orders"][0])),
     "queue out of arrival order": swap_two_orders_of_one_level,
     "crossed book": lambda s: s["orders"][0].__setitem__(3, 200),
+    "format 2 without its extras": lambda s: s.pop("stops"),
 }
+
+
+def extras_corrupted(change: Any) -> dict[str, Any]:
+    state = copy.deepcopy(book_with_extras().snapshot())
+    change(state)
+    return state
+
+
+EXTRAS_CORRUPTIONS = {
+    "iceberg of no resting order": lambda s: s["icebergs"][0].__setitem__(0, 77),
+    "zero reserve": lambda s: s["icebergs"][0].__setitem__(1, 0),
+    "showing more than the display": lambda s: s["icebergs"][0].__setitem__(2, 3),
+    "reserve past the order's size": lambda s: s["icebergs"][0].__setitem__(1, 7),
+    "icebergs not by id": lambda s: s["icebergs"].reverse(),
+    "expiry of no resting order": lambda s: s["expiries"][0].__setitem__(0, 77),
+    "short stop row": lambda s: s["stops"][0].pop(),
+    "stop without a stop price": lambda s: s["stops"][0].__setitem__(8, 0),
+    "stop-limit without a price": lambda s: s["stops"][0].__setitem__(5, 0),
+    "stop that also rests": lambda s: s["stops"][0].__setitem__(0, 3),
+    "stop twice": lambda s: s["stops"].append(list(s["stops"][0])),
+    "null last price": lambda s: s.update(last_price=None),
+}
+
+
+@pytest.mark.parametrize("change", EXTRAS_CORRUPTIONS.values(), ids=EXTRAS_CORRUPTIONS.keys())
+def test_it_refuses_corrupt_extras(change: Any) -> None:
+    with pytest.raises(SnapshotError):
+        OrderBook.restore(MARKET_ID, extras_corrupted(change))
 
 
 @pytest.mark.parametrize("change", CORRUPTIONS.values(), ids=CORRUPTIONS.keys())
