@@ -19,6 +19,7 @@ from matching.matcher import (
     CANCELLED,
     DEPTH,
     GTC,
+    SELL,
     TRADE_SEQUENCE_BITS,
     MatchingCore,
 )
@@ -120,6 +121,138 @@ class OrderBook(MatchingCore):
         ``spend_units`` caps what a market buy by qty_lots may pay, in quote units
         (what its hold pays for); nothing else takes it.
         """
+        # Fast path: a GTC limit order given as enum members and ints within their bounds,
+        # the bulk of any real flow. Every test here is one the full checks below make too;
+        # an order that fails any of them goes through those, which name the first fault.
+        # price * qty <= MAX_VALUE with both positive bounds each of them as well.
+        if (
+            order_type is _LIMIT
+            and tif is GTC
+            and type(order_id) is int
+            and type(user_id) is int
+            and type(price_ticks) is int
+            and type(qty_lots) is int
+            and type(stp) is SelfTradePrevention
+            and quote_lots is None
+            and spend_units is None
+            and 0 < order_id <= MAX_VALUE
+            and 0 < user_id <= MAX_VALUE
+            and price_ticks > 0
+            and qty_lots > 0
+            and (notional := price_ticks * qty_lots) <= MAX_VALUE
+            and order_id not in self._index
+        ):
+            if side is BUY:
+                best = self._best_ask
+                if (
+                    self._bid_lots + qty_lots > MAX_VALUE
+                    or self._bid_notional + notional > MAX_VALUE
+                    or (best is not None and best.price <= price_ticks)
+                ):
+                    return self._place_limit_checked(
+                        order_id, user_id, BUY, price_ticks, qty_lots, post_only, stp, ts
+                    )
+                level = self._bids.get(-price_ticks) or self._add_level(BUY, price_ticks)
+                self._bid_lots += qty_lots
+                self._bid_notional += notional
+            elif side is SELL:
+                best = self._best_bid
+                if (
+                    self._ask_lots + qty_lots > MAX_VALUE
+                    or self._ask_notional + notional > MAX_VALUE
+                    or (best is not None and best.price >= price_ticks)
+                ):
+                    return self._place_limit_checked(
+                        order_id, user_id, SELL, price_ticks, qty_lots, post_only, stp, ts
+                    )
+                level = self._asks.get(price_ticks) or self._add_level(SELL, price_ticks)
+                self._ask_lots += qty_lots
+                self._ask_notional += notional
+            else:  # not a member of Side: the full checks normalise or refuse it
+                return self._place_checked(
+                    order_id,
+                    user_id,
+                    side,
+                    order_type,
+                    tif,
+                    price_ticks,
+                    qty_lots,
+                    None,
+                    post_only,
+                    stp,
+                    ts,
+                    None,
+                )
+            # A passive GTC limit: it rests (what _rest does, inlined).
+            seq = self._order_seq = self._order_seq + 1
+            record = [
+                order_id,
+                user_id,
+                side,
+                price_ticks,
+                qty_lots,
+                qty_lots,
+                stp,
+                seq,
+                1 if post_only else 0,
+            ]
+            level.orders.append(record)
+            total = level.total = level.total + qty_lots
+            self._index[order_id] = record
+            mine = self._by_user.get(user_id)
+            if mine is None:
+                mine = self._by_user[user_id] = {}
+            mine[order_id] = record
+            market = self.market_id
+            return [
+                (
+                    _ACCEPTED,
+                    market,
+                    order_id,
+                    user_id,
+                    side,
+                    _LIMIT,
+                    GTC,
+                    price_ticks,
+                    qty_lots,
+                    None,
+                    True if post_only else False,  # noqa: SIM210 (cheaper than a call)
+                    stp,
+                    ts,
+                ),
+                (DEPTH, market, side, price_ticks, total, ts),
+            ]
+        return self._place_checked(
+            order_id,
+            user_id,
+            side,
+            order_type,
+            tif,
+            price_ticks,
+            qty_lots,
+            quote_lots,
+            post_only,
+            stp,
+            ts,
+            spend_units,
+        )
+
+    def _place_checked(
+        self,
+        order_id: int,
+        user_id: int,
+        side: int,
+        order_type: int,
+        tif: int,
+        price_ticks: int | None,
+        qty_lots: int | None,
+        quote_lots: int | None,
+        post_only: bool,
+        stp: int,
+        ts: int,
+        spend_units: int | None,
+    ) -> list[Event]:
+        """``place`` with every check in the documented order."""
         # The order of these checks fixes which reason a command with several faults gets.
         if type(order_id) is not int or not 0 < order_id <= MAX_VALUE:
             return self._reject(_PLACE, order_id, user_id, RejectReason.INVALID_ORDER_ID, ts)
@@ -161,71 +294,48 @@ class OrderBook(MatchingCore):
             return self._reject(_PLACE, order_id, user_id, RejectReason.NOTIONAL_TOO_LARGE, ts)
         if post_only and otif is not GTC:
             return self._reject(_PLACE, order_id, user_id, RejectReason.INVALID_POST_ONLY, ts)
-        index = self._index
-        if order_id in index:
+        if order_id in self._index:
             return self._reject(_PLACE, order_id, user_id, RejectReason.DUPLICATE_ORDER_ID, ts)
-        # Judged on the whole size before matching, so the door's answer does not depend on the fills.
-        # _side_fits, inlined: a call costs more than the test.
-        if otif is GTC and (
-            (self._bid_lots + qty_lots > MAX_VALUE or self._bid_notional + notional > MAX_VALUE)
-            if oside is BUY
-            else (self._ask_lots + qty_lots > MAX_VALUE or self._ask_notional + notional > MAX_VALUE)
-        ):
-            return self._reject(_PLACE, order_id, user_id, RejectReason.BOOK_TOTAL_TOO_LARGE, ts)
+        return self._place_limit_checked(
+            order_id, user_id, oside, price_ticks, qty_lots, post_only, ostp, ts, otif
+        )
 
-        market = self.market_id
+    def _place_limit_checked(
+        self,
+        order_id: int,
+        user_id: int,
+        side: Side,
+        price_ticks: int,
+        qty_lots: int,
+        post_only: bool,
+        stp: SelfTradePrevention,
+        ts: int,
+        tif: TimeInForce = GTC,
+    ) -> list[Event]:
+        """A limit order past every check up to the book total's: that check, then match / rest."""
+        # Judged on the whole size before matching, so the door's answer does not depend on the fills.
+        if tif is GTC and not self._side_fits(side, qty_lots, price_ticks * qty_lots):
+            return self._reject(_PLACE, order_id, user_id, RejectReason.BOOK_TOTAL_TOO_LARGE, ts)
         post = 1 if post_only else 0
         events: list[Event] = [
             (
                 _ACCEPTED,
-                market,
+                self.market_id,
                 order_id,
                 user_id,
-                oside,
-                otype,
-                otif,
+                side,
+                _LIMIT,
+                tif,
                 price_ticks,
                 qty_lots,
                 None,
                 post == 1,
-                ostp,
+                stp,
                 ts,
             )
         ]
-        if oside is BUY:
-            best = self._best_ask
-            crosses = best is not None and best.price <= price_ticks
-        else:
-            best = self._best_bid
-            crosses = best is not None and best.price >= price_ticks
-        if crosses or otif is not GTC:
-            self._limit(
-                events, order_id, user_id, oside, otif, price_ticks, qty_lots, qty_lots, ostp, post, ts
-            )
-            return self._stops.after(self, events, ts)
-        # Inlined rest of a passive GTC limit, the bulk of any real flow (_rest does the same).
-        level = (self._bids if oside is BUY else self._asks).get(
-            -price_ticks if oside is BUY else price_ticks
-        )
-        if level is None:
-            level = self._add_level(oside, price_ticks)
-        seq = self._order_seq = self._order_seq + 1
-        record = [order_id, user_id, oside, price_ticks, qty_lots, qty_lots, ostp, seq, post]
-        level.orders.append(record)
-        total = level.total = level.total + qty_lots
-        index[order_id] = record
-        mine = self._by_user.get(user_id)
-        if mine is None:
-            mine = self._by_user[user_id] = {}
-        mine[order_id] = record
-        if oside is BUY:
-            self._bid_lots += qty_lots
-            self._bid_notional += notional
-        else:
-            self._ask_lots += qty_lots
-            self._ask_notional += notional
-        events.append((DEPTH, market, oside, price_ticks, total, ts))
-        return events
+        self._limit(events, order_id, user_id, side, tif, price_ticks, qty_lots, qty_lots, stp, post, ts)
+        return self._stops.after(self, events, ts)
 
     def cancel(self, order_id: int, user_id: int, ts: int = 0) -> list[Event]:
         """Cancel a resting order of ``user_id``."""
