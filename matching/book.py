@@ -144,30 +144,22 @@ class OrderBook(MatchingCore):
         ):
             if side is BUY:
                 best = self._best_ask
-                if (
-                    self._bid_lots + qty_lots > MAX_VALUE
-                    or self._bid_notional + notional > MAX_VALUE
-                    or (best is not None and best.price <= price_ticks)
-                ):
+                side_notional = self._bid_notional + notional
+                if side_notional > MAX_VALUE or (best is not None and best.price <= price_ticks):
                     return self._place_limit_checked(
                         order_id, user_id, BUY, price_ticks, qty_lots, post_only, stp, ts
                     )
                 level = self._bids.get(-price_ticks) or self._add_level(BUY, price_ticks)
-                self._bid_lots += qty_lots
-                self._bid_notional += notional
+                self._bid_notional = side_notional
             elif side is SELL:
                 best = self._best_bid
-                if (
-                    self._ask_lots + qty_lots > MAX_VALUE
-                    or self._ask_notional + notional > MAX_VALUE
-                    or (best is not None and best.price >= price_ticks)
-                ):
+                side_notional = self._ask_notional + notional
+                if side_notional > MAX_VALUE or (best is not None and best.price >= price_ticks):
                     return self._place_limit_checked(
                         order_id, user_id, SELL, price_ticks, qty_lots, post_only, stp, ts
                     )
                 level = self._asks.get(price_ticks) or self._add_level(SELL, price_ticks)
-                self._ask_lots += qty_lots
-                self._ask_notional += notional
+                self._ask_notional = side_notional
             else:  # not a member of Side: the full checks normalise or refuse it
                 return self._place_checked(
                     order_id,
@@ -314,7 +306,7 @@ class OrderBook(MatchingCore):
     ) -> list[Event]:
         """A limit order past every check up to the book total's: that check, then match / rest."""
         # Judged on the whole size before matching, so the door's answer does not depend on the fills.
-        if tif is GTC and not self._side_fits(side, qty_lots, price_ticks * qty_lots):
+        if tif is GTC and not self._side_fits(side, price_ticks * qty_lots):
             return self._reject(_PLACE, order_id, user_id, RejectReason.BOOK_TOTAL_TOO_LARGE, ts)
         post = 1 if post_only else 0
         events: list[Event] = [
@@ -349,16 +341,44 @@ class OrderBook(MatchingCore):
             return self._reject(CommandKind.CANCEL, order_id, user_id, RejectReason.UNKNOWN_ORDER, ts)
         if record[USER_ID] != user_id:
             return self._reject(CommandKind.CANCEL, order_id, user_id, RejectReason.NOT_OWNER, ts)
-        remaining = record[REMAINING]
-        if self._icebergs:
-            remaining += iceberg.take_reserve(self._icebergs, order_id)
-        level = self._unrest(record)
-        side = record[SIDE]
+        left = record[REMAINING]
+        remaining = left + iceberg.take_reserve(self._icebergs, order_id) if self._icebergs else left
+        # _unrest and PriceLevel.unlink, inlined: a cancel is the second most common command.
+        oid, uid, side, price = record[ORDER_ID], record[USER_ID], record[SIDE], record[PRICE]
+        del self._index[oid]
+        mine = self._by_user[uid]
+        del mine[oid]
+        if not mine:
+            del self._by_user[uid]
+        record[REMAINING] = 0
+        if side is BUY:
+            levels = self._bids
+            key = -price
+            self._bid_notional -= left * price
+        else:
+            levels = self._asks
+            key = price
+            self._ask_notional -= left * price
+        level: PriceLevel = levels[key]
+        total = level.total = level.total - left
+        if total:
+            orders = level.orders
+            if orders[-1] is record:
+                orders.pop()
+            elif orders[0] is record:
+                orders.popleft()
+            else:
+                level.bury()
+        else:
+            del levels[key]
+            if level is self._best_bid:
+                self._best_bid = levels.peekitem(0)[1] if levels else None
+            elif level is self._best_ask:
+                self._best_ask = levels.peekitem(0)[1] if levels else None
         market = self.market_id
-        price = level.price
         return [
             (CANCELLED, market, order_id, user_id, side, price, remaining, None, _USER, ts),
-            (DEPTH, market, side, price, level.total, ts),
+            (DEPTH, market, side, price, total, ts),
         ]
 
     def cancel_all(self, user_id: int, ts: int = 0) -> list[Event]:
@@ -433,9 +453,7 @@ class OrderBook(MatchingCore):
             return self._reject(amend, order_id, user_id, RejectReason.NOTIONAL_TOO_LARGE, ts)
         side = _SIDES[record[SIDE]]
         new_remaining = new_qty - filled
-        if not self._side_fits(
-            side, new_remaining - remaining, new_price * new_remaining - price * remaining
-        ):
+        if not self._side_fits(side, new_price * new_remaining - price * remaining):
             return self._reject(amend, order_id, user_id, RejectReason.BOOK_TOTAL_TOO_LARGE, ts)
         if record[POST_ONLY] and new_price != price and self._crosses(side, new_price):
             return self._reject(amend, order_id, user_id, RejectReason.POST_ONLY_WOULD_CROSS, ts)
@@ -484,10 +502,8 @@ class OrderBook(MatchingCore):
             self._by_user[user_id][order_id] = replacement
         level.total += new_remaining - remaining
         if side is BUY:
-            self._bid_lots += new_remaining - remaining
             self._bid_notional += (new_remaining - remaining) * price
         else:
-            self._ask_lots += new_remaining - remaining
             self._ask_notional += (new_remaining - remaining) * price
         events.append((DEPTH, market, side, price, level.total, ts))
         return events
@@ -699,8 +715,8 @@ class OrderBook(MatchingCore):
             self._bids, self._asks, self._best_bid, self._best_ask, self._index, self._order_seq
         )
         invariants.check_user_index(self._index, self._by_user)
-        invariants.check_side_totals(self._bids, Side.BUY, self._bid_lots, self._bid_notional)
-        invariants.check_side_totals(self._asks, Side.SELL, self._ask_lots, self._ask_notional)
+        invariants.check_side_totals(self._bids, Side.BUY, self._bid_notional)
+        invariants.check_side_totals(self._asks, Side.SELL, self._ask_notional)
         if not 0 <= self._trade_seq < 1 << TRADE_SEQUENCE_BITS:
             invariants.fail(f"trade sequence {self._trade_seq} out of range")
         for order_id, (hidden, display) in self._icebergs.items():
@@ -736,10 +752,8 @@ class OrderBook(MatchingCore):
             book._index[record[ORDER_ID]] = record
             book._remember(record)
             if record[SIDE] == BUY:
-                book._bid_lots += record[REMAINING]
                 book._bid_notional += record[REMAINING] * price
             else:
-                book._ask_lots += record[REMAINING]
                 book._ask_notional += record[REMAINING] * price
         book._best_bid = book._bids.peekitem(0)[1] if book._bids else None
         book._best_ask = book._asks.peekitem(0)[1] if book._asks else None
@@ -782,10 +796,8 @@ class OrderBook(MatchingCore):
         level = (self._bids if side == BUY else self._asks)[-price if side == BUY else price]
         level.total -= hidden
         if side == BUY:
-            self._bid_lots -= hidden
             self._bid_notional -= hidden * price
         else:
-            self._ask_lots -= hidden
             self._ask_notional -= hidden * price
         last = events[-1]
         assert last[0] is DEPTH and last[3] == price
