@@ -195,11 +195,10 @@ class OrderBook(MatchingCore):
             if mine is None:
                 mine = self._by_user[user_id] = {}
             mine[order_id] = record
-            market = self.market_id
             return [
                 (
                     _ACCEPTED,
-                    market,
+                    self.market_id,
                     order_id,
                     user_id,
                     side,
@@ -211,8 +210,8 @@ class OrderBook(MatchingCore):
                     True if post_only else False,  # noqa: SIM210 (cheaper than a call)
                     stp,
                     ts,
-                ),
-                (DEPTH, market, side, price_ticks, total, ts),
+                    total,
+                )
             ]
         return self._place_checked(
             order_id,
@@ -324,9 +323,12 @@ class OrderBook(MatchingCore):
                 post == 1,
                 stp,
                 ts,
+                None,
             )
         ]
         self._limit(events, order_id, user_id, side, tif, price_ticks, qty_lots, qty_lots, stp, post, ts)
+        if len(events) == 2 and events[1][0] is DEPTH:  # it rested at once, without trading
+            return [(*events[0][:-1], events[1][4])]
         return self._stops.after(self, events, ts)
 
     def cancel(self, order_id: int, user_id: int, ts: int = 0) -> list[Event]:
@@ -791,7 +793,7 @@ class OrderBook(MatchingCore):
         return [cancelled]
 
     def _hide_lots(self, record: list[int], hidden: int, events: list[Event]) -> None:
-        """Take an iceberg's reserve out of its level's and side's totals; fix the rest's Depth event."""
+        """Take an iceberg's reserve out of its level's and side's totals, and out of the event saying so."""
         side, price = record[SIDE], record[PRICE]
         level = (self._bids if side == BUY else self._asks)[-price if side == BUY else price]
         level.total -= hidden
@@ -800,8 +802,12 @@ class OrderBook(MatchingCore):
         else:
             self._ask_notional -= hidden * price
         last = events[-1]
-        assert last[0] is DEPTH and last[3] == price
-        events[-1] = (DEPTH, last[1], last[2], price, level.total, last[5])
+        if last[0] is DEPTH:  # it rested after trading
+            assert last[3] == price
+            events[-1] = (DEPTH, last[1], last[2], price, level.total, last[5])
+        else:  # it rested at once: its Accepted carries the level's total
+            assert last[0] is _ACCEPTED and last[-1] is not None
+            events[-1] = (*last[:-1], level.total)
 
     def _place_market(
         self,
@@ -865,6 +871,7 @@ class OrderBook(MatchingCore):
                 False,
                 stp,
                 ts,
+                None,
             )
         ]
         self._market(events, order_id, user_id, side, tif, qty_lots or 0, quote_lots, spend_units, stp, ts)
