@@ -19,6 +19,7 @@ from matching.matcher import (
     CANCELLED,
     DEPTH,
     GTC,
+    SELL,
     TRADE_SEQUENCE_BITS,
     MatchingCore,
 )
@@ -121,6 +122,129 @@ class OrderBook(MatchingCore):
         ``spend_units`` caps what a market buy by qty_lots may pay, in quote units
         (what its hold pays for); nothing else takes it.
         """
+        # Fast path: a GTC limit order given as enum members and ints within their bounds,
+        # the bulk of any real flow. Every test here is one the full checks below make too;
+        # an order that fails any of them goes through those, which name the first fault.
+        # price * qty <= MAX_VALUE with both positive bounds each of them as well.
+        if (
+            order_type is _LIMIT
+            and tif is GTC
+            and type(order_id) is int
+            and type(user_id) is int
+            and type(price_ticks) is int
+            and type(qty_lots) is int
+            and type(stp) is SelfTradePrevention
+            and quote_lots is None
+            and spend_units is None
+            and 0 < order_id <= MAX_VALUE
+            and 0 < user_id <= MAX_VALUE
+            and price_ticks > 0
+            and qty_lots > 0
+            and (notional := price_ticks * qty_lots) <= MAX_VALUE
+            and order_id not in self._index
+        ):
+            if side is BUY:
+                best = self._best_ask
+                side_notional = self._bid_notional + notional
+                if side_notional > MAX_VALUE or (best is not None and best.price <= price_ticks):
+                    return self._place_limit_checked(
+                        order_id, user_id, BUY, price_ticks, qty_lots, post_only, stp, ts
+                    )
+                level = self._bids.get(-price_ticks) or self._add_level(BUY, price_ticks)
+                self._bid_notional = side_notional
+            elif side is SELL:
+                best = self._best_bid
+                side_notional = self._ask_notional + notional
+                if side_notional > MAX_VALUE or (best is not None and best.price >= price_ticks):
+                    return self._place_limit_checked(
+                        order_id, user_id, SELL, price_ticks, qty_lots, post_only, stp, ts
+                    )
+                level = self._asks.get(price_ticks) or self._add_level(SELL, price_ticks)
+                self._ask_notional = side_notional
+            else:  # not a member of Side: the full checks normalise or refuse it
+                return self._place_checked(
+                    order_id,
+                    user_id,
+                    side,
+                    order_type,
+                    tif,
+                    price_ticks,
+                    qty_lots,
+                    None,
+                    post_only,
+                    stp,
+                    ts,
+                    None,
+                )
+            # A passive GTC limit: it rests (what _rest does, inlined).
+            seq = self._order_seq = self._order_seq + 1
+            record = [
+                order_id,
+                user_id,
+                side,
+                price_ticks,
+                qty_lots,
+                qty_lots,
+                stp,
+                seq,
+                1 if post_only else 0,
+            ]
+            level.orders.append(record)
+            total = level.total = level.total + qty_lots
+            self._index[order_id] = record
+            mine = self._by_user.get(user_id)
+            if mine is None:
+                mine = self._by_user[user_id] = {}
+            mine[order_id] = record
+            return [
+                (
+                    _ACCEPTED,
+                    self.market_id,
+                    order_id,
+                    user_id,
+                    side,
+                    _LIMIT,
+                    GTC,
+                    price_ticks,
+                    qty_lots,
+                    None,
+                    True if post_only else False,  # noqa: SIM210 (cheaper than a call)
+                    stp,
+                    ts,
+                    total,
+                )
+            ]
+        return self._place_checked(
+            order_id,
+            user_id,
+            side,
+            order_type,
+            tif,
+            price_ticks,
+            qty_lots,
+            quote_lots,
+            post_only,
+            stp,
+            ts,
+            spend_units,
+        )
+
+    def _place_checked(
+        self,
+        order_id: int,
+        user_id: int,
+        side: int,
+        order_type: int,
+        tif: int,
+        price_ticks: int | None,
+        qty_lots: int | None,
+        quote_lots: int | None,
+        post_only: bool,
+        stp: int,
+        ts: int,
+        spend_units: int | None,
+    ) -> list[Event]:
+        """``place`` with every check in the documented order."""
         # The order of these checks fixes which reason a command with several faults gets.
         if type(order_id) is not int or not 0 < order_id <= MAX_VALUE:
             return self._reject(_PLACE, order_id, user_id, RejectReason.INVALID_ORDER_ID, ts)
@@ -162,71 +286,51 @@ class OrderBook(MatchingCore):
             return self._reject(_PLACE, order_id, user_id, RejectReason.NOTIONAL_TOO_LARGE, ts)
         if post_only and otif is not GTC:
             return self._reject(_PLACE, order_id, user_id, RejectReason.INVALID_POST_ONLY, ts)
-        index = self._index
-        if order_id in index:
+        if order_id in self._index:
             return self._reject(_PLACE, order_id, user_id, RejectReason.DUPLICATE_ORDER_ID, ts)
-        # Judged on the whole size before matching, so the door's answer does not depend on the fills.
-        # _side_fits, inlined: a call costs more than the test.
-        if otif is GTC and (
-            (self._bid_lots + qty_lots > MAX_VALUE or self._bid_notional + notional > MAX_VALUE)
-            if oside is BUY
-            else (self._ask_lots + qty_lots > MAX_VALUE or self._ask_notional + notional > MAX_VALUE)
-        ):
-            return self._reject(_PLACE, order_id, user_id, RejectReason.BOOK_TOTAL_TOO_LARGE, ts)
+        return self._place_limit_checked(
+            order_id, user_id, oside, price_ticks, qty_lots, post_only, ostp, ts, otif
+        )
 
-        market = self.market_id
+    def _place_limit_checked(
+        self,
+        order_id: int,
+        user_id: int,
+        side: Side,
+        price_ticks: int,
+        qty_lots: int,
+        post_only: bool,
+        stp: SelfTradePrevention,
+        ts: int,
+        tif: TimeInForce = GTC,
+    ) -> list[Event]:
+        """A limit order past every check up to the book total's: that check, then match / rest."""
+        # Judged on the whole size before matching, so the door's answer does not depend on the fills.
+        if tif is GTC and not self._side_fits(side, price_ticks * qty_lots):
+            return self._reject(_PLACE, order_id, user_id, RejectReason.BOOK_TOTAL_TOO_LARGE, ts)
         post = 1 if post_only else 0
         events: list[Event] = [
             (
                 _ACCEPTED,
-                market,
+                self.market_id,
                 order_id,
                 user_id,
-                oside,
-                otype,
-                otif,
+                side,
+                _LIMIT,
+                tif,
                 price_ticks,
                 qty_lots,
                 None,
                 post == 1,
-                ostp,
+                stp,
                 ts,
+                None,
             )
         ]
-        if oside is BUY:
-            best = self._best_ask
-            crosses = best is not None and best.price <= price_ticks
-        else:
-            best = self._best_bid
-            crosses = best is not None and best.price >= price_ticks
-        if crosses or otif is not GTC:
-            self._limit(
-                events, order_id, user_id, oside, otif, price_ticks, qty_lots, qty_lots, ostp, post, ts
-            )
-            return self._stops.after(self, events, ts)
-        # Inlined rest of a passive GTC limit, the bulk of any real flow (_rest does the same).
-        level = (self._bids if oside is BUY else self._asks).get(
-            -price_ticks if oside is BUY else price_ticks
-        )
-        if level is None:
-            level = self._add_level(oside, price_ticks)
-        seq = self._order_seq = self._order_seq + 1
-        record = [order_id, user_id, oside, price_ticks, qty_lots, qty_lots, ostp, seq, post]
-        level.orders.append(record)
-        total = level.total = level.total + qty_lots
-        index[order_id] = record
-        mine = self._by_user.get(user_id)
-        if mine is None:
-            mine = self._by_user[user_id] = {}
-        mine[order_id] = record
-        if oside is BUY:
-            self._bid_lots += qty_lots
-            self._bid_notional += notional
-        else:
-            self._ask_lots += qty_lots
-            self._ask_notional += notional
-        events.append((DEPTH, market, oside, price_ticks, total, ts))
-        return events
+        self._limit(events, order_id, user_id, side, tif, price_ticks, qty_lots, qty_lots, stp, post, ts)
+        if len(events) == 2 and events[1][0] is DEPTH:  # it rested at once, without trading
+            return [(*events[0][:-1], events[1][4])]
+        return self._stops.after(self, events, ts)
 
     def cancel(self, order_id: int, user_id: int, ts: int = 0) -> list[Event]:
         """Cancel a resting order of ``user_id``."""
@@ -240,16 +344,44 @@ class OrderBook(MatchingCore):
             return self._reject(CommandKind.CANCEL, order_id, user_id, RejectReason.UNKNOWN_ORDER, ts)
         if record[USER_ID] != user_id:
             return self._reject(CommandKind.CANCEL, order_id, user_id, RejectReason.NOT_OWNER, ts)
-        remaining = record[REMAINING]
-        if self._icebergs:
-            remaining += iceberg.take_reserve(self._icebergs, order_id)
-        level = self._unrest(record)
-        side = record[SIDE]
+        left = record[REMAINING]
+        remaining = left + iceberg.take_reserve(self._icebergs, order_id) if self._icebergs else left
+        # _unrest and PriceLevel.unlink, inlined: a cancel is the second most common command.
+        oid, uid, side, price = record[ORDER_ID], record[USER_ID], record[SIDE], record[PRICE]
+        del self._index[oid]
+        mine = self._by_user[uid]
+        del mine[oid]
+        if not mine:
+            del self._by_user[uid]
+        record[REMAINING] = 0
+        if side is BUY:
+            levels = self._bids
+            key = -price
+            self._bid_notional -= left * price
+        else:
+            levels = self._asks
+            key = price
+            self._ask_notional -= left * price
+        level: PriceLevel = levels[key]
+        total = level.total = level.total - left
+        if total:
+            orders = level.orders
+            if orders[-1] is record:
+                orders.pop()
+            elif orders[0] is record:
+                orders.popleft()
+            else:
+                level.bury()
+        else:
+            del levels[key]
+            if level is self._best_bid:
+                self._best_bid = levels.peekitem(0)[1] if levels else None
+            elif level is self._best_ask:
+                self._best_ask = levels.peekitem(0)[1] if levels else None
         market = self.market_id
-        price = level.price
         return [
             (CANCELLED, market, order_id, user_id, side, price, remaining, None, _USER, ts),
-            (DEPTH, market, side, price, level.total, ts),
+            (DEPTH, market, side, price, total, ts),
         ]
 
     def cancel_all(self, user_id: int, ts: int = 0) -> list[Event]:
@@ -324,9 +456,7 @@ class OrderBook(MatchingCore):
             return self._reject(amend, order_id, user_id, RejectReason.NOTIONAL_TOO_LARGE, ts)
         side = _SIDES[record[SIDE]]
         new_remaining = new_qty - filled
-        if not self._side_fits(
-            side, new_remaining - remaining, new_price * new_remaining - price * remaining
-        ):
+        if not self._side_fits(side, new_price * new_remaining - price * remaining):
             return self._reject(amend, order_id, user_id, RejectReason.BOOK_TOTAL_TOO_LARGE, ts)
         if record[POST_ONLY] and new_price != price and self._crosses(side, new_price):
             return self._reject(amend, order_id, user_id, RejectReason.POST_ONLY_WOULD_CROSS, ts)
@@ -375,10 +505,8 @@ class OrderBook(MatchingCore):
             self._by_user[user_id][order_id] = replacement
         level.total += new_remaining - remaining
         if side is BUY:
-            self._bid_lots += new_remaining - remaining
             self._bid_notional += (new_remaining - remaining) * price
         else:
-            self._ask_lots += new_remaining - remaining
             self._ask_notional += (new_remaining - remaining) * price
         events.append((DEPTH, market, side, price, level.total, ts))
         return events
@@ -579,8 +707,8 @@ class OrderBook(MatchingCore):
             self._bids, self._asks, self._best_bid, self._best_ask, self._index, self._order_seq
         )
         invariants.check_user_index(self._index, self._by_user)
-        invariants.check_side_totals(self._bids, Side.BUY, self._bid_lots, self._bid_notional)
-        invariants.check_side_totals(self._asks, Side.SELL, self._ask_lots, self._ask_notional)
+        invariants.check_side_totals(self._bids, Side.BUY, self._bid_notional)
+        invariants.check_side_totals(self._asks, Side.SELL, self._ask_notional)
         if not 0 <= self._trade_seq < 1 << TRADE_SEQUENCE_BITS:
             invariants.fail(f"trade sequence {self._trade_seq} out of range")
         for order_id, (hidden, display) in self._icebergs.items():
@@ -618,10 +746,8 @@ class OrderBook(MatchingCore):
             book._index[record[ORDER_ID]] = record
             book._remember(record)
             if record[SIDE] == BUY:
-                book._bid_lots += record[REMAINING]
                 book._bid_notional += record[REMAINING] * price
             else:
-                book._ask_lots += record[REMAINING]
                 book._ask_notional += record[REMAINING] * price
         book._best_bid = book._bids.peekitem(0)[1] if book._bids else None
         book._best_ask = book._asks.peekitem(0)[1] if book._asks else None
@@ -682,19 +808,21 @@ class OrderBook(MatchingCore):
         return [cancelled]
 
     def _hide_lots(self, record: list[int], hidden: int, events: list[Event]) -> None:
-        """Take an iceberg's reserve out of its level's and side's totals; fix the rest's Depth event."""
+        """Take an iceberg's reserve out of its level's and side's totals, and out of the event saying so."""
         side, price = record[SIDE], record[PRICE]
         level = (self._bids if side == BUY else self._asks)[-price if side == BUY else price]
         level.total -= hidden
         if side == BUY:
-            self._bid_lots -= hidden
             self._bid_notional -= hidden * price
         else:
-            self._ask_lots -= hidden
             self._ask_notional -= hidden * price
         last = events[-1]
-        assert last[0] is DEPTH and last[3] == price
-        events[-1] = (DEPTH, last[1], last[2], price, level.total, last[5])
+        if last[0] is DEPTH:  # it rested after trading
+            assert last[3] == price
+            events[-1] = (DEPTH, last[1], last[2], price, level.total, last[5])
+        else:  # it rested at once: its Accepted carries the level's total
+            assert last[0] is _ACCEPTED and last[-1] is not None
+            events[-1] = (*last[:-1], level.total)
 
     def _place_market(
         self,
@@ -758,6 +886,7 @@ class OrderBook(MatchingCore):
                 False,
                 stp,
                 ts,
+                None,
             )
         ]
         self._market(events, order_id, user_id, side, tif, qty_lots or 0, quote_lots, spend_units, stp, ts)

@@ -21,6 +21,9 @@ Order of events within one command:
   self-trade prevention gives ``Cancelled(SELF_TRADE)``; a ``Depth`` for each
   level whose total changed, when the taker leaves that level; finally the
   taker's own ``Filled`` / ``Cancelled``, or a ``Depth`` for the level it rests on.
+  A limit order that rests at once, without trading, gives its ``Accepted``
+  alone, carrying its level's new total (``Accepted.rested_lots``): the most
+  common command gives one event, not two (ADR 0012).
 * cancel: ``Cancelled(USER)``, ``Depth``.  cancel_all: that pair per order,
   oldest order first; no events when the user has no resting order.
 * amend: ``Amended``, ``Depth`` of the old level, then (price changed) what a
@@ -57,6 +60,10 @@ class Accepted(NamedTuple):
 
     Exactly one of ``qty_lots`` / ``quote_lots`` is set (``quote_lots`` only for a
     market buy by quote amount); ``price_ticks`` is None for market orders.
+    ``rested_lots`` is set when the order rested at once, without trading: the
+    total resting at ``price_ticks`` on its side now (what a ``Depth`` would say;
+    none follows). None otherwise: an order that rests after trading gets its
+    level's ``Depth`` as the last event of the command.
     """
 
     kind: EventKind
@@ -72,6 +79,7 @@ class Accepted(NamedTuple):
     post_only: bool
     stp: SelfTradePrevention
     ts: int
+    rested_lots: int | None
 
 
 class Rejected(NamedTuple):

@@ -50,14 +50,21 @@ def check_user_index(index: dict[int, OrderRecord], by_user: dict[int, dict[int,
         fail(f"index holds {len(index)} orders, the index by user {count}")
 
 
-def check_side_totals(levels: SortedDict[int, PriceLevel], side: Side, lots: int, notional: int) -> None:
-    """A side's kept lots and notional equal its levels' and fit MAX_VALUE."""
-    expected_lots = sum(level.total for level in levels.values())
-    expected_notional = sum(level.total * level.price for level in levels.values())
-    if (lots, notional) != (expected_lots, expected_notional):
-        fail(f"{side.name} side totals {lots}, {notional}; levels give {expected_lots}, {expected_notional}")
-    if lots > MAX_VALUE or notional > MAX_VALUE:
-        fail(f"{side.name} side totals {lots} lots, {notional} notional: above {MAX_VALUE}")
+def check_side_totals(levels: SortedDict[int, PriceLevel], side: Side, notional: int) -> None:
+    """A side's kept notional equals its levels' and fits MAX_VALUE, and so do its lots.
+
+    Every price is at least one tick, so a side's lots never exceed its notional:
+    the book keeps the notional only, and bounding it bounds both.
+    """
+    lots = sum(level.total for level in levels.values())
+    expected = sum(level.total * level.price for level in levels.values())
+    if notional != expected:
+        fail(f"{side.name} side notional {notional}; levels give {expected}")
+    if lots > notional or notional > MAX_VALUE:
+        fail(
+            f"{side.name} side totals {lots} lots, {notional} notional: "
+            f"above {MAX_VALUE}, or lots above notional"
+        )
 
 
 def _check_side(

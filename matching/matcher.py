@@ -7,8 +7,9 @@ each side is cached, which keeps the common place and cancel away from the
 sorted map. An index maps order id to its record (``matching.orders``), and
 another a user's resting orders, so cancelling all of them reads only
 theirs. Each
-side also keeps its total lots and notional (``price * lots`` summed), so the
-door can refuse an order that would take either past ``MAX_VALUE``.
+side also keeps its total notional (``price * lots`` summed), so the door can
+refuse an order that would take it past ``MAX_VALUE``; a side's lots are at most
+its notional (every price is at least one tick), so that bounds them too.
 
 The hot paths bind attributes and globals to locals and build events with
 ``tuple.__new__``: measured, not guessed (benchmarks/engine/README.md).
@@ -56,12 +57,10 @@ TRADE_SEQUENCE_BITS = 40
 
 class MatchingCore:
     __slots__ = (
-        "_ask_lots",
         "_ask_notional",
         "_asks",
         "_best_ask",
         "_best_bid",
-        "_bid_lots",
         "_bid_notional",
         "_bids",
         "_by_user",
@@ -86,11 +85,9 @@ class MatchingCore:
         self._asks: SortedDict[int, PriceLevel] = SortedDict()
         self._best_bid: PriceLevel | None = None
         self._best_ask: PriceLevel | None = None
-        # Resting lots and notional per side: every level total, and every taker's
-        # proceeds, are at most these, which the door keeps within MAX_VALUE.
-        self._bid_lots = 0
+        # Resting notional per side: every level total (lots <= notional), and every
+        # taker's proceeds, are at most these, which the door keeps within MAX_VALUE.
         self._bid_notional = 0
-        self._ask_lots = 0
         self._ask_notional = 0
 
     # ------------------------------------------------------------ matching loop
@@ -235,7 +232,7 @@ class MatchingCore:
         hidden = 0
         self_traded = False
         cap = unoffered = 0
-        lots_out = notional_out = 0  # what left the maker side: traded, or cancelled as a self-trade
+        notional_out = 0  # what left the maker side: traded, or cancelled as a self-trade
         while level is not None and level.key <= bound:
             price = level.price
             if budget is not None:
@@ -367,7 +364,6 @@ class MatchingCore:
                 budget -= (cap - remaining) * price
                 remaining += unoffered
             if total != before:
-                lots_out += before - total
                 notional_out += (before - total) * price
                 append((DEPTH, market, maker_side, price, total, ts))
             if not total:
@@ -377,11 +373,9 @@ class MatchingCore:
                 break
         if side is BUY:
             self._best_ask = level
-            self._ask_lots -= lots_out
             self._ask_notional -= notional_out
         else:
             self._best_bid = level
-            self._bid_lots -= lots_out
             self._bid_notional -= notional_out
         self._trade_seq = seq
         return remaining, budget, self_traded
@@ -453,10 +447,8 @@ class MatchingCore:
             mine = self._by_user[user_id] = {}
         mine[order_id] = record
         if side is BUY:
-            self._bid_lots += remaining
             self._bid_notional += remaining * price
         else:
-            self._ask_lots += remaining
             self._ask_notional += remaining * price
         events.append((DEPTH, self.market_id, side, price, level.total, ts))
 
@@ -486,12 +478,10 @@ class MatchingCore:
         if record[SIDE] == BUY:
             levels = self._bids
             key = -record[PRICE]
-            self._bid_lots -= remaining
             self._bid_notional -= remaining * record[PRICE]
         else:
             levels = self._asks
             key = record[PRICE]
-            self._ask_lots -= remaining
             self._ask_notional -= remaining * record[PRICE]
         level: PriceLevel = levels[key]
         level.total -= remaining
@@ -517,11 +507,11 @@ class MatchingCore:
         if not orders:
             del self._by_user[user_id]
 
-    def _side_fits(self, side: int, lots: int, notional: int) -> bool:
-        """Would the side still total at most MAX_VALUE lots and notional with this much more?"""
+    def _side_fits(self, side: int, notional: int) -> bool:
+        """Would the side still total at most MAX_VALUE notional (so lots) with this much more?"""
         if side == BUY:
-            return self._bid_lots + lots <= MAX_VALUE and self._bid_notional + notional <= MAX_VALUE
-        return self._ask_lots + lots <= MAX_VALUE and self._ask_notional + notional <= MAX_VALUE
+            return self._bid_notional + notional <= MAX_VALUE
+        return self._ask_notional + notional <= MAX_VALUE
 
     def _crosses(self, side: int, price: int) -> bool:
         if side == BUY:

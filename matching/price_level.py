@@ -36,10 +36,14 @@ class PriceLevel:
         elif orders[0] is record:
             orders.popleft()
         else:
-            self.dead += 1
-            if self.dead >= _COMPACT_MIN_DEAD and self.dead * 2 > len(orders):
-                self.orders = deque([r for r in orders if r[REMAINING]])
-                self.dead = 0
+            self.bury()
+
+    def bury(self) -> None:
+        """Count one more dead record left in the queue; compact the queue when they are too many."""
+        self.dead += 1
+        if self.dead >= _COMPACT_MIN_DEAD and self.dead * 2 > len(self.orders):
+            self.orders = deque([r for r in self.orders if r[REMAINING]])
+            self.dead = 0
 
     def live(self) -> list[OrderRecord]:
         return [r for r in self.orders if r[REMAINING]]

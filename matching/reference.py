@@ -139,6 +139,7 @@ class ReferenceBook:
             bool(post_only),
             stp,
             ts,
+            None,
         )
         events: list[Event] = [accepted]
         if order_type == OrderType.MARKET:
@@ -158,6 +159,8 @@ class ReferenceBook:
                 bool(post_only),
                 ts,
             )
+            if len(events) == 2 and events[1][0] == EventKind.DEPTH:  # it rested at once, without trading
+                events = [accepted._replace(rested_lots=events[1][4])]
         return self._after_trades(events, ts)
 
     def cancel(self, order_id: int, user_id: int, ts: int = 0) -> list[Event]:
@@ -292,7 +295,10 @@ class ReferenceBook:
                 order.hidden = order.remaining - display_lots
                 order.remaining = display_lots
                 order.display = display_lots
-                events[-1] = self._depth(order.side, order.price, ts)
+                if events[-1][0] == EventKind.DEPTH:
+                    events[-1] = self._depth(order.side, order.price, ts)
+                else:  # it rested at once: the total is its Accepted's
+                    events[-1] = Accepted._make((*events[-1][:-1], self._total(order.side, order.price)))
             if expire_ts is not None:
                 self.expiries[order_id] = expire_ts
         return self._after_trades(events, ts)

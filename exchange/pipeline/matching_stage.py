@@ -378,7 +378,9 @@ class MatchingStage:
             self.depth_changes.setdefault(rules.symbol, {})[(raw[2], raw[3])] = raw[4]
         elif kind is EventKind.TRADE:
             self._trade(rules, raw)
-        elif kind is EventKind.ACCEPTED:  # (kind, market, order id, ...)
+        elif kind is EventKind.ACCEPTED:  # (kind, market, order id, user, side, type, tif, price, ...)
+            if raw[13] is not None:  # rested at once: its level's new total, as a DEPTH would give it
+                self.depth_changes.setdefault(rules.symbol, {})[(raw[4], raw[7])] = raw[13]
             order = self.orders[raw[2]]
             order.engine_sequence = self._next_engine_sequence()
             self._counters_of(rules.symbol).accepted[order.side].inc()

@@ -85,6 +85,8 @@ def summary(events: list[Event]) -> list[tuple[Any, ...]]:
         e: Any = view(event)
         if kind == EventKind.ACCEPTED:
             short.append(("accepted", e.order_id))
+            if e.rested_lots is not None:  # rested at once: its level's total, as a Depth would give it
+                short.append(("depth", e.side, e.price_ticks, e.rested_lots))
         elif kind == EventKind.REJECTED:
             short.append(("rejected", e.order_id, e.reason))
         elif kind == EventKind.TRADE:

@@ -50,7 +50,9 @@ def test_a_buy_stop_waits_then_enters_as_a_limit_when_the_price_reaches_it(book:
     book.place(20, ALICE, SELL, LIMIT, GTC, 105, 1)
     events = book.place(21, BOB, BUY, LIMIT, GTC, 105, 1)
     triggered = events.index(next(e for e in events if e[0] == EventKind.TRIGGERED))
-    assert kinds(events[triggered:]) == [EventKind.TRIGGERED, EventKind.ACCEPTED, EventKind.DEPTH]
+    # It rests at once, without trading: its Accepted carries its level's total, no Depth follows.
+    assert kinds(events[triggered:]) == [EventKind.TRIGGERED, EventKind.ACCEPTED]
+    assert events[-1][-1] == 2
     assert book.depth(5) == ([(106, 2)], [])
     book.check_invariants()
 
