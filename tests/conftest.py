@@ -144,6 +144,14 @@ def quick_commits(settings: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
+def quick_passwords(settings: Any) -> None:
+    """Passwords hash with few PBKDF2 iterations, not production's million (tests/passwords.py)."""
+    from tests.passwords import HASHERS
+
+    settings.PASSWORD_HASHERS = HASHERS
+
+
+@pytest.fixture(autouse=True)
 def redis_prefix(settings: Any, redis_backend: str, request: pytest.FixtureRequest) -> Iterator[str]:
     """Give every test its own key prefix and delete every key under it afterwards.
 
