@@ -14,7 +14,7 @@ from exchange.pipeline.order_entry import OrderEntry, PlaceRequest
 from exchange.pipeline.workers import AccountsWorker
 from persistence.models import StreamOffset
 from persistence.offsets import Fenced
-from tests.pipeline.processes import WorkerProcess, wait_for
+from tests.pipeline.processes import WorkerProcess, stop_all, wait_for
 from tests.pipeline.quiescence import wait_until_quiet
 
 User = get_user_model()
@@ -54,9 +54,7 @@ def test_a_standby_takes_over_within_10_seconds_of_the_leaders_death(funded_alic
         assert takeover < 10, takeover
         assert "is leader (epoch 2)" in standby.log()
     finally:
-        for worker in (matching, standby):
-            if worker.alive:
-                worker.terminate()
+        stop_all([matching, standby])
 
 
 def test_a_leader_that_lost_its_lease_cannot_commit(funded_alice, redis_conn):
@@ -105,5 +103,4 @@ def test_sigterm_commits_what_was_read_releases_the_lease_and_loses_nothing(
         balance = Balance.objects.get(user=funded_alice, asset__code="USDT")
         assert balance.locked == 200 * Decimal("9.009")
     finally:
-        restarted.terminate()
-        matching.terminate()
+        stop_all([restarted, matching])
