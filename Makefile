@@ -46,7 +46,7 @@ contracts: $(STAMP)
 # The suite mostly waits (worker and server processes starting, results polled for), so it
 # runs in parallel processes (pytest-xdist, `--dist loadgroup` in pyproject.toml); each has
 # its own test database and every test its own Redis key prefix. PYTEST_WORKERS=0: one process.
-PYTEST_WORKERS ?= 4
+PYTEST_WORKERS ?= 3
 pytest: $(STAMP)
 	@mkdir -p var/static
 	$(PY) -m spot.embedded_redis -- $(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
