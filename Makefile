@@ -43,9 +43,13 @@ typecheck: $(STAMP)
 contracts: $(STAMP)
 	$(VENV)/bin/lint-imports
 
+# The suite mostly waits (worker and server processes starting, results polled for), so it
+# runs in parallel processes (pytest-xdist, `--dist loadgroup` in pyproject.toml); each has
+# its own test database and every test its own Redis key prefix. PYTEST_WORKERS=0: one process.
+PYTEST_WORKERS ?= 3
 pytest: $(STAMP)
 	@mkdir -p var/static
-	$(PY) -m spot.embedded_redis -- $(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m spot.embedded_redis -- $(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) var/static .mypy_cache .pytest_cache .ruff_cache

@@ -88,8 +88,16 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("redis_backend", ["server", "cluster"], indirect=True)
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Run a parametrised test on the cluster only in the cases its marker names: `cluster(only={...})`."""
+    """Run a parametrised test on the cluster only in the cases its marker names: `cluster(only={...})`.
+
+    In parallel runs (pytest-xdist, `--dist loadgroup`), the tests on the
+    session's cluster go to one worker: one cluster is started, not one per
+    worker. With `--redis-backend=cluster` every test is on one, so each
+    worker starts its own instead.
+    """
+    on_server = config.getoption("redis_backend") == "server"
     kept, dropped = [], []
     for item in items:
         marker = item.get_closest_marker("cluster")
@@ -101,6 +109,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             dropped.append(item)
         else:
             kept.append(item)
+            if on_server and (on_cluster or "redis_cluster" in getattr(item, "fixturenames", ())):
+                item.add_marker(pytest.mark.xdist_group("redis-cluster"))
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
@@ -131,6 +141,14 @@ def quick_commits(settings: Any) -> None:
     uncommitted rows waits up to that long for more input before it commits.
     """
     settings.WRITE_BUFFER_MAX_DELAY_MS = 10
+
+
+@pytest.fixture(autouse=True)
+def quick_passwords(settings: Any) -> None:
+    """Passwords hash with few PBKDF2 iterations, not production's million (tests/passwords.py)."""
+    from tests.passwords import HASHERS
+
+    settings.PASSWORD_HASHERS = HASHERS
 
 
 @pytest.fixture(autouse=True)

@@ -37,6 +37,10 @@ COMMANDS = {
 }
 
 
+# A cap, not an expectation: a server listens within seconds, unless the machine is very busy.
+START_TIMEOUT_S = 120
+
+
 class ServedApi:
     def __init__(self, kind: str, log_dir: Path) -> None:
         self.kind = kind
@@ -44,7 +48,7 @@ class ServedApi:
         self.log_path = log_dir / f"{kind}-{self.port}.log"
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 30) -> ServedApi:
+    def start(self, timeout: float = START_TIMEOUT_S) -> ServedApi:
         args = [sys.executable, *(arg.format(port=self.port) for arg in COMMANDS[self.kind])]
         env = worker_env(
             ALLOWED_HOSTS="127.0.0.1",
@@ -64,6 +68,7 @@ class ServedApi:
                 return self
             except OSError:
                 time.sleep(0.1)  # waiting for the port to open, not for an outcome
+        self.stop()  # not left running, to write into the next test's database and prefix
         raise AssertionError(f"{self.kind} did not listen within {timeout}s:\n{self.log()}")
 
     def stop(self) -> None:

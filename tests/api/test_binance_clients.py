@@ -22,7 +22,7 @@ from exchange.models import Balance, Market
 from exchange.pipeline.order_entry import OrderEntry
 from exchange.services.api_keys import issue_api_key, issue_hmac_key, private_key_pem
 from tests.api.servers import ServedApi
-from tests.pipeline.processes import WorkerProcess, wait_for
+from tests.pipeline.processes import WorkerProcess, stop_all, wait_for
 
 User = get_user_model()
 WAIT_S = 60  # a cap for a loaded machine, not a deadline the exchange must meet
@@ -39,22 +39,15 @@ def stack(
     for user in (alice, bob):
         entry.change_funds(user.pk, "USDT", "DEPOSIT", Decimal("100000"), "binance-test", None)
         entry.change_funds(user.pk, "BTC", "DEPOSIT", Decimal("2"), "binance-test", None)
-    processes: list[Any] = [
-        WorkerProcess("accounts", 0, tmp_path).start(),
-        WorkerProcess("matching", 1, tmp_path).start(),
-    ]
+    workers = [WorkerProcess("accounts", 0, tmp_path).start(), WorkerProcess("matching", 1, tmp_path).start()]
     api = ServedApi("granian", tmp_path)
     try:
         api.start()
-        processes.append(api)
         wait_for(lambda: Balance.objects.filter(user__in=[alice, bob]).count() == 4, WAIT_S, what="deposits")
         yield {"alice": alice, "bob": bob, "url": f"http://127.0.0.1:{api.port}"}
     finally:
-        for process in processes:
-            if isinstance(process, ServedApi):
-                process.stop()
-            elif process.alive:
-                process.terminate()
+        api.stop()
+        stop_all(workers)
 
 
 def ccxt_client(url: str, key: str, secret: str) -> Any:

@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -74,12 +74,40 @@ class WorkerProcess:
         self.process.send_signal(signal.SIGTERM)
         return self.process.wait(timeout=timeout)
 
+    def stop(self, timeout: float = 30) -> None:
+        """For teardowns: SIGTERM, as terminate(); SIGKILL if it has not exited in time, then fail.
+
+        Never left running: a worker left running goes on writing into the
+        next test's database and Redis prefix.
+        """
+        if not self.alive:
+            return
+        try:
+            self.terminate(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError(
+                f"{self.kind}-{self.shard} did not exit within {timeout}s of SIGTERM"
+            ) from None
+
     @property
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+
+def stop_all(workers: Iterable[WorkerProcess]) -> None:
+    """Stop every one (WorkerProcess.stop), then fail if any did not exit on SIGTERM."""
+    failures = []
+    for worker in workers:
+        try:
+            worker.stop()
+        except AssertionError as exc:
+            failures.append(exc)
+    if failures:
+        raise failures[0]
 
 
 def wait_for(

@@ -32,7 +32,7 @@ from tests.pipeline.checks import (
     assert_no_funds_locked_without_open_orders,
     assert_orders_agree_with_trades,
 )
-from tests.pipeline.processes import WorkerProcess, wait_for
+from tests.pipeline.processes import WorkerProcess, stop_all, wait_for
 from tests.pipeline.quiescence import wait_until_quiet
 from tests.pipeline.replay import book_difference, replay_matching_stream
 
@@ -179,9 +179,7 @@ def test_killing_workers_at_random_loses_and_doubles_nothing(
     finally:
         stop_killing.set()
         thread.join(timeout=30)
-        for worker in workers.values():
-            if worker.alive:
-                worker.terminate()
+        stop_all(workers.values())
     assert len(kills) == KILLS
     assert n >= ORDERS
 

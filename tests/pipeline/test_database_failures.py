@@ -172,4 +172,4 @@ def test_sigterm_ends_a_worker_waiting_out_a_database_outage_and_loses_nothing(
     try:
         wait_for(lambda: Balance.objects.filter(user=alice, available=500).exists(), 60, what="the replay")
     finally:
-        restarted.terminate()
+        restarted.stop()

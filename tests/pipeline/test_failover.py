@@ -14,7 +14,7 @@ from exchange.pipeline.order_entry import OrderEntry, PlaceRequest
 from exchange.pipeline.workers import AccountsWorker
 from persistence.models import StreamOffset
 from persistence.offsets import Fenced
-from tests.pipeline.processes import WorkerProcess, wait_for
+from tests.pipeline.processes import WorkerProcess, stop_all, wait_for
 from tests.pipeline.quiescence import wait_until_quiet
 
 User = get_user_model()
@@ -40,9 +40,11 @@ def test_a_standby_takes_over_within_10_seconds_of_the_leaders_death(funded_alic
     entry = OrderEntry(redis_conn)
     matching = WorkerProcess("matching", 1, tmp_path).start()
     leader = WorkerProcess("accounts", 0, tmp_path).start()
-    wait_for(lambda: redis_conn.get(accounts_keys(0).lease), 30, what="a leader")
-    standby = WorkerProcess("accounts", 0, tmp_path, standby=True).start()
+    workers = [matching, leader]  # stopped however the test ends: none left to write into the next
     try:
+        wait_for(lambda: redis_conn.get(accounts_keys(0).lease), 30, what="a leader")
+        standby = WorkerProcess("accounts", 0, tmp_path, standby=True).start()
+        workers.append(standby)
         first = place(entry, funded_alice, "before")
         wait_for(lambda: Order.objects.filter(pk=first).exists(), 30, what="the first order")
         time.sleep(2)  # the standby is up and polling
@@ -54,9 +56,7 @@ def test_a_standby_takes_over_within_10_seconds_of_the_leaders_death(funded_alic
         assert takeover < 10, takeover
         assert "is leader (epoch 2)" in standby.log()
     finally:
-        for worker in (matching, standby):
-            if worker.alive:
-                worker.terminate()
+        stop_all(workers)
 
 
 def test_a_leader_that_lost_its_lease_cannot_commit(funded_alice, redis_conn):
@@ -89,13 +89,15 @@ def test_sigterm_commits_what_was_read_releases_the_lease_and_loses_nothing(
     entry = OrderEntry(redis_conn)
     accounts = WorkerProcess("accounts", 0, tmp_path).start()
     matching = WorkerProcess("matching", 1, tmp_path).start()
-    wait_for(lambda: redis_conn.get(accounts_keys(0).lease), 30, what="a leader")
-    orders = [place(entry, funded_alice, f"o{n}") for n in range(200)]
-    assert accounts.terminate() == 0
-    assert redis_conn.get(accounts_keys(0).lease) is None
-    assert "accounts-0 exiting: stopped by signal" in accounts.log()
-    restarted = WorkerProcess("accounts", 0, tmp_path).start()
+    workers = [accounts, matching]  # stopped however the test ends: none left to write into the next
     try:
+        wait_for(lambda: redis_conn.get(accounts_keys(0).lease), 30, what="a leader")
+        orders = [place(entry, funded_alice, f"o{n}") for n in range(200)]
+        assert accounts.terminate() == 0
+        assert redis_conn.get(accounts_keys(0).lease) is None
+        assert "accounts-0 exiting: stopped by signal" in accounts.log()
+        restarted = WorkerProcess("accounts", 0, tmp_path).start()
+        workers.append(restarted)
         wait_until_quiet(
             redis_conn,
             {"accounts-0": accounts_keys(0).stream, "matching-1": matching_keys(1).stream},
@@ -105,5 +107,4 @@ def test_sigterm_commits_what_was_read_releases_the_lease_and_loses_nothing(
         balance = Balance.objects.get(user=funded_alice, asset__code="USDT")
         assert balance.locked == 200 * Decimal("9.009")
     finally:
-        restarted.terminate()
-        matching.terminate()
+        stop_all(workers)

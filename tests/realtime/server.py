@@ -19,6 +19,9 @@ from websockets.sync.client import connect as ws_connect
 from spot.embedded_redis import free_port
 from tests.pipeline.processes import ROOT, worker_env
 
+# A cap, not an expectation: daphne listens within seconds, unless the machine is very busy.
+START_TIMEOUT_S = 120
+
 
 class Daphne:
     def __init__(self, log_dir: Path, **env: str) -> None:
@@ -43,7 +46,7 @@ class Daphne:
     def http_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 30) -> Daphne:
+    def start(self, timeout: float = START_TIMEOUT_S) -> Daphne:
         args = [
             sys.executable,
             "-m",
@@ -67,6 +70,7 @@ class Daphne:
                 return self
             except OSError:
                 time.sleep(0.1)
+        self.stop()  # not left running, to write into the next test's database and prefix
         raise AssertionError(f"daphne did not listen within {timeout}s:\n{self.log()}")
 
     def stop(self) -> None:

@@ -23,7 +23,7 @@ from exchange.api.keys import key_cache
 from exchange.models import Balance, Market
 from exchange.pipeline.order_entry import OrderEntry
 from exchange.routing import SymbolRouter
-from tests.pipeline.processes import WorkerProcess, wait_for
+from tests.pipeline.processes import WorkerProcess, stop_all, wait_for
 from tests.realtime.server import Daphne
 
 # Waits for something the stack does; long, so that a loaded machine only makes the test slower.
@@ -75,10 +75,8 @@ def stack(
     try:
         for worker in workers:
             worker.start()
-        daphne.start(timeout=STACK_TIMEOUT_S)
+        daphne.start()
         yield Stack(daphne, workers, OrderEntry(redis_conn))
     finally:
         daphne.stop()
-        for worker in workers:
-            if worker.alive:
-                worker.terminate()
+        stop_all(workers)
