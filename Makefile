@@ -44,9 +44,9 @@ contracts: $(STAMP)
 	$(VENV)/bin/lint-imports
 
 # The suite mostly waits (worker and server processes starting, results polled for), so it
-# runs in parallel processes (pytest-xdist, `--dist loadgroup` in pyproject.toml); each has
-# its own test database and every test its own Redis key prefix. PYTEST_WORKERS=0: one process.
-PYTEST_WORKERS ?= 3
+# can run in parallel processes (pytest-xdist, `--dist loadgroup` in pyproject.toml); each has
+# its own test database and every test its own Redis key prefix. PYTEST_WORKERS=3: three (README).
+PYTEST_WORKERS ?= 0
 pytest: $(STAMP)
 	@mkdir -p var/static
 	$(PY) -m spot.embedded_redis -- $(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
