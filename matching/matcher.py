@@ -308,25 +308,25 @@ class MatchingCore:
                 orders.popleft()
                 maker_id = maker[ORDER_ID]
                 total -= maker_left
-                if icebergs and maker_id in icebergs:
-                    # An iceberg refills at the back of this level instead of being filled.
-                    hidden = icebergs[maker_id][iceberg.HIDDEN]
-                    append(
-                        (
-                            _TRADE,
-                            market,
-                            trade_base | seq,
-                            maker_id,
-                            maker[USER_ID],
-                            order_id,
-                            user_id,
-                            side,
-                            price,
-                            maker_left,
-                            hidden,
-                            ts,
-                        )
+                # An iceberg refills at the back of this level instead of being filled.
+                refills = icebergs and maker_id in icebergs
+                append(
+                    (
+                        _TRADE,
+                        market,
+                        trade_base | seq,
+                        maker_id,
+                        maker[USER_ID],
+                        order_id,
+                        user_id,
+                        side,
+                        price,
+                        maker_left,
+                        icebergs[maker_id][iceberg.HIDDEN] if refills else 0,
+                        ts,
                     )
+                )
+                if refills:
                     self._order_seq += 1
                     refill = iceberg.refresh(icebergs, level, maker, self._order_seq, events, ts, market)
                     index[maker_id] = refill
@@ -340,22 +340,6 @@ class MatchingCore:
                 del maker_orders[maker_id]
                 if not maker_orders:
                     del by_user[maker[USER_ID]]
-                append(
-                    (
-                        _TRADE,
-                        market,
-                        trade_base | seq,
-                        maker_id,
-                        maker[USER_ID],
-                        order_id,
-                        user_id,
-                        side,
-                        price,
-                        maker_left,
-                        0,
-                        ts,
-                    )
-                )
                 append((FILLED, market, maker_id, maker[USER_ID], maker_side, None, ts))
                 if not remaining:
                     break
