@@ -109,8 +109,8 @@ class OrderHold(models.Model):
     market_symbol = models.CharField(max_length=33)
     client_order_id = models.CharField(max_length=36)
     remaining = amount_field(help_text="What the order may still spend.")
-    # The order's limit price and size as last placed or amended, to size the
-    # extra hold an amend needs.
+    # The highest limit price and the largest size the order has been placed
+    # or amended with, to size the extra hold an amend needs.
     price = amount_field(null=True, blank=True)
     quantity = amount_field(null=True, blank=True)
     is_open = models.BooleanField(default=True)

@@ -356,13 +356,21 @@ class AccountsStage:
         if problem is not None or hold is None or rules is None or hold.price is None:
             self._publish(user_id, {"type": "amend_rejected", "order_id": str(order_id), "reason": problem})
             return
-        price = new_price if new_price is not None else hold.price
-        quantity = new_quantity if new_quantity is not None else (hold.quantity or ZERO)
+        # The hold covers the most the order can spend in any state the engine
+        # may leave it in. The stage does not hear whether the engine took an
+        # amend (it refuses, say, a size below what has filled), and a buy's
+        # fills before an amend were paid at the older price: so the bound is
+        # the highest price and the largest size ever sent, not the latest
+        # (ADR 0003). What it holds beyond what is spent is released when the
+        # order ends.
+        held_quantity = hold.quantity or ZERO
+        price = hold.price if new_price is None else max(hold.price, new_price)
+        quantity = held_quantity if new_quantity is None else max(held_quantity, new_quantity)
         if hold.asset == rules.quote:
-            before = _limit_buy_hold(hold.price, hold.quantity or ZERO, rules)
+            before = _limit_buy_hold(hold.price, held_quantity, rules)
             extra = _limit_buy_hold(price, quantity, rules) - before
         else:
-            extra = quantity - (hold.quantity or ZERO)
+            extra = quantity - held_quantity
         if extra > 0:
             if self._balance(user_id, hold.asset)[0] < extra:
                 self._publish(

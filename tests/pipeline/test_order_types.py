@@ -130,6 +130,51 @@ def test_reducing_an_order_keeps_it_in_the_book(funded, alice, bob):
     assert balance(bob, "BTC") == (Decimal("1.6"), Decimal(0))
 
 
+def assert_hold_covers(order_id: int, quote: Decimal) -> None:
+    """The order's hold, and its owner's locked balance, cover what the open order may still spend."""
+    order = Order.objects.get(pk=order_id)
+    hold = OrderHold.objects.get(order_id=order_id)
+    assert hold.remaining >= quote
+    assert Balance.objects.get(user=order.user, asset__code="USDT").locked >= quote
+
+
+def test_an_amend_after_a_fill_holds_what_the_rest_may_spend_at_the_new_price(funded, alice, bob):
+    buy = funded.place(alice, "BTC/USDT", "BUY", price="100.00", quantity="0.2")
+    funded.place(bob, "BTC/USDT", "SELL", price="100.00", quantity="0.1")
+    funded.run()
+    # Half filled at 100; the rest is moved down to 50 and made bigger: 0.3 open at 50.
+    funded.entry.amend(alice.pk, buy, Decimal("0.4"), Decimal("50.00"))
+    funded.run()
+    order = Order.objects.get(pk=buy)
+    assert (order.status, order.price, order.quantity) == ("PARTIALLY_FILLED", Decimal("50"), Decimal("0.4"))
+    assert_hold_covers(buy, Decimal("0.3") * 50 * Decimal("1.001"))
+    funded.place(bob, "BTC/USDT", "SELL", price="50.00", quantity="0.3")
+    funded.run()
+    assert Order.objects.get(pk=buy).status == "FILLED"
+    spent = Decimal("10.01") + Decimal("15.015")
+    assert balance(alice, "USDT") == (Decimal("10000") - spent, Decimal(0))
+
+
+def test_an_amend_the_engine_refuses_does_not_shrink_the_next_ones_hold(funded, alice, bob):
+    buy = funded.place(alice, "BTC/USDT", "BUY", price="100.00", quantity="1")
+    funded.place(bob, "BTC/USDT", "SELL", price="100.00", quantity="0.5")
+    funded.run()
+    # Below what has filled: the engine refuses it and the order stays 1 at 100.
+    funded.entry.amend(alice.pk, buy, Decimal("0.3"), None)
+    funded.run()
+    assert Order.objects.get(pk=buy).quantity == Decimal("1")
+    # A new price only: 0.5 open at 110.
+    funded.entry.amend(alice.pk, buy, None, Decimal("110.00"))
+    funded.run()
+    assert Order.objects.get(pk=buy).price == Decimal("110")
+    assert_hold_covers(buy, Decimal("0.5") * 110 * Decimal("1.001"))
+    funded.place(bob, "BTC/USDT", "SELL", price="110.00", quantity="0.5")
+    funded.run()
+    assert Order.objects.get(pk=buy).status == "FILLED"
+    spent = Decimal("50.05") + Decimal("55.055")
+    assert balance(alice, "USDT") == (Decimal("10000") - spent, Decimal(0))
+
+
 def test_a_halted_market_rejects_orders_once_the_workers_hear_of_it(funded, alice, btc_usdt):
     Market.objects.filter(pk=btc_usdt.pk).update(status="halted")
     announce_market_change()
