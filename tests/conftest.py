@@ -166,6 +166,7 @@ def redis_prefix(settings: Any, redis_backend: str, request: pytest.FixtureReque
         settings.REDIS_URL = request.getfixturevalue("redis_cluster").url
         _forget_clients()
     url = settings.REDIS_URL  # as it is now: a test may point the setting at a Redis that is down
+    _forget_claims_watch()
     yield prefix
     client = connect(url)
     keys = list(client.scan_iter(match=f"*{prefix}*", count=1000))
@@ -174,6 +175,15 @@ def redis_prefix(settings: Any, redis_backend: str, request: pytest.FixtureReque
     client.close()
     if redis_backend == "cluster":
         _forget_clients()
+
+
+def _forget_claims_watch() -> None:
+    """The thread's API client asks its server again under the new prefix (exchange.api.claims_watch)."""
+    from exchange.api import redis_clients
+
+    watch = getattr(redis_clients._local, "claims_watch", None)
+    if watch is not None:
+        watch.forget()
 
 
 def _forget_clients() -> None:

@@ -56,7 +56,7 @@ SERVERS = {
     "lean": Server([*_GRANIAN, "exchange.api.serving:application"], _NO_DB_CHECK,
                    "the lean path in front of Django under granian WSGI (the Procfile's api process)"),
     "lean+db-check": Server([*_GRANIAN, "exchange.api.serving:application"], {"API_CLIENT_ID_DB_CHECK": "1"},
-                            "the same, also looking each client order id up in the database"),
+                            "the same, looking each client order id up in the database (after a Redis restart)"),
     "ninja-wsgi": Server([*_GRANIAN, "spot.wsgi:application"], _NO_DB_CHECK,
                          "the ninja view behind Django's middleware, same server"),
     "ninja-asgi": Server([PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", "{port}", "spot.asgi:application"],
@@ -276,6 +276,8 @@ def parse_wrk(output: str) -> WrkResult:
 def measure(
     name: str, env: dict[str, str], key: tuple[str, str], args: argparse.Namespace, work: Path
 ) -> Row:
+    if SERVERS[name].env.get("API_CLIENT_ID_DB_CHECK") == "1":
+        _as_after_a_redis_restart(env)
     with serving(name, env, args.blocking_threads) as (port, process):
         files = {}
         for phase, count in (
@@ -345,6 +347,17 @@ def main() -> None:
     print()
     for row in rows:
         print(f"- {row.server}: {SERVERS[row.server].about}")
+
+
+def _as_after_a_redis_restart(env: dict[str, str]) -> None:
+    """Mark another Redis server as the last to serve the claims, so the API looks every client
+    order id up in the database for the window, as it does after Redis restarts (ADR 0016)."""
+    import redis
+
+    client = redis.Redis.from_url(env["REDIS_URL"])
+    marker = f"{env['REDIS_KEY_PREFIX']}:claims-server"
+    client.hset(marker, mapping={"run_id": "a-server-that-is-gone", "since_ms": 0})
+    client.close()
 
 
 def _drop_keys(url: str, prefix: str) -> None:

@@ -32,7 +32,7 @@ from exchange.api.order_lookup import (
     persisted_payload,
 )
 from exchange.api.order_schemas import PlaceOrderIn
-from exchange.api.redis_clients import api_redis
+from exchange.api.redis_clients import api_redis, claims_watch
 from exchange.api.rule_messages import refusal
 from exchange.models import Order
 from exchange.pipeline.markets import MarketRules
@@ -86,20 +86,52 @@ def place_parsed(principal: Principal, order: PlaceOrderIn) -> Answer:
     """The one order flow, for an order already read (from /api/v1's JSON or /api/v3's parameters)."""
     request = _checked_request(principal.user_id, order)
     client = api_redis()
-    if order.client_order_id is not None and settings.API_CLIENT_ID_DB_CHECK:
-        # A retry whose Redis claim is gone (lost with Redis's last second, or
-        # the window passed while the order is open) would be placed anew and
-        # rejected by the accounts stage as DUPLICATE_CLIENT_ORDER_ID; answer
-        # with the first attempt's order instead, which the database has if a
-        # worker persisted it.
-        existing_id = persisted_order_id(principal.user_id, order.client_order_id)
-        existing = None if existing_id is None else persisted_order(principal.user_id, existing_id)
+    looked_up = False
+    if order.client_order_id is not None and _claims_may_be_lost():
+        # A retry whose Redis claim was lost with Redis's last second would be
+        # placed anew and rejected by the accounts stage as
+        # DUPLICATE_CLIENT_ORDER_ID; answer with the first attempt's order
+        # instead, which the database has if a worker persisted it.
+        looked_up = True
+        existing = _persisted_by_client_id(request)
         if existing is not None:
             return _persisted_original(client, request, existing)
     if order.response_type == "RESULT":
-        return _place_and_wait(client, principal.user_id, request)
+        return _place_and_wait(client, principal.user_id, request, looked_up)
     placed = _place(client, request)
-    return _acknowledged(principal.user_id, request, placed)
+    original = None if looked_up else _original_lost_meanwhile(client, request, placed)
+    return original or _acknowledged(principal.user_id, request, placed)
+
+
+def _claims_may_be_lost() -> bool:
+    """Whether to look a client order id up in the database: only while Redis may have lost claims."""
+    if not settings.API_CLIENT_ID_DB_CHECK:
+        return False
+    try:
+        return claims_watch().may_have_lost_claims()
+    except redis.RedisError as exc:
+        raise Unavailable("the exchange is briefly unavailable; retry", retry_after_s=1) from exc
+
+
+def _persisted_by_client_id(request: PlaceRequest) -> Order | None:
+    existing_id = persisted_order_id(request.user_id, request.client_order_id)
+    return None if existing_id is None else persisted_order(request.user_id, existing_id)
+
+
+def _original_lost_meanwhile(client: redis.Redis, request: PlaceRequest, placed: Placed) -> Answer | None:
+    """The persisted original of a new claim made on a connection that reconnected during the call.
+
+    The decision not to look the id up was taken before the place script ran;
+    if its connection reconnected meanwhile, the server may be a new one that
+    lost the claim. The command is in the stream by now, and the accounts
+    stage will refuse it as a duplicate: answer with the original.
+    """
+    if placed.duplicate or not claims_watch().reconnected_since_asked() or not _claims_may_be_lost():
+        return None
+    existing = _persisted_by_client_id(request)
+    if existing is None or existing.id == placed.order_id:
+        return None
+    return _persisted_original(client, request, existing)
 
 
 def _persisted_original(client: redis.Redis, request: PlaceRequest, existing: Order) -> Answer:
@@ -263,7 +295,7 @@ def _original(user_id: int, placed: Placed) -> Answer:
     return Answer(202, {**pending.payload, "duplicate": True})
 
 
-def _place_and_wait(client: redis.Redis, user_id: int, request: PlaceRequest) -> Answer:
+def _place_and_wait(client: redis.Redis, user_id: int, request: PlaceRequest, looked_up: bool) -> Answer:
     waiter = ResultWaiter(client, user_id)
     try:
         try:
@@ -273,6 +305,9 @@ def _place_and_wait(client: redis.Redis, user_id: int, request: PlaceRequest) ->
         placed = _place(client, request)
         if placed.duplicate:
             return _original(user_id, placed)
+        original = None if looked_up else _original_lost_meanwhile(client, request, placed)
+        if original is not None:
+            return original
         update = waiter.wait_for(placed.order_id, settings.API_RESULT_WAIT_MS / 1000)
     finally:
         waiter.close()

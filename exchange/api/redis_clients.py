@@ -15,6 +15,7 @@ import threading
 import redis
 from django.conf import settings
 
+from exchange.api.claims_watch import ClaimsWatch
 from spot.redis_connection import connect
 
 _local = threading.local()
@@ -32,4 +33,12 @@ def api_redis() -> redis.Redis:
             single_connection_client=True,
         )
         _local.client, _local.url = client, url
+        _local.claims_watch = ClaimsWatch(client)
     return client
+
+
+def claims_watch() -> ClaimsWatch:
+    """Whether the thread's Redis may have lost client order id claims (exchange.api.claims_watch)."""
+    api_redis()
+    watch: ClaimsWatch = _local.claims_watch
+    return watch

@@ -99,3 +99,31 @@ def fake_engine() -> Iterator[Callable[..., FakeEngine]]:
     yield start
     for engine in engines:
         engine.stop()
+
+
+def mark_claims_server(redis_conn: Any, run_id: str, since_ms: int) -> None:
+    """Write the API's marker of the Redis server that serves the claims (exchange.api.claims_watch)."""
+    from exchange.api.claims_watch import marker_key
+    from exchange.api.redis_clients import claims_watch
+
+    redis_conn.hset(marker_key(), mapping={"run_id": run_id, "since_ms": since_ms})
+    claims_watch().forget()
+
+
+@pytest.fixture
+def redis_took_over(redis_conn: Any, settings: Any) -> None:
+    """Another Redis server served the claims until now: claims may have been lost, so the API
+    looks client order ids up in the database (with API_CLIENT_ID_DB_CHECK on)."""
+    settings.API_CLIENT_ID_DB_CHECK = True
+    mark_claims_server(redis_conn, "a-server-that-is-gone", 0)
+
+
+@pytest.fixture
+def redis_serving_long(redis_conn: Any, settings: Any) -> None:
+    """The same Redis server has served the claims for longer than the window: none was lost."""
+    import time
+
+    settings.API_CLIENT_ID_DB_CHECK = True
+    run_id = redis_conn.info("server")["run_id"]
+    window_ms = settings.CLIENT_ORDER_ID_WINDOW_S * 1000
+    mark_claims_server(redis_conn, run_id, int(time.time() * 1000) - 2 * window_ms)
