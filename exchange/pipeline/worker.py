@@ -84,6 +84,9 @@ class StageWorker(ABC):
         self.standby = standby
         # Set by the management command: the worker may tune the process (GC), unlike one inside tests.
         self.owns_process = False
+        # A worker stepped by a caller that steps it again until it is idle (tests) reads
+        # without blocking; a running worker waits in the read for its next entries.
+        self.waits_in_read = True
         self.consumer = f"{socket.gethostname()}-{os.getpid()}"
         self.lease = Lease(client, keys, self.consumer, settings.WORKER_LEASE_TTL_MS)
         self.stopping = False
@@ -284,8 +287,10 @@ class StageWorker(ABC):
             return xreadgroup(
                 CONSUMER_GROUP, self.consumer, self.keys.stream, after, settings.WORKER_READ_COUNT, None
             )
-        block_ms = settings.WORKER_BLOCK_MS
-        if self.buffer.has_pending:
+        block_ms: int | None = settings.WORKER_BLOCK_MS
+        if not self.waits_in_read:
+            block_ms = None
+        elif self.buffer.has_pending:
             block_ms = max(1, int(self.buffer.max_delay_s * 1000))
         return xreadgroup(
             CONSUMER_GROUP, self.consumer, self.keys.stream, ">", settings.WORKER_READ_COUNT, block_ms

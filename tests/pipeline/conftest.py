@@ -31,6 +31,8 @@ class Pipeline:
 
     def run(self, max_rounds: int = 50) -> None:
         """Step every worker until none has work, then commit everything."""
+        for worker in self.workers:
+            worker.waits_in_read = False  # stepped here until none has work
         for _ in range(max_rounds):
             busy = False
             for worker in self.workers:
