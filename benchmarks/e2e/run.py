@@ -194,10 +194,27 @@ class MemorySampler:
     def _run(self) -> None:
         started = time.monotonic()
         while True:
-            sample = self.stack.rss_bytes() | tree_rss_bytes(self.extra)
+            sample = self.stack.rss_bytes() | tree_rss_bytes(self.extra) | unread_entries()
             self.samples.append((time.monotonic() - started, sample))
             if self._stop.wait(self.every):
                 return
+
+
+# Not memory: sampled with it, so that memory held by a worker that fell behind is told from a leak.
+UNREAD = ("unread accounts entries", "unread matching entries")
+
+
+def unread_entries() -> dict[str, int]:
+    """Entries of the accounts and matching streams their workers have not read yet (XINFO GROUPS lag)."""
+    from spot.redis_connection import redis_client
+
+    client = redis_client()
+    totals = dict.fromkeys(UNREAD, 0)
+    for key in client.scan_iter(match=f"{PREFIX}:{{*}}:in", count=1000):
+        name = UNREAD[0] if b"{a" in key else UNREAD[1]
+        for group in client.xinfo_groups(key):
+            totals[name] += int(group.get("lag") or 0)
+    return totals
 
 
 def run_phase(
@@ -353,7 +370,9 @@ def print_memory(rows: list[dict[str, Any]]) -> None:
     """Each process's resident memory at seven points of each sampled phase, and the second half's growth.
 
     Memory that fills a window (client order ids, capped streams) grows at
-    first and then stays: the second half's growth tells it from a leak.
+    first and then stays: the second half's growth tells it from a leak. The
+    streams' unread entries are sampled too (rows in entries, not MiB): a
+    worker that falls behind holds the open orders and holds of its backlog.
     """
     for r in rows:
         samples = r["memory"]
@@ -368,9 +387,10 @@ def print_memory(rows: list[dict[str, Any]]) -> None:
         print(f"| process | {header} | max | end - start | second half |")
         print("|---" * (len(picks) + 4) + "|")
         for name in names:
-            values = [sample.get(name, 0) / 2**20 for _, sample in samples]
-            cells = " | ".join(f"{sample.get(name, 0) / 2**20:,.0f}" for _, sample in picks)
-            half = values[-1] - middle[1].get(name, 0) / 2**20
+            scale = 1 if name in UNREAD else 2**20  # a backlog is counted in entries, not MiB
+            values = [sample.get(name, 0) / scale for _, sample in samples]
+            cells = " | ".join(f"{sample.get(name, 0) / scale:,.0f}" for _, sample in picks)
+            half = values[-1] - middle[1].get(name, 0) / scale
             print(
                 f"| {name} | {cells} | {max(values):,.0f} | {values[-1] - values[0]:+,.0f} | {half:+,.0f} |"
             )
