@@ -18,6 +18,10 @@ import redis
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture
 def runner() -> Iterator[tuple[subprocess.Popen[str], int]]:
     """The runner around a command that waits to be stopped, in its own process group as `make run` is."""
@@ -29,6 +33,9 @@ def runner() -> Iterator[tuple[subprocess.Popen[str], int]]:
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        # As from a terminal: a suite started in the background (`make test &`) ignores
+        # SIGINT, and the runner and its command would inherit that and never stop.
+        preexec_fn=_default_sigint,
     )
     assert process.stderr is not None
     line = process.stderr.readline()
