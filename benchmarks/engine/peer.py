@@ -1,6 +1,6 @@
 """This engine against matching-engine 0.1.1 (PyPI) on the peer's own flow, in one interpreter.
 
-    python -m benchmarks.engine.peer [--rounds R] [--commands N] [--seed S]
+    python -m benchmarks.engine.peer [--rounds R] [--commands N] [--seed S] [--build DIR]
 
 The peer needs Python >= 3.12, so this makes its own virtualenv
 (var/peer-venv, from ``$PEER_PYTHON``, /root/.pyenv/versions/3.12.1 or
@@ -29,6 +29,10 @@ ours are tuples of enum members it does, and a full collection traversing
 500,000 of them during the run counted against this engine although no
 worker holds its input that way (one command at a time comes off a stream).
 What each engine allocates while it runs is collected as usual.
+
+``--build DIR`` puts DIR first on ``sys.path``, for an experimental compiled
+build of ``matching/`` (``benchmarks.engine.compiled``); the output names the
+build that ran.
 """
 
 from __future__ import annotations
@@ -244,6 +248,15 @@ def _timed_loop(calls: Calls) -> tuple[float, list[int]]:
     return len(calls) / (elapsed / 1e9), latencies
 
 
+def engine_build() -> str:
+    """Which ``matching`` runs: the sources, or a compiled build (``--build``)."""
+    import matching.book
+
+    origin = Path(matching.book.__file__)
+    kind = "compiled" if origin.suffix == ".so" else "pure Python"
+    return f"{kind}, {origin.parent.parent}"
+
+
 def percentile(sorted_values: list[int], p: float) -> float:
     return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * p / 100))] / 1000
 
@@ -263,6 +276,7 @@ def measure(args: argparse.Namespace) -> None:
         f"Python {platform.python_version()}, matching-engine {peer_version}, "
         f"{platform.processor() or platform.machine()}, {args.rounds} rounds, gc on, inputs frozen"
     )
+    print(f"this engine: {engine_build()}")
     runners = {"this engine": run_ours, f"matching-engine {peer_version}": run_peer}
     bare: dict[str, list[float]] = {name: [] for name in runners}
     timed: dict[str, list[tuple[float, list[int]]]] = {name: [] for name in runners}
@@ -305,6 +319,11 @@ def main() -> None:
         choices=["ours", "peer", "ours-setup", "peer-setup"],
         help="one bare run of one engine (or only its inputs), no checks: for an instruction counter",
     )
+    parser.add_argument(
+        "--build",
+        type=Path,
+        help="a directory put first on sys.path: a compiled build of matching (benchmarks.engine.compiled)",
+    )
     args = parser.parse_args()
     if not _in_peer_venv():
         python = _ensure_venv()
@@ -312,6 +331,8 @@ def main() -> None:
         os.chdir(REPO)
         # Runs itself again, in the venv it just made.
         os.execve(python, [str(python), "-m", "benchmarks.engine.peer", *sys.argv[1:]], env)  # noqa: S606
+    if args.build:
+        sys.path.insert(0, str(args.build.resolve()))
     if args.only:
         one_run(args.only, args.seed, args.commands)
         return
