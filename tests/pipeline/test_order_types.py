@@ -130,12 +130,18 @@ def test_reducing_an_order_keeps_it_in_the_book(funded, alice, bob):
     assert balance(bob, "BTC") == (Decimal("1.6"), Decimal(0))
 
 
-def assert_hold_covers(order_id: int, quote: Decimal) -> None:
-    """The order's hold, and its owner's locked balance, cover what the open order may still spend."""
-    order = Order.objects.get(pk=order_id)
-    hold = OrderHold.objects.get(order_id=order_id)
-    assert hold.remaining >= quote
-    assert Balance.objects.get(user=order.user, asset__code="USDT").locked >= quote
+def the_rest_fills_within_its_hold(
+    funded: Any, alice: Any, bob: Any, buy: int, price: str, quantity: str, spent: Decimal
+) -> None:
+    """Alice's buy, `spent` USDT into it, has `quantity` open at `price`: its hold and her locked
+    balance cover it, bob's sell fills it, and she has paid exactly for what she bought."""
+    rest = Decimal(quantity) * Decimal(price) * Decimal("1.001")
+    assert OrderHold.objects.get(order_id=buy).remaining >= rest
+    assert balance(alice, "USDT")[1] >= rest
+    funded.place(bob, "BTC/USDT", "SELL", price=price, quantity=quantity)
+    funded.run()
+    assert Order.objects.get(pk=buy).status == "FILLED"
+    assert balance(alice, "USDT") == (Decimal("10000") - spent - rest, Decimal(0))
 
 
 def test_an_amend_after_a_fill_holds_what_the_rest_may_spend_at_the_new_price(funded, alice, bob):
@@ -147,12 +153,7 @@ def test_an_amend_after_a_fill_holds_what_the_rest_may_spend_at_the_new_price(fu
     funded.run()
     order = Order.objects.get(pk=buy)
     assert (order.status, order.price, order.quantity) == ("PARTIALLY_FILLED", Decimal("50"), Decimal("0.4"))
-    assert_hold_covers(buy, Decimal("0.3") * 50 * Decimal("1.001"))
-    funded.place(bob, "BTC/USDT", "SELL", price="50.00", quantity="0.3")
-    funded.run()
-    assert Order.objects.get(pk=buy).status == "FILLED"
-    spent = Decimal("10.01") + Decimal("15.015")
-    assert balance(alice, "USDT") == (Decimal("10000") - spent, Decimal(0))
+    the_rest_fills_within_its_hold(funded, alice, bob, buy, "50.00", "0.3", spent=Decimal("10.01"))
 
 
 def test_an_amend_the_engine_refuses_does_not_shrink_the_next_ones_hold(funded, alice, bob):
@@ -167,12 +168,7 @@ def test_an_amend_the_engine_refuses_does_not_shrink_the_next_ones_hold(funded, 
     funded.entry.amend(alice.pk, buy, None, Decimal("110.00"))
     funded.run()
     assert Order.objects.get(pk=buy).price == Decimal("110")
-    assert_hold_covers(buy, Decimal("0.5") * 110 * Decimal("1.001"))
-    funded.place(bob, "BTC/USDT", "SELL", price="110.00", quantity="0.5")
-    funded.run()
-    assert Order.objects.get(pk=buy).status == "FILLED"
-    spent = Decimal("50.05") + Decimal("55.055")
-    assert balance(alice, "USDT") == (Decimal("10000") - spent, Decimal(0))
+    the_rest_fills_within_its_hold(funded, alice, bob, buy, "110.00", "0.5", spent=Decimal("50.05"))
 
 
 def test_a_halted_market_rejects_orders_once_the_workers_hear_of_it(funded, alice, btc_usdt):
