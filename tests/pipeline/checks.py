@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -72,3 +73,16 @@ def assert_places_forwarded_once(redis_conn: Any, count: int, shard: int = 1) ->
         if command["t"] == "place"
     ]
     assert len(forwarded) == len(set(forwarded)) == count
+
+
+def funded_and_checked(line: Any, deposits: list[tuple[Any, str, str]]) -> Iterator[Any]:
+    """A fixture's body: the deposits made and settled, the pipeline yielded, and afterwards
+    every whole-system check of this module that holds whatever the test did."""
+    for user, asset, amount in deposits:
+        line.deposit(user, asset, amount)
+    line.run()
+    yield line
+    assert_money_is_conserved()
+    assert_ledger_explains_balances()
+    assert_orders_agree_with_trades()
+    assert_no_funds_locked_without_open_orders()

@@ -8,12 +8,7 @@ import pytest
 from exchange.models import Balance, Market, Order, OrderHold, Trade
 from exchange.pipeline.keys import accounts_keys, matching_keys
 from exchange.services.markets import announce_market_change
-from tests.pipeline.checks import (
-    assert_ledger_explains_balances,
-    assert_money_is_conserved,
-    assert_no_funds_locked_without_open_orders,
-    assert_orders_agree_with_trades,
-)
+from tests.pipeline.checks import funded_and_checked
 from tests.pipeline.conftest import user_feed
 
 
@@ -24,15 +19,7 @@ def balance(user, code: str) -> tuple[Decimal, Decimal]:
 
 @pytest.fixture
 def funded(pipeline, alice, bob):
-    pipeline.deposit(alice, "USDT", "10000")
-    pipeline.deposit(bob, "BTC", "2")
-    pipeline.deposit(bob, "ETH", "10")
-    pipeline.run()
-    yield pipeline
-    assert_money_is_conserved()
-    assert_ledger_explains_balances()
-    assert_orders_agree_with_trades()
-    assert_no_funds_locked_without_open_orders()
+    yield from funded_and_checked(pipeline, [(alice, "USDT", "10000"), (bob, "BTC", "2"), (bob, "ETH", "10")])
 
 
 def test_a_market_buy_by_quote_amount_spends_at_most_that_and_releases_the_rest(funded, alice, bob):

@@ -19,12 +19,7 @@ from exchange.pipeline.markets import load_markets
 from exchange.pipeline.workers import AccountsWorker, MatchingWorker
 from exchange.routing import account_shard_for
 from matching import OrderBook
-from tests.pipeline.checks import (
-    assert_ledger_explains_balances,
-    assert_money_is_conserved,
-    assert_no_funds_locked_without_open_orders,
-    assert_orders_agree_with_trades,
-)
+from tests.pipeline.checks import funded_and_checked
 from tests.pipeline.replay import book_difference, replay_matching_stream
 
 SYMBOL = "BTC/USDT"
@@ -61,16 +56,8 @@ def assert_rebuilt_equals_running_and_replayed(line: Any, worker: MatchingWorker
 
 @pytest.fixture
 def funded(pipeline, alice, bob):
-    pipeline.deposit(alice, "USDT", "100000")
-    pipeline.deposit(alice, "BTC", "5")
-    pipeline.deposit(bob, "USDT", "100000")
-    pipeline.deposit(bob, "BTC", "5")
-    pipeline.run()
-    yield pipeline
-    assert_money_is_conserved()
-    assert_ledger_explains_balances()
-    assert_orders_agree_with_trades()
-    assert_no_funds_locked_without_open_orders()
+    deposits = [(alice, "USDT", "100000"), (alice, "BTC", "5"), (bob, "USDT", "100000"), (bob, "BTC", "5")]
+    yield from funded_and_checked(pipeline, deposits)
 
 
 def test_a_restart_rebuilds_stops_refilled_icebergs_expiries_and_the_last_price(funded, alice, bob):

@@ -9,12 +9,7 @@ import pytest
 
 from exchange.models import Balance, Order
 from exchange.pipeline.workers import MatchingWorker
-from tests.pipeline.checks import (
-    assert_ledger_explains_balances,
-    assert_money_is_conserved,
-    assert_no_funds_locked_without_open_orders,
-    assert_orders_agree_with_trades,
-)
+from tests.pipeline.checks import funded_and_checked
 from tests.pipeline.conftest import user_feed
 
 
@@ -25,14 +20,7 @@ def balance(user: Any, code: str) -> tuple[Decimal, Decimal]:
 
 @pytest.fixture
 def funded(pipeline, alice, bob):
-    pipeline.deposit(alice, "USDT", "10000")
-    pipeline.deposit(bob, "BTC", "2")
-    pipeline.run()
-    yield pipeline
-    assert_money_is_conserved()
-    assert_ledger_explains_balances()
-    assert_orders_agree_with_trades()
-    assert_no_funds_locked_without_open_orders()
+    yield from funded_and_checked(pipeline, [(alice, "USDT", "10000"), (bob, "BTC", "2")])
 
 
 def trade_at(line: Any, alice: Any, bob: Any, price: str) -> None:
