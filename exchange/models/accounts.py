@@ -109,10 +109,19 @@ class OrderHold(models.Model):
     market_symbol = models.CharField(max_length=33)
     client_order_id = models.CharField(max_length=36)
     remaining = amount_field(help_text="What the order may still spend.")
-    # The highest limit price and the largest size the order has been placed
-    # or amended with, to size the extra hold an amend needs.
+    # The highest limit price and the largest size (filled included) the order
+    # has been sent with since its hold was last sized exactly, and what had
+    # filled then: what an amend's extra hold is counted from (ADR 0003).
     price = amount_field(null=True, blank=True)
     quantity = amount_field(null=True, blank=True)
+    # Defaults in the database too: workers of the previous release, still
+    # running while the migration is applied, insert holds without them.
+    filled_when_sized = amount_field(default=0, db_default=0)
+    amends_sent = models.PositiveIntegerField(
+        default=0,
+        db_default=0,
+        help_text="Amends sent to matching; its answer to the latest releases any surplus.",
+    )
     is_open = models.BooleanField(default=True)
     updated_at = models.DateTimeField()
 

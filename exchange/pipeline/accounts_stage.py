@@ -77,6 +77,8 @@ HOLD_FIELDS = (
     "remaining",
     "price",
     "quantity",
+    "filled_when_sized",
+    "amends_sent",
     "is_open",
     "updated_at",
 )
@@ -90,8 +92,14 @@ class Hold:
     symbol: str
     client_order_id: str
     remaining: Decimal
+    # The hold covers the open part at this price and size (total, filled
+    # included) less what had filled when it was last sized exactly: what
+    # an amend's extra hold is counted from (ADR 0003).
     price: Decimal | None
     quantity: Decimal | None
+    filled_when_sized: Decimal = ZERO
+    # Amends forwarded to matching; only the answer to the latest sizes the hold exactly.
+    amends_sent: int = 0
 
 
 @dataclass
@@ -356,19 +364,18 @@ class AccountsStage:
         if problem is not None or hold is None or rules is None or hold.price is None:
             self._publish(user_id, {"type": "amend_rejected", "order_id": str(order_id), "reason": problem})
             return
-        # The hold covers the most the order can spend in any state the engine
-        # may leave it in. The stage does not hear whether the engine took an
-        # amend (it refuses, say, a size below what has filled), and a buy's
-        # fills before an amend were paid at the older price: so the bound is
-        # the highest price and the largest size ever sent, not the latest
-        # (ADR 0003). What it holds beyond what is spent is released when the
-        # order ends.
+        # Until matching answers, the hold covers the most the order can spend
+        # in any state the engine may leave it in: the engine may refuse the
+        # amend (a size below what has filled, say), and a buy's fills before
+        # it were paid at the older price. So the bound is the highest price
+        # and the largest size sent since the hold was last sized exactly, not
+        # the latest; the answer to the latest amend releases the rest (ADR 0003).
         held_quantity = hold.quantity or ZERO
         price = hold.price if new_price is None else max(hold.price, new_price)
         quantity = held_quantity if new_quantity is None else max(held_quantity, new_quantity)
         if hold.asset == rules.quote:
-            before = _limit_buy_hold(hold.price, held_quantity, rules)
-            extra = _limit_buy_hold(price, quantity, rules) - before
+            before = _limit_buy_hold(hold.price, held_quantity - hold.filled_when_sized, rules)
+            extra = _limit_buy_hold(price, quantity - hold.filled_when_sized, rules) - before
         else:
             extra = quantity - held_quantity
         if extra > 0:
@@ -381,6 +388,7 @@ class AccountsStage:
             self._move(user_id, hold.asset, -extra, extra, "HOLD", order_id=order_id)
             hold.remaining += extra
         hold.price, hold.quantity = price, quantity
+        hold.amends_sent += 1
         self._save_hold(hold, is_open=True)
         self._forward(
             rules,
@@ -391,6 +399,7 @@ class AccountsStage:
                 "m": hold.symbol,
                 "qty": _text(new_quantity),
                 "px": _text(new_price),
+                "n": hold.amends_sent,  # matching answers with it (settlements.AMENDED)
             },
         )
 
@@ -445,6 +454,8 @@ class AccountsStage:
                 self._fill(item)
             elif kind == settlements.DONE:
                 self._done(item)
+            elif kind == settlements.AMENDED:
+                self._amended(item)
             else:
                 self._fee(item)
 
@@ -466,6 +477,40 @@ class AccountsStage:
         if hold is not None:
             hold.remaining -= spent
             self._save_hold(hold, is_open=True)
+
+    def _amended(self, item: list[Any]) -> None:
+        """Matching's answer to an amend: after the latest one, hold what the open part may spend.
+
+        The fills before the answer are all applied (they come first on this
+        stream), and no later amend is on its way, so the order's price and
+        open size are final until the next amend, which holds its extra again.
+        """
+        order_id, number, price, quantity, open_quantity = settlements.read_amended(item)
+        hold = self.state.holds.get(order_id)
+        if hold is None or number != hold.amends_sent:
+            return  # the order has ended, or a later amend may still raise what it needs
+        rules = self.markets.get(hold.symbol)
+        if rules is None:
+            return
+        buys = hold.asset == rules.quote
+        needed = _limit_buy_hold(price, open_quantity, rules) if buys else open_quantity
+        if needed > hold.remaining:
+            logger.warning(
+                "accounts-%s: order %s needs %s %s, more than its hold of %s; left as it is",
+                self.shard,
+                order_id,
+                needed,
+                hold.asset,
+                hold.remaining,
+            )
+            return
+        surplus = hold.remaining - needed
+        if surplus:
+            self._move(hold.user_id, hold.asset, surplus, -surplus, "RELEASE", order_id=order_id)
+        hold.remaining = needed
+        hold.price, hold.quantity = price, quantity
+        hold.filled_when_sized = quantity - open_quantity
+        self._save_hold(hold, is_open=True)
 
     def _done(self, item: list[Any]) -> None:
         order_id = settlements.read_done(item)
@@ -600,6 +645,8 @@ class AccountsStage:
                 hold.remaining,
                 hold.price,
                 hold.quantity,
+                hold.filled_when_sized,
+                hold.amends_sent,
                 is_open,
                 self._now,
             )

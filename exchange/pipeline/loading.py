@@ -65,6 +65,8 @@ def load_accounts_state(shard: int, account_shards: int, resume_after: str) -> A
             hold.remaining,
             hold.price,
             hold.quantity,
+            hold.filled_when_sized,
+            hold.amends_sent,
         )
     # Only what this stage itself committed: an order row written by matching
     # may be ahead of this stage's offset, and the replay must decide as before.

@@ -354,6 +354,30 @@ class MatchingStage:
             self._ts,
         )
         self._apply(rules, events)
+        self._answer_amend(command)
+
+    def _answer_amend(self, command: dict[str, Any]) -> None:
+        """Tell the accounts stage where an amend it numbered left the order, taken or refused.
+
+        It held for the most the order could spend whatever the engine did;
+        with the answer it keeps only what the open part may spend. An order
+        the amend ended (or that had ended) is settled by its "done" instead.
+        """
+        number = command.get("n")
+        order = self.orders.get(require_int(command, "oid"))
+        if type(number) is not int or order is None or order.price is None or order.quantity is None:
+            return
+        self._settle(
+            order.user_id,
+            settlements.amended(
+                order.order_id,
+                order.user_id,
+                number,
+                str(order.price),
+                str(order.quantity),
+                str(order.quantity - order.executed_quantity),
+            ),
+        )
 
     # --------------------------------------------------------------- events
 

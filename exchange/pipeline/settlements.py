@@ -3,6 +3,11 @@
     ["fill", order id, user id, trade id, symbol, side, base, quote, fee]
     ["done", order id, user id]
     ["fee", fee account's user id, asset, amount, trade id]
+    ["amended", order id, user id, amend number, price, quantity, open quantity]
+
+An "amended" item answers an amend the accounts stage numbered (whether the
+engine took it or refused it): the order's limit price, total size and open
+size after it, so the stage can size the hold to exactly what is still open.
 
 Amounts are decimal texts, ids integers. An order settles ~3 items (its
 fills, its end, the fees of its trades), so their form is paid for on
@@ -22,12 +27,14 @@ from exchange.pipeline.messages import MalformedEntry, decimal_value
 FILL = "fill"
 DONE = "done"
 FEE = "fee"
+AMENDED = "amended"
 
 # Each kind's fields after the kind, and the names they had in the object form.
 _OBJECT_FIELDS = {
     FILL: ("oid", "uid", "tid", "m", "side", "base", "quote", "fee"),
     DONE: ("oid", "uid"),
     FEE: ("uid", "asset", "amount", "tid"),
+    AMENDED: ("oid", "uid", "n", "px", "qty", "open"),
 }
 _SIDES = ("BUY", "SELL")
 
@@ -44,6 +51,12 @@ def done(order_id: int, user_id: int) -> list[Any]:
 
 def fee(user_id: int, asset: str, amount: str, trade_id: int) -> list[Any]:
     return [FEE, user_id, asset, amount, trade_id]
+
+
+def amended(
+    order_id: int, user_id: int, number: int, price: str, quantity: str, open_quantity: str
+) -> list[Any]:
+    return [AMENDED, order_id, user_id, number, price, quantity, open_quantity]
 
 
 def as_list(item: Any) -> list[Any]:
@@ -95,3 +108,17 @@ def read_fee(item: list[Any]) -> tuple[int, str, Decimal, int]:
     if type(user_id) is not int or type(trade_id) is not int or type(asset) is not str or not asset:
         raise MalformedEntry("a fee needs integer user and trade ids and an asset")
     return user_id, asset, decimal_value(amount, "amount"), trade_id
+
+
+def read_amended(item: list[Any]) -> tuple[int, int, Decimal, Decimal, Decimal]:
+    """An amend's answer: order id, amend number, and the order's price, total and open sizes."""
+    _, order_id, _, number, price, quantity, open_quantity = item
+    if type(order_id) is not int or type(number) is not int:
+        raise MalformedEntry("an amend's answer needs integer order id and amend number")
+    return (
+        order_id,
+        number,
+        decimal_value(price, "px"),
+        decimal_value(quantity, "qty"),
+        decimal_value(open_quantity, "open"),
+    )

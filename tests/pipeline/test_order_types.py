@@ -7,6 +7,7 @@ import pytest
 
 from exchange.models import Balance, Market, Order, OrderHold, Trade
 from exchange.pipeline.keys import accounts_keys, matching_keys
+from exchange.pipeline.workers import AccountsWorker
 from exchange.services.markets import announce_market_change
 from tests.pipeline.checks import funded_and_checked
 from tests.pipeline.conftest import user_feed
@@ -111,6 +112,7 @@ def test_reducing_an_order_keeps_it_in_the_book(funded, alice, bob):
     funded.run()
     order = Order.objects.get(pk=sell)
     assert (order.status, order.quantity) == ("NEW", Decimal("0.4"))
+    assert balance(bob, "BTC") == (Decimal("1.6"), Decimal("0.4"))  # the 0.6 no longer offered is free
     funded.place(alice, "BTC/USDT", "BUY", price="100.00", quantity="1", time_in_force="IOC")
     funded.run()
     assert Order.objects.get(pk=sell).status == "FILLED"
@@ -155,7 +157,68 @@ def test_an_amend_the_engine_refuses_does_not_shrink_the_next_ones_hold(funded, 
     funded.entry.amend(alice.pk, buy, None, Decimal("110.00"))
     funded.run()
     assert Order.objects.get(pk=buy).price == Decimal("110")
+    assert balance(alice, "USDT")[1] == Decimal("55.055")  # 0.5 at 110, and the fee at most
     the_rest_fills_within_its_hold(funded, alice, bob, buy, "110.00", "0.5", spent=Decimal("50.05"))
+
+
+def test_an_amend_down_releases_what_the_order_no_longer_needs(funded, alice, bob):
+    buy = funded.place(alice, "BTC/USDT", "BUY", price="100.00", quantity="1")
+    funded.run()
+    funded.entry.amend(alice.pk, buy, Decimal("0.4"), None)
+    funded.run()
+    assert balance(alice, "USDT") == (Decimal("10000") - Decimal("40.04"), Decimal("40.04"))
+    funded.entry.amend(alice.pk, buy, None, Decimal("50.00"))
+    funded.run()
+    assert balance(alice, "USDT") == (Decimal("10000") - Decimal("20.02"), Decimal("20.02"))
+    assert OrderHold.objects.get(order_id=buy).remaining == Decimal("20.02")
+    the_rest_fills_within_its_hold(funded, alice, bob, buy, "50.00", "0.4", spent=Decimal(0))
+
+
+def test_an_answer_to_an_earlier_amend_releases_nothing_a_later_one_may_need(funded, alice, bob):
+    buy = funded.place(alice, "BTC/USDT", "BUY", price="100.00", quantity="1")
+    funded.run()
+    # Both reach the accounts stage before matching answers the first: its
+    # answer (the order at 50) must not shrink the hold the second (120) needs.
+    funded.entry.amend(alice.pk, buy, None, Decimal("50.00"))
+    funded.entry.amend(alice.pk, buy, None, Decimal("120.00"))
+    funded.run()
+    assert Order.objects.get(pk=buy).price == Decimal("120")
+    assert balance(alice, "USDT")[1] == Decimal("120.12")
+    the_rest_fills_within_its_hold(funded, alice, bob, buy, "120.00", "1", spent=Decimal(0))
+
+
+def test_an_amend_after_a_fill_at_a_better_price_releases_what_it_saved(funded, alice, bob):
+    funded.place(bob, "BTC/USDT", "SELL", price="90.00", quantity="0.5")
+    funded.run()
+    buy = funded.place(alice, "BTC/USDT", "BUY", price="100.00", quantity="1")
+    funded.run()
+    # 0.5 bought at 90 (45.045 with the fee) from a hold sized at 100; 0.5 rests at 100.
+    funded.entry.amend(alice.pk, buy, None, Decimal("80.00"))
+    funded.run()
+    assert balance(alice, "USDT")[1] == Decimal("40.04")  # 0.5 at 80, and the fee at most
+    the_rest_fills_within_its_hold(funded, alice, bob, buy, "80.00", "0.5", spent=Decimal("45.045"))
+
+
+def test_a_restarted_accounts_worker_sizes_the_next_amend_from_the_exact_hold(funded, alice, bob):
+    buy = funded.place(alice, "BTC/USDT", "BUY", price="100.00", quantity="1")
+    funded.place(bob, "BTC/USDT", "SELL", price="100.00", quantity="0.5")
+    funded.run()
+    funded.entry.amend(alice.pk, buy, None, Decimal("80.00"))
+    funded.run()
+    assert balance(alice, "USDT")[1] == Decimal("40.04")  # 0.5 open at 80
+    accounts = funded.workers[0]
+    accounts.shutdown()
+    restarted = funded.workers[0] = AccountsWorker(0, funded.redis)
+    assert restarted.become_leader()
+    funded.entry.amend(alice.pk, buy, None, Decimal("120.00"))
+    restarted.waits_in_read = False
+    while restarted.step():
+        pass
+    restarted._commit()
+    # Before matching answers: 0.5 open at 120 (60.06), not the whole size at 120 less what 80 held.
+    assert OrderHold.objects.get(order_id=buy).remaining == Decimal("60.06")
+    funded.run()
+    the_rest_fills_within_its_hold(funded, alice, bob, buy, "120.00", "0.5", spent=Decimal("50.05"))
 
 
 def test_a_halted_market_rejects_orders_once_the_workers_hear_of_it(funded, alice, btc_usdt):

@@ -14,13 +14,15 @@ def test_each_item_reads_back_what_was_settled() -> None:
     fill = settlements.fill(11, 7, 99, "BTC/USDT", "BUY", "0.5", "50.25", "0.05025")
     done = settlements.done(11, 7)
     fee = settlements.fee(1, "USDT", "0.1", 99)
-    batch = decode({b"d": dumps({"t": "batch", "g": [["1-1", [fill, done, fee]]]})})
+    amended = settlements.amended(11, 7, 3, "99.5", "1.5", "0.75")
+    batch = decode({b"d": dumps({"t": "batch", "g": [["1-1", [fill, done, fee, amended]]]})})
     read = [settlements.as_list(item) for item in batch["g"][0][1]]
     assert settlements.read_fill(read[0]) == (
         11, 7, 99, "BTC/USDT", "BUY", Decimal("0.5"), Decimal("50.25"), Decimal("0.05025")
     )  # fmt: skip
     assert settlements.read_done(read[1]) == 11
     assert settlements.read_fee(read[2]) == (1, "USDT", Decimal("0.1"), 99)
+    assert settlements.read_amended(read[3]) == (11, 3, Decimal("99.5"), Decimal("1.5"), Decimal("0.75"))
 
 
 def test_an_item_in_the_object_form_reads_as_its_list() -> None:
@@ -82,3 +84,17 @@ def test_a_done_or_fee_with_a_field_of_the_wrong_type_is_malformed() -> None:
         with pytest.raises(MalformedEntry):
             item = settlements.as_list(bad)
             settlements.read_done(item) if item[0] == "done" else settlements.read_fee(item)
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        ["amended", "11", 7, 3, "1", "1", "1"],  # an id as text
+        ["amended", 11, 7, None, "1", "1", "1"],  # an amend sent before they were numbered
+        ["amended", 11, 7, 3, 1.5, "1", "1"],  # a price as a float
+        ["amended", 11, 7, 3, "1", "1", "Infinity"],
+    ],
+)
+def test_an_amend_answer_with_a_field_of_the_wrong_type_is_malformed(item: list[object]) -> None:
+    with pytest.raises(MalformedEntry):
+        settlements.read_amended(settlements.as_list(item))
