@@ -11,7 +11,6 @@ import asyncio
 import time
 import weakref
 from dataclasses import dataclass
-from typing import Any
 
 import redis
 from django.conf import settings
@@ -20,10 +19,11 @@ from exchange.realtime.frames import control
 from exchange.realtime.market_feed import ShardReader, snapshot_frame
 from exchange.realtime.outlet import Outlet
 from exchange.realtime.protocol import PRIVATE, Channel, ProtocolError
+from exchange.realtime.subscriber import OnMessage, OnSubscribed, Subscriber, open_subscriber
 from exchange.realtime.subscriptions import Registry
 from exchange.realtime.ticker import TickerBoard
 from exchange.realtime.user_feed import UserFeed, user_channel
-from spot.redis_connection import connect_async, is_cluster
+from spot.redis_connection import connect_async
 
 
 @dataclass(frozen=True)
@@ -126,11 +126,9 @@ class Hub:
             if name.startswith("user:"):
                 self.users.forget_unlistened(int(name.partition(":")[2]))
 
-    async def pubsub(self) -> Any:
-        """A pub/sub connection; on a cluster, once the slot map is read (its pub/sub does not read it)."""
-        if is_cluster(self.redis):
-            await self.redis.initialize()
-        return self.redis.pubsub()
+    async def subscriber(self, on_message: OnMessage, on_subscribed: OnSubscribed) -> Subscriber:
+        """A pub/sub connection that hands each message to `on_message` (exchange/realtime/subscriber.py)."""
+        return await open_subscriber(self.redis, on_message, on_subscribed, f"{self.prefix}:ws-wakeups")
 
     # ---------------------------------------------------------------- readers
 

@@ -19,7 +19,6 @@ XREAD) also works on Redis Cluster.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import Iterable
@@ -33,6 +32,7 @@ from exchange.realtime.frames import Frame, control, event_frame
 from exchange.realtime.outlet import Outlet
 from exchange.realtime.protocol import PRIVATE, ProtocolError
 from exchange.realtime.push_times import PushTimes
+from exchange.realtime.subscriber import Subscriber
 from exchange.realtime.subscriptions import Subscription
 
 if TYPE_CHECKING:
@@ -41,9 +41,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 _PAGE = 500
-# How long a new user's SUBSCRIBE may wait for the listener; events meanwhile
-# are read from the stream once the subscription is confirmed.
-_LISTEN_POLL_S = 0.05
 
 
 def user_channel(user_id: int) -> str:
@@ -285,51 +282,52 @@ class UserFeed:
             self._listener = asyncio.get_running_loop().create_task(self._listen(), name="ws-users")
 
     async def _listen(self) -> None:
-        pubsub: Any = None
+        subscriber: Subscriber | None = None
         subscribed: set[str] = set()
         backoff = 0.0
         wanted: set[str] = set()
         while True:
-            if self._changed.is_set() or pubsub is None:
+            if self._changed.is_set() or subscriber is None:
                 wanted = {stream.pubsub_channel for stream in self.streams.values()}
             if not wanted:
                 # Decided with no await before the feed forgets this task (see ShardReader.run).
                 self._listener = None
-                if pubsub is not None:
-                    await _close_quietly(pubsub)
+                if subscriber is not None:
+                    await subscriber.aclose()
                 return
             try:
-                if pubsub is None:
-                    pubsub = await self.hub.pubsub()
+                if subscriber is None:
+                    subscriber = await self.hub.subscriber(self._published, self._subscribed)
                     subscribed = set()
                 if self._changed.is_set():
                     self._changed.clear()
                     if wanted - subscribed:
-                        await pubsub.subscribe(*(wanted - subscribed))
+                        await subscriber.subscribe(wanted - subscribed)
                     if subscribed - wanted:
-                        await pubsub.unsubscribe(*(subscribed - wanted))
+                        await subscriber.unsubscribe(subscribed - wanted)
                     subscribed = wanted
-                message = await pubsub.get_message(timeout=_LISTEN_POLL_S)
+                # Messages are handed to _published as they come; this returns on a change.
+                await subscriber.wait(self._changed)
                 backoff = 0.0
             except redis.RedisError as exc:
                 backoff = min(5.0, max(0.1, backoff * 2))
                 logger.warning("ws: user wake-ups lost (%s); resubscribing in %.1fs", exc, backoff)
-                await _close_quietly(pubsub)
-                pubsub = None
+                if subscriber is not None:
+                    await subscriber.aclose()
+                subscriber = None
                 self._changed.set()
                 await asyncio.sleep(backoff)
-                continue
-            if message is None:
-                continue
-            user_id = self._by_pubsub_channel.get(message["channel"])
-            if user_id is None:
-                continue
-            if message["type"] == "message":
-                self.announced(user_id, message["data"])
-            elif message["type"] == "subscribe":
-                # A confirmed SUBSCRIBE wakes the user: events that came
-                # before it reached Redis had no one listening.
-                self.wake(user_id)
+
+    def _published(self, channel: bytes, data: bytes) -> None:
+        user_id = self._by_pubsub_channel.get(channel)
+        if user_id is not None:
+            self.announced(user_id, data)
+
+    def _subscribed(self, channel: bytes) -> None:
+        """A confirmed SUBSCRIBE wakes the user: events before it reached Redis had no one listening."""
+        user_id = self._by_pubsub_channel.get(channel)
+        if user_id is not None:
+            self.wake(user_id)
 
     # --------------------------------------------------------------- closing
 
@@ -344,8 +342,3 @@ class UserFeed:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._listener = None
-
-
-async def _close_quietly(pubsub: Any) -> None:
-    with contextlib.suppress(redis.RedisError, OSError):
-        await pubsub.aclose()

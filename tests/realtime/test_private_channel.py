@@ -244,3 +244,30 @@ async def until_listening_and_idle(events: EventSource, channel: str, user_id: i
             await asyncio.sleep(0.01)
         while stream.fetching or stream.dirty:
             await asyncio.sleep(0.01)
+
+
+def test_the_feed_resubscribes_when_its_pubsub_connection_is_killed_and_misses_nothing(
+    alice: User, alice_key: IssuedKey, events: EventSource
+) -> None:
+    channel = f"{events.prefix}:user:{alice.pk}"
+
+    async def body() -> None:
+        ws = await connect()
+        await request(ws, {**auth_frame(alice_key), "id": 1})
+        await request(ws, {"op": "subscribe", "channels": ["private"]})
+        first = events.order(alice.pk, 30, "NEW")
+        assert (await receive(ws))["seq"] == first
+        await until_listening_and_idle(events, channel, alice.pk)
+        [connection] = [
+            c for c in events.redis.client_list() if c.get("name") == f"{events.prefix}:ws-wakeups"
+        ]
+        events.redis.client_kill_filter(_id=connection["id"])
+        # Appended while nobody listens: read from the stream once the new SUBSCRIBE is confirmed.
+        missed = events.order(alice.pk, 31, "NEW")
+        assert (await receive(ws))["seq"] == missed
+        await until_listening_and_idle(events, channel, alice.pk)
+        published = events.order(alice.pk, 32, "NEW")
+        assert (await receive(ws))["seq"] == published
+        await ws.disconnect()
+
+    run(body)
