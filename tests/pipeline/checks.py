@@ -12,6 +12,12 @@ from exchange.pipeline.keys import matching_keys
 from exchange.pipeline.messages import decode
 
 
+def balance(user: Any, code: str) -> tuple[Decimal, Decimal]:
+    """A user's (available, locked) in one asset; zeros when no row was made yet."""
+    row = Balance.objects.filter(user=user, asset__code=code).first()
+    return (row.available, row.locked) if row else (Decimal(0), Decimal(0))
+
+
 def assert_money_is_conserved() -> None:
     """Per asset: what all accounts hold (the fee account included) = deposits - withdrawals."""
     held: dict[str, Decimal] = defaultdict(Decimal)

@@ -4,13 +4,9 @@ from decimal import Decimal
 
 import pytest
 
-from exchange.models import Balance, LedgerEntry, Order, Trade
+from exchange.models import LedgerEntry, Order, Trade
+from tests.pipeline.checks import balance
 from tests.pipeline.conftest import user_feed
-
-
-def balance(user, code: str) -> tuple[Decimal, Decimal]:
-    row = Balance.objects.get(user=user, asset__code=code)
-    return row.available, row.locked
 
 
 def test_a_limit_order_holds_funds_matches_settles_and_is_persisted(pipeline, alice, bob, fee_account):

@@ -5,17 +5,12 @@ from typing import Any
 
 import pytest
 
-from exchange.models import Balance, Market, Order, OrderHold, Trade
+from exchange.models import Market, Order, OrderHold, Trade
 from exchange.pipeline.keys import accounts_keys, matching_keys
 from exchange.pipeline.workers import AccountsWorker
 from exchange.services.markets import announce_market_change
-from tests.pipeline.checks import funded_and_checked
+from tests.pipeline.checks import balance, funded_and_checked
 from tests.pipeline.conftest import user_feed
-
-
-def balance(user, code: str) -> tuple[Decimal, Decimal]:
-    row = Balance.objects.filter(user=user, asset__code=code).first()
-    return (row.available, row.locked) if row else (Decimal(0), Decimal(0))
 
 
 @pytest.fixture

@@ -7,15 +7,10 @@ from typing import Any
 
 import pytest
 
-from exchange.models import Balance, Order
+from exchange.models import Order
 from exchange.pipeline.workers import MatchingWorker
-from tests.pipeline.checks import funded_and_checked
+from tests.pipeline.checks import balance, funded_and_checked
 from tests.pipeline.conftest import user_feed
-
-
-def balance(user: Any, code: str) -> tuple[Decimal, Decimal]:
-    row = Balance.objects.filter(user=user, asset__code=code).first()
-    return (row.available, row.locked) if row else (Decimal(0), Decimal(0))
 
 
 @pytest.fixture
