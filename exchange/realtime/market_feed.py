@@ -23,11 +23,15 @@ from exchange.pipeline.depth_window import depth_checksum
 from exchange.pipeline.keys import matching_keys
 from exchange.pipeline.workers import depth_key
 from exchange.realtime.frames import Frame, batch_frame, dumps
+from exchange.realtime.raw_redis import RawConnection, raw_options
 
 if TYPE_CHECKING:
     from exchange.realtime.hub import Hub
 
 logger = logging.getLogger(__name__)
+
+# How long past its BLOCK a read's reply may take before the connection is given up.
+_REPLY_GRACE_S = 5.0
 
 EMPTY_BOOK = '{{"symbol":{symbol},"seq":0,"bids":[],"asks":[],"checksum":' + f"{depth_checksum([], [])}}}}}"
 
@@ -51,6 +55,8 @@ class ShardReader:
         self.depth_seq: dict[str, int] = {}
         self._resync: set[str] = set()
         self.task: asyncio.Task[None] | None = None
+        self._raw_options = raw_options(hub.redis)
+        self._connection: RawConnection | None = None
 
     async def start(self) -> None:
         """Begin after the newest entry: what a new subscriber needs comes from the snapshot keys."""
@@ -68,30 +74,62 @@ class ShardReader:
 
     async def run(self) -> None:
         backoff = 0.0
-        while True:
-            try:
-                response: Any = await self.hub.redis.xread(
-                    {self.stream: self.position},
-                    count=settings.WS_READ_COUNT,
-                    block=settings.WS_READ_BLOCK_MS,
-                )
-                backoff = 0.0
-                if response:
-                    entries = response[0][1]
-                    self.position = entries[-1][0].decode()
-                    self.dispatch(entries)
-                if self._resync:
-                    await self.resync()
-            except redis.RedisError as exc:
-                backoff = min(5.0, max(0.1, backoff * 2))
-                logger.warning("ws shard %s reader: %s; retrying in %.1fs", self.shard, exc, backoff)
-                await asyncio.sleep(backoff)
-                continue
-            # Decided with no await before the hub forgets us, so a new subscriber either
-            # finds this reader still registered (and is seen here) or starts a new one.
-            if not response and not self.listened():
-                self.hub.reader_done(self)
-                return
+        try:
+            while True:
+                try:
+                    entries = await self._read()
+                    backoff = 0.0
+                    if entries:
+                        self.position = entries[-1][0].decode()
+                        self.dispatch(entries)
+                    if self._resync:
+                        await self.resync()
+                except redis.RedisError as exc:
+                    self._close_connection()
+                    backoff = min(5.0, max(0.1, backoff * 2))
+                    logger.warning("ws shard %s reader: %s; retrying in %.1fs", self.shard, exc, backoff)
+                    await asyncio.sleep(backoff)
+                    continue
+                # Decided with no await before the hub forgets us, so a new subscriber either
+                # finds this reader still registered (and is seen here) or starts a new one.
+                if not entries and not self.listened():
+                    self.hub.reader_done(self)
+                    return
+        finally:
+            self._close_connection()
+
+    async def _read(self) -> list[tuple[bytes, dict[bytes, bytes]]]:
+        """The next entries after the position (none after WS_READ_BLOCK_MS without any).
+
+        On a single Redis, XREAD BLOCK on a connection of the reader's own,
+        read by a protocol (exchange/realtime/raw_redis.py: about half the
+        event loop's CPU of redis-py's for an entry that comes alone); on a
+        cluster or over TLS, through redis-py.
+        """
+        count, block_ms = settings.WS_READ_COUNT, settings.WS_READ_BLOCK_MS
+        if self._raw_options is None:
+            response: Any = await self.hub.redis.xread(
+                {self.stream: self.position}, count=count, block=block_ms
+            )
+            return response[0][1] if response else []
+        if self._connection is None:
+            self._connection = await RawConnection.open(
+                self._raw_options, f"{self.hub.prefix}:ws-shard-{self.shard}"
+            )
+        response = await self._connection.call(
+            "XREAD", "COUNT", count, "BLOCK", block_ms, "STREAMS", self.stream, self.position,
+            timeout=block_ms / 1000 + _REPLY_GRACE_S,
+        )  # fmt: skip
+        if not response:
+            return []
+        return [
+            (entry_id, dict(zip(flat[::2], flat[1::2], strict=True))) for entry_id, flat in response[0][1]
+        ]
+
+    def _close_connection(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
     def dispatch(self, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> None:
         registry = self.hub.registry

@@ -30,6 +30,33 @@ def test_it_streams_the_trades_of_a_subscribed_market(market: Market, events: Ev
     run(body)
 
 
+def test_the_shard_reader_reconnects_when_its_connection_is_killed_and_misses_nothing(
+    market: Market, events: EventSource
+) -> None:
+    async def body() -> None:
+        ws = await connect()
+        await request(ws, {"op": "subscribe", "channels": ["trades:BTC/USDT"]})
+        events.trade("BTC/USDT", 1)
+        assert [t["trade_id"] for t in (await receive(ws))["data"]] == ["1"]
+        readers = [
+            c
+            for c in events.redis.client_list()
+            if c.get("name", "").startswith(f"{events.prefix}:ws-shard-")
+        ]
+        assert len(readers) == 1
+        events.redis.client_kill_filter(_id=readers[0]["id"])
+        # Written while the reader reconnects: it reads on from its last position.
+        events.trade("BTC/USDT", 2)
+        events.trade("BTC/USDT", 3)
+        seen: list[str] = []
+        while len(seen) < 2:
+            seen += [t["trade_id"] for t in (await receive(ws, timeout=30))["data"]]
+        assert seen == ["2", "3"]
+        await ws.disconnect()
+
+    run(body)
+
+
 def test_a_worker_batch_of_trades_and_depth_in_one_entry_arrives_whole_and_in_order(
     market: Market, events: EventSource
 ) -> None:

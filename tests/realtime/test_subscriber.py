@@ -1,4 +1,4 @@
-"""The private feeds' pub/sub connection: each message handed on as it comes, a lost or mute one noticed."""
+"""Daphne's raw Redis connections: pub/sub messages handed on as they come, a lost or mute one noticed."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import redis
 import redis.asyncio as aioredis
 from django.conf import settings
 
+from exchange.realtime.raw_redis import RawConnection
 from exchange.realtime.subscriber import PolledSubscriber, RawSubscriber, Subscriber, open_subscriber
 
 GUARD_S = 30  # a guard for a broken subscriber, not a measure of speed
@@ -149,13 +150,32 @@ def test_a_killed_connection_ends_the_wait_with_a_connection_error(
     run(body)
 
 
-def test_a_connection_that_stops_answering_is_given_up_after_an_unanswered_ping() -> None:
-    async def mute_server(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.read(1024)  # CLIENT SETNAME: answered, then nothing more
-        writer.write(b"+OK\r\n")
-        while await reader.read(1024):
-            pass
+async def mute_server(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Answers the first command (CLIENT SETNAME), then reads and never answers."""
+    await reader.read(1024)
+    writer.write(b"+OK\r\n")
+    while await reader.read(1024):
+        pass
 
+
+def test_a_reply_that_does_not_come_in_time_closes_the_connection() -> None:
+    async def body() -> None:
+        server = await asyncio.start_server(mute_server, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        connection = await RawConnection.open({"host": "127.0.0.1", "port": port}, "mute")
+        with pytest.raises(redis.TimeoutError):
+            await connection.call("XREAD", "BLOCK", 10, "STREAMS", "s", "0-0", timeout=0.05)
+        # A late reply would have answered the next command: the connection is given up.
+        assert connection.lost.done()
+        with pytest.raises(redis.ConnectionError):
+            await connection.call("PING")
+        server.close()
+        await server.wait_closed()
+
+    run(body)
+
+
+def test_a_connection_that_stops_answering_is_given_up_after_an_unanswered_ping() -> None:
     async def body() -> None:
         server = await asyncio.start_server(mute_server, "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
