@@ -299,6 +299,9 @@ class UserFeed:
                 if subscriber is None:
                     subscriber = await self.hub.subscriber(self._published, self._subscribed)
                     subscribed = set()
+                    # Users may have come or gone while it connected: what is wanted is read again.
+                    self._changed.set()
+                    continue
                 if self._changed.is_set():
                     self._changed.clear()
                     if wanted - subscribed:

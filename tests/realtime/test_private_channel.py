@@ -10,6 +10,7 @@ from django.contrib.auth.models import User
 
 from exchange.models import Market
 from exchange.pipeline.user_events import events_stream, seq_counter
+from exchange.realtime import hub as hub_module
 from exchange.realtime.hub import Hub
 from exchange.services.api_keys import IssuedKey
 from tests.realtime.support import (
@@ -269,5 +270,46 @@ def test_the_feed_resubscribes_when_its_pubsub_connection_is_killed_and_misses_n
         published = events.order(alice.pk, 32, "NEW")
         assert (await receive(ws))["seq"] == published
         await ws.disconnect()
+
+    run(body)
+
+
+def test_users_subscribing_while_the_feed_connects_are_all_subscribed(
+    alice: User, alice_key: IssuedKey, bob: User, bob_key: IssuedKey, events: EventSource, monkeypatch: Any
+) -> None:
+    """A user who subscribes while the feed's pub/sub connection opens is subscribed too,
+    not only those the feed knew of when it began to connect."""
+    connecting = asyncio.Event()
+    opened = hub_module.open_subscriber
+
+    async def open_while_bob_subscribes(*args: Any) -> Any:
+        subscriber = await opened(*args)
+        connecting.set()
+        hub = Hub._by_loop[asyncio.get_running_loop()]
+        async with asyncio.timeout(30):  # a guard, not a measure of speed
+            while bob.pk not in hub.users.streams:
+                await asyncio.sleep(0.01)
+        return subscriber
+
+    monkeypatch.setattr(hub_module, "open_subscriber", open_while_bob_subscribes)
+
+    async def subscribed(key: IssuedKey) -> Any:
+        ws = await connect()
+        await request(ws, {**auth_frame(key), "id": 1})
+        await request(ws, {"op": "subscribe", "channels": ["private"]})
+        return ws
+
+    async def body() -> None:
+        alice_ws = await subscribed(alice_key)
+        async with asyncio.timeout(30):
+            await connecting.wait()
+        sockets = [alice_ws, await subscribed(bob_key)]
+        for _ in range(2):  # the second round: after both SUBSCRIBEs have certainly landed
+            for ws, user in zip(sockets, (alice, bob), strict=True):
+                seq = events.order(user.pk, 40, "NEW")
+                assert (await receive(ws, timeout=30))["seq"] == seq
+                await until_listening_and_idle(events, f"{events.prefix}:user:{user.pk}", user.pk)
+        for ws in sockets:
+            await ws.disconnect()
 
     run(body)
