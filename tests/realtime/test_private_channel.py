@@ -280,7 +280,7 @@ def test_users_subscribing_while_the_feed_connects_are_all_subscribed(
     """A user who subscribes while the feed's pub/sub connection opens is subscribed too,
     not only those the feed knew of when it began to connect."""
     connecting = asyncio.Event()
-    opened = hub_module.open_subscriber
+    opened = hub_module.open_subscriber  # type: ignore[attr-defined]
 
     async def open_while_bob_subscribes(*args: Any) -> Any:
         subscriber = await opened(*args)
