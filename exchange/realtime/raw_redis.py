@@ -10,9 +10,8 @@ command resolves its caller's future. Measured with the readers it serves:
 
 It speaks RESP2 to a single Redis over TCP or a Unix socket, connecting as
 a redis-py pool's options say (host, port or path, user and password,
-database);
-`raw_options` says None for anything else (Redis Cluster, TLS), where the
-callers keep redis-py.
+database); `raw_options` says None for anything else (Redis Cluster, TLS),
+where the callers keep redis-py.
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ import redis
 import redis.asyncio as aioredis
 
 from exchange.realtime.raw_redis import RawConnection, raw_options
+from spot.redis_connection import is_cluster
 
 OnMessage = Callable[[bytes, bytes], None]
 OnSubscribed = Callable[[bytes], None]
@@ -53,7 +54,7 @@ async def open_subscriber(
     options = raw_options(client)
     if options is not None:
         return await RawSubscriber.open(options, on_message, on_subscribed, name)
-    if hasattr(client, "initialize"):  # a cluster client: its pub/sub does not read the slot map itself
+    if is_cluster(client):  # its pub/sub does not read the slot map itself
         await client.initialize()
     return PolledSubscriber(client.pubsub(), on_message, on_subscribed)
 
