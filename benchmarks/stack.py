@@ -83,6 +83,41 @@ def tree_cpu_seconds(roots: dict[str, int]) -> dict[str, float]:
     return spent
 
 
+def tree_wakeups(roots: dict[str, int]) -> dict[str, int]:
+    """For each named root process: its threads' and its live descendants' voluntary context switches.
+
+    A thread switches voluntarily when it blocks (a read with nothing to
+    read, a lock, a sleep) and is woken later: on a virtual machine each
+    wake-up costs tens of µs of CPU however little work it brings, so
+    wake-ups an order explain much of a process's CPU an order at modest
+    rates (docs/BENCHMARKS.md, *Wake-ups*).
+    """
+    parents, _ = process_times()
+    children: dict[int, list[int]] = {}
+    for pid, parent in parents.items():
+        children.setdefault(parent, []).append(pid)
+    counted = {}
+    for name, root in roots.items():
+        total, frontier = 0, [root]
+        while frontier:
+            pid = frontier.pop()
+            total += _voluntary_switches(pid)
+            frontier.extend(children.get(pid, ()))
+        counted[name] = total
+    return counted
+
+
+def _voluntary_switches(pid: int) -> int:
+    total = 0
+    with contextlib.suppress(OSError):  # gone meanwhile
+        for task in (Path("/proc") / str(pid) / "task").iterdir():
+            with contextlib.suppress(OSError, ValueError):
+                for line in (task / "status").read_text().splitlines():
+                    if line.startswith("voluntary_ctxt_switches:"):
+                        total += int(line.split()[1])
+    return total
+
+
 def tree_rss_bytes(roots: dict[str, int]) -> dict[str, int]:
     """For each named root process: the resident memory of it and its live descendants (Linux /proc)."""
     parents, _ = process_times()
@@ -219,6 +254,9 @@ class Stack:
     def cpu_seconds(self) -> dict[str, float]:
         """CPU seconds so far of each process of the stack (with its children) and of MariaDB and Redis."""
         return tree_cpu_seconds({**self.pids(), **service_pids()})
+
+    def wakeups(self) -> dict[str, int]:
+        return tree_wakeups({**self.pids(), **service_pids()})
 
     def rss_bytes(self) -> dict[str, int]:
         """Resident memory of each process of the stack (with its children) and of MariaDB and Redis."""

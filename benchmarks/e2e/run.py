@@ -41,7 +41,7 @@ from typing import Any
 from cryptography.fernet import Fernet
 
 from benchmarks.e2e.capacity import print_capacity
-from benchmarks.stack import ROOT, Stack, create_database, tree_cpu_seconds, tree_rss_bytes
+from benchmarks.stack import ROOT, Stack, create_database, tree_cpu_seconds, tree_rss_bytes, tree_wakeups
 
 SYMBOL = "BTC/USDT"
 PRICE = "30000"
@@ -124,6 +124,7 @@ class Phase:
     trades: list[list[Any]]
     seconds: float
     cpu: dict[str, float]
+    wakeups: dict[str, int]
     other_frames: int
     memory: list[tuple[float, dict[str, int]]]  # (seconds into the phase, resident bytes of each process)
 
@@ -229,6 +230,7 @@ def run_phase(
     out = work / f"sent-{rate}.jsonl"
     watched = {**stack.pids(), "listener": listener.process.pid}
     before = stack.cpu_seconds() | tree_cpu_seconds({"listener": listener.process.pid})
+    woken_before = stack.wakeups() | tree_wakeups({"listener": listener.process.pid})
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
     sampler = MemorySampler(stack, {"listener": listener.process.pid}, memory_every)
@@ -270,12 +272,14 @@ def run_phase(
         time.sleep(0.2)
     elapsed = time.monotonic() - started
     after = stack.cpu_seconds() | tree_cpu_seconds({"listener": listener.process.pid})
+    woken_after = stack.wakeups() | tree_wakeups({"listener": listener.process.pid})
     cpu = {name: after[name] - before.get(name, 0.0) for name in after if name in before}
+    wakeups = {name: woken_after[name] - woken_before[name] for name in woken_after if name in woken_before}
     cpu["sender"] = (children_after.ru_utime + children_after.ru_stime) - (
         children_before.ru_utime + children_before.ru_stime
     )
     del watched
-    return Phase(rate, orders, fills, trades, elapsed, cpu, other, sampler.samples)
+    return Phase(rate, orders, fills, trades, elapsed, cpu, wakeups, other, sampler.samples)
 
 
 def summarize(phase: Phase, seconds: float) -> dict[str, Any]:
@@ -320,6 +324,7 @@ def summarize(phase: Phase, seconds: float) -> dict[str, Any]:
         "missing_fills": len(acknowledged) - len(filled),
         "cpu_us": {k: v / n * 1e6 for k, v in sorted(phase.cpu.items())},
         "stack_cpu_us": stack_cpu / n * 1e6,
+        "wakeups": {k: v / n for k, v in sorted(phase.wakeups.items())},
         "stack_cpu_pct": stack_cpu / phase.seconds * 100,
         "error_samples": [o[6] for o in phase.orders if o[5] is None][:3],
         "error_pct": (len(phase.orders) - len(acknowledged)) / max(1, len(phase.orders)) * 100,
@@ -364,6 +369,19 @@ def print_tables(rows: list[dict[str, Any]], seconds: float) -> None:
             f"| {r['offered']:,} | {cells} | {r['stack_cpu_us']:,.0f} | {r['stack_cpu_pct'] / (os.cpu_count() or 1):.0f} % "
             f"| {cpu.get('sender', 0):,.0f} | {cpu.get('listener', 0):,.0f} |"
         )
+
+
+def print_wakeups(rows: list[dict[str, Any]]) -> None:
+    """Each process's wake-ups an order (stack.tree_wakeups): what its CPU an order pays for at modest rates."""
+    names = sorted({k for r in rows for k in grouped_cpu(r["wakeups"])} - {"sender", "listener"})
+    print("\nWake-ups an order (voluntary context switches of every thread):\n")
+    print("| offered/s | " + " | ".join(names) + " | stack total | listener |")
+    print("|---" * (len(names) + 3) + "|")
+    for r in rows:
+        woken = grouped_cpu(r["wakeups"])
+        cells = " | ".join(f"{woken.get(n, 0):,.1f}" for n in names)
+        total = sum(v for k, v in woken.items() if k not in ("sender", "listener"))
+        print(f"| {r['offered']:,} | {cells} | {total:,.1f} | {woken.get('listener', 0):,.1f} |")
 
 
 def print_memory(rows: list[dict[str, Any]]) -> None:
@@ -479,6 +497,7 @@ def main() -> None:
     finally:
         stack.stop()
     print_tables(rows, options.seconds)
+    print_wakeups(rows)
     print_memory(rows)
     if rows:
         # The highest rate the stack kept up with (its CPU per order carries the least idle cost).
