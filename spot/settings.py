@@ -172,7 +172,8 @@ WRITE_BUFFER_BACKLOG_FACTOR = env_int("WRITE_BUFFER_BACKLOG_FACTOR", 50, minimum
 WRITE_BUFFER_BULK_LOAD = env_bool("WRITE_BUFFER_BULK_LOAD", True)
 # Fewer rows than this go as an INSERT even so: a file and LOAD DATA's extra round trip cost more.
 WRITE_BUFFER_BULK_LOAD_MIN_ROWS = env_int("WRITE_BUFFER_BULK_LOAD_MIN_ROWS", 200, minimum=1)
-WORKER_BLOCK_MS = env_int("WORKER_BLOCK_MS", 100, minimum=1)
+# The longest an idle worker's read waits; it wakes sooner when the lease or a good-till-date order is due.
+WORKER_BLOCK_MS = env_int("WORKER_BLOCK_MS", 1000, minimum=1)
 WORKER_READ_COUNT = env_int("WORKER_READ_COUNT", 500, minimum=1)
 WORKER_LEASE_TTL_MS = env_int("WORKER_LEASE_TTL_MS", 5000, minimum=500)
 WORKER_STANDBY_POLL_S = env_int("WORKER_STANDBY_POLL_MS", 500, minimum=10) / 1000

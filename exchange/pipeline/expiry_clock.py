@@ -36,6 +36,13 @@ class ExpiryClock:
         self.now_ms = now_ms
         self._last_tick_ms = 0
 
+    def due_in_ms(self, soonest_expiry: int | None) -> int | None:
+        """Milliseconds until tick() would write a tick for this expiry (0 if it would now); None if never."""
+        if soonest_expiry is None:
+            return None
+        now = self.now_ms()
+        return max(0, soonest_expiry - now, self._last_tick_ms + TICK_INTERVAL_MS - now)
+
     def tick(self, soonest_expiry: int | None) -> bool:
         """Write a tick if an expiry is due and none went out within the interval; returns whether one did."""
         now = self.now_ms()

@@ -287,7 +287,7 @@ class StageWorker(ABC):
             return xreadgroup(
                 CONSUMER_GROUP, self.consumer, self.keys.stream, after, settings.WORKER_READ_COUNT, None
             )
-        block_ms: int | None = settings.WORKER_BLOCK_MS
+        block_ms: int | None = self._block_ms()
         if not self.waits_in_read:
             block_ms = None
         elif self.buffer.has_pending:
@@ -295,6 +295,26 @@ class StageWorker(ABC):
         return xreadgroup(
             CONSUMER_GROUP, self.consumer, self.keys.stream, ">", settings.WORKER_READ_COUNT, block_ms
         )
+
+    def _block_ms(self) -> int:
+        """How long an idle read may wait: WORKER_BLOCK_MS, cut short by the next duty of the clock.
+
+        A read that times out wakes the process for nothing but its duties,
+        and on a virtual machine a wake-up costs tens of µs of CPU however
+        little it does (docs/BENCHMARKS.md, *Wake-ups*): an idle worker
+        wakes when the lease is due for renewal or a subclass's duty is due
+        (next_duty_in_ms), not every few milliseconds.
+        """
+        lease_due_s = self._lease_renewed_at + settings.WORKER_LEASE_TTL_MS / 5000 - time.monotonic()
+        wait_ms = min(settings.WORKER_BLOCK_MS, int(lease_due_s * 1000) + 1)
+        duty_ms = self.next_duty_in_ms()
+        if duty_ms is not None:
+            wait_ms = min(wait_ms, duty_ms)
+        return max(1, wait_ms)
+
+    def next_duty_in_ms(self) -> int | None:
+        """Milliseconds until the worker has something to do by the clock, if anything (a hook)."""
+        return None
 
     def _apply(self, entries: list[Entry]) -> None:
         assert self.buffer is not None and self.stage is not None

@@ -80,6 +80,12 @@ class MatchingWorker(StageWorker):
             busy = self.expiry_clock.tick(self._stage.soonest_expiry)
         return busy
 
+    def next_duty_in_ms(self) -> int | None:
+        """Until the next clock tick a good-till-date order needs: the idle read wakes for it."""
+        if self._stage is None:
+            return None
+        return self.expiry_clock.due_in_ms(self._stage.soonest_expiry)
+
     def _my_markets(self) -> dict[str, MarketRules]:
         return {symbol: rules for symbol, rules in load_markets().items() if rules.shard == self.shard}
 
