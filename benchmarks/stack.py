@@ -83,39 +83,50 @@ def tree_cpu_seconds(roots: dict[str, int]) -> dict[str, float]:
     return spent
 
 
-def tree_wakeups(roots: dict[str, int]) -> dict[str, int]:
-    """For each named root process: its threads' and its live descendants' voluntary context switches.
+def tree_wakeups(roots: dict[str, int]) -> dict[str, dict[int, int]]:
+    """For each named root process: each live thread's voluntary context switches, by thread id.
 
     A thread switches voluntarily when it blocks (a read with nothing to
     read, a lock, a sleep) and is woken later: on a virtual machine each
     wake-up costs tens of µs of CPU however little work it brings, so
     wake-ups an order explain much of a process's CPU an order at modest
-    rates (docs/BENCHMARKS.md, *Wake-ups*).
+    rates (docs/BENCHMARKS.md, *Wake-ups*). Count between two samples with
+    `wakeups_between`.
     """
     parents, _ = process_times()
     children: dict[int, list[int]] = {}
     for pid, parent in parents.items():
         children.setdefault(parent, []).append(pid)
-    counted = {}
+    counted: dict[str, dict[int, int]] = {}
     for name, root in roots.items():
-        total, frontier = 0, [root]
+        threads: dict[int, int] = {}
+        frontier = [root]
         while frontier:
             pid = frontier.pop()
-            total += _voluntary_switches(pid)
+            threads.update(_voluntary_switches(pid))
             frontier.extend(children.get(pid, ()))
-        counted[name] = total
+        counted[name] = threads
     return counted
 
 
-def _voluntary_switches(pid: int) -> int:
-    total = 0
+def wakeups_between(before: dict[str, dict[int, int]], after: dict[str, dict[int, int]]) -> dict[str, int]:
+    """Wake-ups of each process between two samples: its threads' growth (a thread that ended meanwhile is lost)."""
+    return {
+        name: sum(count - before[name].get(tid, 0) for tid, count in threads.items())
+        for name, threads in after.items()
+        if name in before
+    }
+
+
+def _voluntary_switches(pid: int) -> dict[int, int]:
+    threads = {}
     with contextlib.suppress(OSError):  # gone meanwhile
         for task in (Path("/proc") / str(pid) / "task").iterdir():
             with contextlib.suppress(OSError, ValueError):
                 for line in (task / "status").read_text().splitlines():
                     if line.startswith("voluntary_ctxt_switches:"):
-                        total += int(line.split()[1])
-    return total
+                        threads[int(task.name)] = int(line.split()[1])
+    return threads
 
 
 def tree_rss_bytes(roots: dict[str, int]) -> dict[str, int]:
@@ -255,7 +266,7 @@ class Stack:
         """CPU seconds so far of each process of the stack (with its children) and of MariaDB and Redis."""
         return tree_cpu_seconds({**self.pids(), **service_pids()})
 
-    def wakeups(self) -> dict[str, int]:
+    def wakeups(self) -> dict[str, dict[int, int]]:
         return tree_wakeups({**self.pids(), **service_pids()})
 
     def rss_bytes(self) -> dict[str, int]:

@@ -24,18 +24,18 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 
 from benchmarks.e2e.run import Listener, deposit, drop_keys, grouped_cpu, prepare_database, setup_django
-from benchmarks.stack import Stack, process_times, service_pids
+from benchmarks.stack import Stack, process_times, service_pids, wakeups_between
 
 SETTLE_S = 5.0
 
 
-def thread_wakeups(roots: dict[str, int]) -> dict[tuple[str, str], int]:
-    """Voluntary context switches of every thread of each named process tree, by (process, thread name)."""
+def thread_wakeups(roots: dict[str, int]) -> dict[tuple[str, str, int], int]:
+    """Voluntary context switches of every live thread of each named process tree, by (process, name, id)."""
     parents, _ = process_times()
     children: dict[int, list[int]] = {}
     for pid, parent in parents.items():
         children.setdefault(parent, []).append(pid)
-    counted: dict[tuple[str, str], int] = {}
+    counted: dict[tuple[str, str, int], int] = {}
     for name, root in roots.items():
         frontier = [root]
         while frontier:
@@ -47,15 +47,18 @@ def thread_wakeups(roots: dict[str, int]) -> dict[tuple[str, str], int]:
                         thread = (task / "comm").read_text().strip()
                         status = (task / "status").read_text()
                         switches = int(status.split("voluntary_ctxt_switches:")[1].split()[0])
-                        key = (name, thread)
-                        counted[key] = counted.get(key, 0) + switches
+                        counted[(name, thread, int(task.name))] = switches
     return counted
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seconds", type=float, default=30.0)
-    parser.add_argument("--pairs", type=int, default=10, help="trader pairs (each trader has a WebSocket open)")
+    parser.add_argument(
+        "--pairs", type=int, default=10, help="trader pairs (each trader has a WebSocket open)"
+    )
     options = parser.parse_args()
     setup_django()
     work = Path(tempfile.mkdtemp(prefix="spot-e2e-idle-"))
@@ -91,8 +94,10 @@ def main() -> None:
         stack.stop()
         drop_keys()
     cpu = grouped_cpu({k: cpu_after[k] - cpu_before[k] for k in cpu_after if k in cpu_before})
-    woken = grouped_cpu({k: float(woken_after[k] - woken_before[k]) for k in woken_after if k in woken_before})
-    print(f"\n# the stack at rest, {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, {elapsed:.0f} s\n")
+    woken = grouped_cpu({k: float(v) for k, v in wakeups_between(woken_before, woken_after).items()})
+    print(
+        f"\n# the stack at rest, {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, {elapsed:.0f} s\n"
+    )
     print("| process | CPU ms a second | wake-ups a second |")
     print("|---|---|---|")
     for name in sorted(cpu):
@@ -101,7 +106,10 @@ def main() -> None:
         f"| **stack** | **{sum(cpu.values()) / elapsed * 1000:,.1f}** "
         f"| **{sum(woken.values()) / elapsed:,.1f}** |"
     )
-    by_thread = {k: v - threads_before.get(k, 0) for k, v in threads_after.items()}
+    by_thread: dict[tuple[str, str], int] = {}
+    for (process, thread, tid), count in threads_after.items():
+        key = (process, thread)
+        by_thread[key] = by_thread.get(key, 0) + count - threads_before.get((process, thread, tid), 0)
     print("\nThe threads that wake most (process, thread name: wake-ups a second):\n")
     for (process, thread), count in sorted(by_thread.items(), key=lambda kv: -kv[1])[:15]:
         if count:

@@ -41,7 +41,15 @@ from typing import Any
 from cryptography.fernet import Fernet
 
 from benchmarks.e2e.capacity import print_capacity
-from benchmarks.stack import ROOT, Stack, create_database, tree_cpu_seconds, tree_rss_bytes, tree_wakeups
+from benchmarks.stack import (
+    ROOT,
+    Stack,
+    create_database,
+    tree_cpu_seconds,
+    tree_rss_bytes,
+    tree_wakeups,
+    wakeups_between,
+)
 
 SYMBOL = "BTC/USDT"
 PRICE = "30000"
@@ -274,7 +282,7 @@ def run_phase(
     after = stack.cpu_seconds() | tree_cpu_seconds({"listener": listener.process.pid})
     woken_after = stack.wakeups() | tree_wakeups({"listener": listener.process.pid})
     cpu = {name: after[name] - before.get(name, 0.0) for name in after if name in before}
-    wakeups = {name: woken_after[name] - woken_before[name] for name in woken_after if name in woken_before}
+    wakeups = wakeups_between(woken_before, woken_after)
     cpu["sender"] = (children_after.ru_utime + children_after.ru_stime) - (
         children_before.ru_utime + children_before.ru_stime
     )
