@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from django.conf import settings
 
 from exchange.pipeline.expiry_clock import TICK_INTERVAL_MS
@@ -31,31 +32,35 @@ def test_the_default_block_is_far_shorter_than_the_lease():
     assert settings.WORKER_BLOCK_MS <= settings.WORKER_LEASE_TTL_MS / 5
 
 
-def test_an_idle_matching_worker_wakes_when_a_good_till_date_order_is_due(pipeline, alice, bob, settings):
+@pytest.fixture
+def funded(pipeline, alice):
+    yield from funded_and_checked(pipeline, [(alice, "USDT", "10000")])
+
+
+def test_an_idle_matching_worker_wakes_when_a_good_till_date_order_is_due(funded, alice, settings):
     settings.WORKER_BLOCK_MS = 600_000
     settings.WORKER_LEASE_TTL_MS = 3_600_000  # the lease is not what wakes it here
-    for _ in funded_and_checked(pipeline, [(alice, "USDT", "10000")]):
-        worker = matching_worker(pipeline)
-        clock = {"now": EXPIRE_AT_MS - 10 * TICK_INTERVAL_MS}
-        worker.expiry_clock.now_ms = lambda: clock["now"]
-        assert worker.next_duty_in_ms() is None
-        pipeline.place(
-            alice,
-            "BTC/USDT",
-            "BUY",
-            price="90.00",
-            quantity="0.1",
-            time_in_force="GTD",
-            expire_at_ms=EXPIRE_AT_MS,
-        )
-        pipeline.run()
-        assert worker._block_ms() == 10 * TICK_INTERVAL_MS
-        clock["now"] = EXPIRE_AT_MS - 300
-        assert worker._block_ms() == 300
-        clock["now"] = EXPIRE_AT_MS + 5
-        assert worker._block_ms() == 1  # due: the next idle step writes the tick
-        assert worker.expiry_clock.tick(worker._stage.soonest_expiry)
-        # Ticked: not again within the interval, so the read need not spin meanwhile.
-        assert worker._block_ms() == TICK_INTERVAL_MS
-        pipeline.run()
-        assert worker.next_duty_in_ms() is None  # expired: nothing more to wake for
+    worker = matching_worker(funded)
+    clock = {"now": EXPIRE_AT_MS - 10 * TICK_INTERVAL_MS}
+    worker.expiry_clock.now_ms = lambda: clock["now"]
+    assert worker.next_duty_in_ms() is None
+    funded.place(
+        alice,
+        "BTC/USDT",
+        "BUY",
+        price="90.00",
+        quantity="0.1",
+        time_in_force="GTD",
+        expire_at_ms=EXPIRE_AT_MS,
+    )
+    funded.run()
+    assert worker._block_ms() == 10 * TICK_INTERVAL_MS
+    clock["now"] = EXPIRE_AT_MS - 300
+    assert worker._block_ms() == 300
+    clock["now"] = EXPIRE_AT_MS + 5
+    assert worker._block_ms() == 1  # due: the next idle step writes the tick
+    assert worker._stage is not None and worker.expiry_clock.tick(worker._stage.soonest_expiry)
+    # Ticked: not again within the interval, so the read need not spin meanwhile.
+    assert worker._block_ms() == TICK_INTERVAL_MS
+    funded.run()
+    assert worker.next_duty_in_ms() is None  # expired: nothing more to wake for
