@@ -21,7 +21,7 @@ from ninja.utils import check_csrf
 
 from exchange.api.errors import Forbidden, PayloadTooLarge, Unauthenticated
 from exchange.api.keys import key_cache
-from exchange.api.ratelimit import admit
+from exchange.api.ratelimit import GateCall, admit, gate_call, run_gate
 from exchange.api.request_target import signed_targets
 from exchange.api.signing import KEY_HEADER, signature_is_valid, string_to_sign
 
@@ -36,6 +36,9 @@ class Principal:
     user_id: int
     scopes: frozenset[str]
     key_id: str | None = None  # None for a browser session
+    # The Redis gate still to run: authenticate_signed(defer_gate=True) leaves it to the caller,
+    # which runs it with the order's own script (exchange.api.placing) or alone (run_gate).
+    gate: GateCall | None = None
 
 
 def check_body_size(meta: Mapping[str, Any]) -> None:
@@ -49,12 +52,19 @@ def check_body_size(meta: Mapping[str, Any]) -> None:
 
 
 def authenticate_signed(
-    meta: Mapping[str, Any], method: str, target: str | Sequence[str], body: bytes, scope: str
+    meta: Mapping[str, Any],
+    method: str,
+    target: str | Sequence[str],
+    body: bytes,
+    scope: str,
+    defer_gate: bool = False,
 ) -> Principal | None:
     """The principal of a signed request; None when it carries no signature headers at all.
 
     `target` is the path and query as signed, or the forms it may have been
     signed in when the server did not keep the path as sent (exchange.api.request_target).
+    With `defer_gate` the Redis gate is not run but returned in the principal,
+    for a caller that runs it in the same round trip as its own script.
     """
     key_id = meta.get("HTTP_X_SPOT_KEY")
     timestamp = meta.get("HTTP_X_SPOT_TIMESTAMP")
@@ -89,7 +99,10 @@ def authenticate_signed(
     if scope not in record.scopes:
         raise Forbidden(f"the API key lacks the {scope!r} scope")
     # Replaying a read shows nothing new; replaying a write could repeat an order.
-    admit(f"k:{key_id}", None if method in _SAFE_METHODS else signature)
+    gate = gate_call(f"k:{key_id}", None if method in _SAFE_METHODS else signature)
+    if defer_gate:
+        return Principal(record.user_id, record.scopes, key_id, gate)
+    run_gate(gate)
     return Principal(record.user_id, record.scopes, key_id)
 
 

@@ -70,6 +70,16 @@ class ClaimsWatch:
     def reconnected_since_asked(self) -> bool:
         return not self._asked
 
+    def will_connect(self) -> bool:
+        """Whether the next command connects anew (the connection was closed after an error, or never opened).
+
+        A caller that decides before its command whether claims may be lost
+        runs a command first then (exchange.api.placing), so the decision is
+        taken on the connection the order goes on.
+        """
+        connection = getattr(self._client, "connection", None)
+        return connection is None or not connection.is_connected
+
     def may_have_lost_claims(self) -> bool:
         """True while the server may lack claims made within the window (RedisError if unreachable)."""
         if self._cluster:

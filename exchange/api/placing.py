@@ -21,8 +21,9 @@ from django.conf import settings
 from exchange.api.auth import Principal
 from exchange.api.decimals import amount_text, parse_amount
 from exchange.api.engine_results import ResultWaiter
-from exchange.api.errors import BadRequest, Conflict, Forbidden, Unavailable, from_validation_errors
+from exchange.api.errors import ApiError, BadRequest, Conflict, Forbidden, Unavailable, from_validation_errors
 from exchange.api.funds import check_funds
+from exchange.api.gated_place import gated_place
 from exchange.api.market_rules import market_rules
 from exchange.api.order_lookup import (
     command_payload,
@@ -32,6 +33,7 @@ from exchange.api.order_lookup import (
     persisted_payload,
 )
 from exchange.api.order_schemas import PlaceOrderIn
+from exchange.api.ratelimit import GateCall, run_gate
 from exchange.api.redis_clients import api_redis, claims_watch
 from exchange.api.rule_messages import refusal
 from exchange.models import Order
@@ -46,6 +48,7 @@ from exchange.pipeline.order_entry import (
     order_digest,
 )
 from exchange.pipeline.validation import extras_problem, place_problem
+from spot.redis_connection import is_cluster
 
 Body = TypeVar("Body", bound=pydantic.BaseModel)
 
@@ -79,26 +82,61 @@ def optional_amount(text: str | None) -> Decimal | None:
 
 
 def place_order(principal: Principal, body: bytes) -> Answer:
-    return place_parsed(principal, parse_body(PlaceOrderIn, body))
+    try:
+        order = parse_body(PlaceOrderIn, body)
+    except ApiError:
+        _gate_alone(principal)
+        raise
+    return place_parsed(principal, order)
+
+
+def defers_gate() -> bool:
+    """Whether the fast path may leave the Redis gate to the order's place script (exchange.api.gated_place).
+
+    Not on Redis Cluster (the gate's keys and the order's are in different
+    slots), and not with API_FUNDS_PRECHECK (a database read that the gate
+    should refuse a rate-limited client before).
+    """
+    return not settings.API_FUNDS_PRECHECK and not is_cluster(api_redis())
+
+
+def _gate_alone(principal: Principal) -> None:
+    """A deferred gate run alone: what it refuses (rate, replay, revoked key) answers first, as before."""
+    if principal.gate is not None:
+        run_gate(principal.gate)
 
 
 def place_parsed(principal: Principal, order: PlaceOrderIn) -> Answer:
     """The one order flow, for an order already read (from /api/v1's JSON or /api/v3's parameters)."""
-    request = _checked_request(principal.user_id, order)
+    try:
+        request = _checked_request(principal.user_id, order)
+    except ApiError:
+        _gate_alone(principal)
+        raise
     client = api_redis()
-    looked_up = False
-    if order.client_order_id is not None and _claims_may_be_lost():
+    gate = principal.gate
+    if gate is not None and order.client_order_id is not None and claims_watch().will_connect():
+        # A (re)connect asks the server whether it lost claims: let the gate make it,
+        # so the decision below is the new server's, as when the gate is not deferred.
+        _gate_alone(principal)
+        gate = None
+    looked_up = order.client_order_id is not None and _claims_may_be_lost()
+    if gate is not None and (looked_up or order.response_type == "RESULT"):
+        _gate_alone(principal)  # before the database lookup or the wait, as when not deferred
+        gate = None
+    if looked_up:
         # A retry whose Redis claim was lost with Redis's last second would be
         # placed anew and rejected by the accounts stage as
         # DUPLICATE_CLIENT_ORDER_ID; answer with the first attempt's order
         # instead, which the database has if a worker persisted it.
-        looked_up = True
         existing = _persisted_by_client_id(request)
         if existing is not None:
             return _persisted_original(client, request, existing)
     if order.response_type == "RESULT":
         return _place_and_wait(client, principal.user_id, request, looked_up)
-    placed = _place(client, request)
+    # With the gate deferred, the decision not to look up came before the one round trip;
+    # if that reconnected, _original_lost_meanwhile looks up after it (ADR 0016).
+    placed = _place(client, request, gate)
     original = None if looked_up else _original_lost_meanwhile(client, request, placed)
     return original or _acknowledged(principal.user_id, request, placed)
 
@@ -254,8 +292,10 @@ def _further_problem(
     return None
 
 
-def _place(client: redis.Redis, request: PlaceRequest) -> Placed:
+def _place(client: redis.Redis, request: PlaceRequest, gate: GateCall | None = None) -> Placed:
     try:
+        if gate is not None:
+            return gated_place(client, gate, request)
         return OrderEntry(client).place(request)
     except ClientOrderIdReused as exc:
         raise _reused(request, exc.order_id) from None

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import math
+from dataclasses import dataclass
+from typing import Any
 
 import redis
 from django.conf import settings
@@ -22,7 +24,7 @@ from exchange.pipeline.scripts import registered
 # KEYS: bucket, revoked marker, replay marker (all under one hash tag)
 # ARGV: refill per second, burst, cost, replay marker lifetime in ms (0: no replay check)
 # Returns {1, 0} admitted, {0, wait_ms} rate limited, {-1, 0} replayed, {-2, 0} revoked.
-_GATE = """
+GATE_SCRIPT = """
 if redis.call('EXISTS', KEYS[2]) == 1 then return {-2, 0} end
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
@@ -64,14 +66,23 @@ def admit_public(remote_addr: str | None) -> None:
     )
 
 
-def admit(
+@dataclass(frozen=True)
+class GateCall:
+    """One request's gate: the script's keys and arguments, and the rate it enforces (for the message)."""
+
+    keys: tuple[str, ...]
+    args: tuple[Any, ...]
+    per_s: float
+
+
+def gate_call(
     tag: str,
     signature: str | None = None,
     cost: int = 1,
     per_s: float | None = None,
     burst: int | None = None,
-) -> None:
-    """Let one request of `tag` ("k:<key id>", "u:<user id>", "ip:<address>") through, or raise."""
+) -> GateCall:
+    """The gate of one request of `tag` ("k:<key id>", "u:<user id>", "ip:<address>"), not yet run."""
     per_s = settings.API_RATE_LIMIT_PER_S if per_s is None else per_s
     burst = settings.API_RATE_LIMIT_BURST if burst is None else burst
     base = f"{settings.REDIS_KEY_PREFIX}:{{{tag}}}"
@@ -81,20 +92,38 @@ def admit(
         # Markers live as long as a timestamp can be accepted: the window on both sides.
         replay_ms = 2 * settings.API_RECV_WINDOW_MS
         replay_key = f"{base}:sig:{hashlib.blake2b(signature.encode(), digest_size=16).hexdigest()}"
+    return GateCall((f"{base}:bucket", f"{base}:revoked", replay_key), (per_s, burst, cost, replay_ms), per_s)
+
+
+def admit(
+    tag: str,
+    signature: str | None = None,
+    cost: int = 1,
+    per_s: float | None = None,
+    burst: int | None = None,
+) -> None:
+    """Let one request of `tag` through, or raise."""
+    run_gate(gate_call(tag, signature, cost, per_s, burst))
+
+
+def run_gate(call: GateCall) -> None:
+    """Run a gate on its own round trip: let the request through, or raise."""
     client = api_redis()
     try:
-        verdict, wait_ms = registered(client, _GATE)(
-            keys=[f"{base}:bucket", f"{base}:revoked", replay_key],
-            args=[per_s, burst, cost, replay_ms],
-        )
+        verdict, wait_ms = registered(client, GATE_SCRIPT)(keys=list(call.keys), args=list(call.args))
     except redis.RedisError as exc:
         raise Unavailable("the exchange is briefly unavailable; retry", retry_after_s=1) from exc
+    enforce(call, int(verdict), int(wait_ms))
+
+
+def enforce(call: GateCall, verdict: int, wait_ms: int) -> None:
+    """Raise what the gate's verdict says (nothing when admitted)."""
     if verdict == 1:
         return
     if verdict == 0:
         raise RateLimited(
-            f"more than {per_s:g} requests per second",
-            retry_after_s=max(1, math.ceil(int(wait_ms) / 1000)),
+            f"more than {call.per_s:g} requests per second",
+            retry_after_s=max(1, math.ceil(wait_ms / 1000)),
         )
     if verdict == -1:
         raise Unauthenticated("this signature was already used; sign each request anew", "REPLAYED")

@@ -103,7 +103,9 @@ class OrderFastPath:
         self._auth.check_body_size(environ)
         body = self._read_body(environ)
         targets = self._signed_targets(environ, ORDERS_PATH)
-        principal = self._auth.authenticate_signed(environ, "POST", targets, body, self._auth.TRADE)
+        principal = self._auth.authenticate_signed(
+            environ, "POST", targets, body, self._auth.TRADE, defer_gate=self._placing.defers_gate()
+        )
         assert principal is not None  # X-Spot-Key is present, so it authenticated or raised
         answer = self._placing.place_order(principal, body)
         return answer.status, answer.payload

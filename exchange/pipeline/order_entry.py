@@ -40,7 +40,7 @@ from spot.redis_connection import is_cluster
 # ARGV: claim lifetime in s, the encoded command, the order's digest, the user id.
 # Returns {1, entry} placed, {0, entry} a retry, {2, entry} stream busy,
 # {3, entry} the id is the entry's order's, with other parameters, {4, ''} frozen.
-_PLACE_ONCE = """
+PLACE_ONCE_SCRIPT = """
 local existing = redis.call('GET', KEYS[1])
 if existing then
   local entry, digest = string.match(existing, '^(%S+) (%S+)$')
@@ -228,13 +228,17 @@ class OrderEntry:
     def __init__(self, client: redis.Redis, prefix: str | None = None) -> None:
         self._redis = client
         self._prefix = prefix or settings.REDIS_KEY_PREFIX
-        self._place_once = registered(client, _PLACE_ONCE)
+        self._place_once = registered(client, PLACE_ONCE_SCRIPT)
         self._funds_once = registered(client, _FUNDS_ONCE)
         self._unless_frozen = registered(client, _UNLESS_FROZEN)
 
     def place(self, request: PlaceRequest) -> Placed:
-        shard, keys, args = self._place_call(request)
-        answer = _placed(shard, *self._place_once(keys=keys, args=args))
+        shard, keys, args = self.place_call(request)
+        return self.settle_place(shard, keys, self._place_once(keys=keys, args=args))
+
+    def settle_place(self, shard: int, keys: list[str], reply: list[Any]) -> Placed:
+        """The order a place script's reply names, made durable as STREAM_DURABILITY asks; raises refusals."""
+        answer = _placed(shard, *reply)
         if isinstance(answer, Exception):
             raise answer
         # A retry waits too: its first attempt may have been answered NotDurable.
@@ -251,7 +255,7 @@ class OrderEntry:
         ClientOrderIdReused for a client order id used before with other
         parameters, or AccountFrozen for a user an operator froze.
         """
-        calls = [self._place_call(request) for request in requests]
+        calls = [self.place_call(request) for request in requests]
         if is_cluster(self._redis):
             # redis-py's cluster pipeline refuses scripts: one call per order, each to its master.
             replies = [self._place_once(keys=keys, args=args) for _, keys, args in calls]
@@ -273,7 +277,7 @@ class OrderEntry:
 
         It runs the script by its hash: call `load_scripts` once first.
         """
-        _, keys, args = self._place_call(request)
+        _, keys, args = self.place_call(request)
         return ["EVALSHA", self._place_once.sha, len(keys), *keys, *args]
 
     def load_scripts(self) -> None:
@@ -281,7 +285,7 @@ class OrderEntry:
         for script in (self._place_once, self._funds_once, self._unless_frozen):
             self._redis.script_load(script.script)
 
-    def _place_call(self, request: PlaceRequest) -> tuple[int, list[str], list[Any]]:
+    def place_call(self, request: PlaceRequest) -> tuple[int, list[str], list[Any]]:
         """The accounts shard of a place, and the keys and arguments of its claim-and-XADD script."""
         shard = account_shard_for(request.user_id)
         keys = accounts_keys(shard, self._prefix)

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from exchange.api import auth, ratelimit
+from exchange.api import auth, gated_place, placing, ratelimit
 from exchange.api.claims_watch import marker_key, serving_since_ms
 from exchange.api.redis_clients import api_redis, claims_watch
 from exchange.pipeline.keys import accounts_keys
@@ -86,15 +86,24 @@ def test_a_takeover_during_the_place_call_still_answers_the_original(
     order_id = alice_any_path.post("/api/v1/orders", limit_buy(client_order_id="once")).json()["order_id"]
     persist_order(alice, btc_usdt, int(order_id), client_order_id="once")
     redis_conn.delete(accounts_keys(0).client_order_id(alice.pk, "once"))
-    real_admit = ratelimit.admit
+    real_run_gate, real_gated_place = ratelimit.run_gate, gated_place.gated_place
 
-    def admit_then_take_over(*args, **kwargs):
-        # The gate passes on the old server; the place script runs on a new one.
-        real_admit(*args, **kwargs)
+    def take_over() -> None:
         redis_conn.hset(marker_key(), "run_id", "a-server-that-is-gone")
         _disconnect_api_redis()
 
-    monkeypatch.setattr(auth, "admit", admit_then_take_over)
+    def run_gate_then_take_over(*args, **kwargs):
+        # Django's path: the gate passes on the old server; the place script runs on a new one.
+        real_run_gate(*args, **kwargs)
+        take_over()
+
+    def take_over_then_gated_place(*args, **kwargs):
+        # The fast path decided on the old server; its one script (gate and place) runs on a new one.
+        take_over()
+        return real_gated_place(*args, **kwargs)
+
+    monkeypatch.setattr(auth, "run_gate", run_gate_then_take_over)
+    monkeypatch.setattr(placing, "gated_place", take_over_then_gated_place)
 
     retry = alice_any_path.post("/api/v1/orders", limit_buy(client_order_id="once"))
 

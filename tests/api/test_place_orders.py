@@ -254,10 +254,11 @@ def test_it_answers_503_and_retryable_when_redis_is_down(
 def test_it_answers_503_when_the_stream_is_busy(alice_any_path, alice, btc_usdt, monkeypatch):
     from exchange.pipeline.order_entry import OrderEntry, StreamBusy
 
-    def busy(self, request):
+    def busy(self, shard, keys, reply):
         raise StreamBusy("1-4096")
 
-    monkeypatch.setattr(OrderEntry, "place", busy)
+    # What the place script answered, on both paths (alone, or with the gate: exchange.api.gated_place).
+    monkeypatch.setattr(OrderEntry, "settle_place", busy)
 
     response = alice_any_path.post("/api/v1/orders", limit_buy())
 
