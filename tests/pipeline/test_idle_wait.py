@@ -27,8 +27,8 @@ def test_an_idle_worker_waits_the_setting_but_wakes_in_time_to_renew_its_lease(p
     assert accounts._block_ms() == 7
 
 
-def test_the_default_block_is_far_shorter_than_the_lease():
-    # Renewal every TTL / 5 keeps a worker's lease through a whole read at the default.
+def test_the_default_block_is_no_longer_than_the_lease_renewal_interval():
+    # Renewal every TTL / 5 keeps a worker's lease through a whole read at the defaults.
     assert settings.WORKER_BLOCK_MS <= settings.WORKER_LEASE_TTL_MS / 5
 
 
