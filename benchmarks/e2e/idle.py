@@ -15,15 +15,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
-import tempfile
 import time
 from pathlib import Path
 
-from cryptography.fernet import Fernet
-
-from benchmarks.e2e.run import Listener, deposit, drop_keys, grouped_cpu, prepare_database, setup_django
+from benchmarks.e2e.run import Listener, deposit, drop_keys, grouped_cpu, prepare_traders, stack_env
 from benchmarks.stack import Stack, process_times, service_pids, wakeups_between
 
 SETTLE_S = 5.0
@@ -60,18 +56,8 @@ def main() -> None:
         "--pairs", type=int, default=10, help="trader pairs (each trader has a WebSocket open)"
     )
     options = parser.parse_args()
-    setup_django()
-    work = Path(tempfile.mkdtemp(prefix="spot-e2e-idle-"))
-    traders = prepare_database(2 * options.pairs)
-    traders_file = work / "traders.json"
-    traders_file.write_text(json.dumps(traders))
-    env = {
-        **os.environ,
-        "DEBUG": "0",
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "API_SECRETS_KEY": os.environ.get("API_SECRETS_KEY") or Fernet.generate_key().decode(),
-        "LOG_LEVEL": "INFO",
-    }
+    work, traders, traders_file = prepare_traders(options.pairs, "spot-e2e-idle-")
+    env = stack_env()
     stack = Stack(env, work / "logs")
     try:
         stack.start()

@@ -110,6 +110,29 @@ def prepare_database(traders: int) -> list[dict[str, Any]]:
     return out
 
 
+def prepare_traders(pairs: int, work_prefix: str) -> tuple[Path, list[dict[str, Any]], Path]:
+    """Django set up, the database emptied with two traders a pair, and a work folder holding their keys."""
+    setup_django()
+    work = Path(tempfile.mkdtemp(prefix=work_prefix))
+    traders = prepare_database(2 * pairs)
+    traders_file = work / "traders.json"
+    traders_file.write_text(json.dumps(traders))
+    return work, traders, traders_file
+
+
+def stack_env(**extra: str) -> dict[str, str]:
+    """The stack's environment: this one's, with production settings and the caller's extras."""
+    return {
+        **os.environ,
+        "DEBUG": "0",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        # With DEBUG off the checks want HMAC secrets under a key of their own (the audit prints them).
+        "API_SECRETS_KEY": os.environ.get("API_SECRETS_KEY") or Fernet.generate_key().decode(),
+        "LOG_LEVEL": "INFO",
+        **extra,
+    }
+
+
 def deposit(traders: list[dict[str, Any]]) -> None:
     """Funds for every trader through the accounts stream, as the admin's form does; waits until applied."""
     from exchange.models import Balance
@@ -458,24 +481,14 @@ def main() -> None:
         help="sample each process's resident memory every S seconds of a phase (a soak: flat memory)",
     )
     options = parser.parse_args()
-    setup_django()
-    work = Path(tempfile.mkdtemp(prefix="spot-e2e-"))
-    traders = prepare_database(2 * options.pairs)
-    traders_file = work / "traders.json"
-    traders_file.write_text(json.dumps(traders))
-    env = {
-        **os.environ,
-        "DEBUG": "0",
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        # With DEBUG off the checks want HMAC secrets under a key of their own (the audit prints them).
-        "API_SECRETS_KEY": os.environ.get("API_SECRETS_KEY") or Fernet.generate_key().decode(),
-        "LOG_LEVEL": "INFO",
+    work, traders, traders_file = prepare_traders(options.pairs, "spot-e2e-")
+    env = stack_env(
         # Traders here place more than a real one would; the bucket script still runs for every request.
-        "API_RATE_LIMIT_PER_S": "1000000",
-        "API_RATE_LIMIT_BURST": "1000000",
-        "API_PUBLIC_RATE_LIMIT_PER_S": "1000000",
-        "API_PUBLIC_RATE_LIMIT_BURST": "1000000",
-    }
+        API_RATE_LIMIT_PER_S="1000000",
+        API_RATE_LIMIT_BURST="1000000",
+        API_PUBLIC_RATE_LIMIT_PER_S="1000000",
+        API_PUBLIC_RATE_LIMIT_BURST="1000000",
+    )
     stack = Stack(env, work / "logs")
     rows: list[dict[str, Any]] = []
     status = 0
