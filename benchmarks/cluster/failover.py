@@ -19,8 +19,8 @@ It reports:
 - *cluster_state ok*: from the kill until a surviving node says the cluster
   is whole again (its replica promoted);
 - *workers resumed*: from the kill until the database's order count grows
-  again after writes succeed (the workers back off up to 5 s between
-  retries, so this trails the failover);
+  again after writes succeed (the workers retry at most a second apart,
+  spot/retry.py, so this trails the failover by up to about a second);
 - *replica back*: once the cluster is whole, the killed node is started
   again (as Kubernetes or systemd would) and rejoins as the new master's
   replica; from the kill until it is in sync. REPLICA acknowledges nothing

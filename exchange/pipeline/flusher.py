@@ -24,6 +24,7 @@ from exchange.pipeline.trimming import TrimFloor, below_committed
 from persistence.failures import DeterministicFailure, is_deterministic
 from persistence.offsets import Fenced
 from persistence.write_buffer import Batch
+from spot.retry import next_backoff
 
 logger = logging.getLogger("spot.worker")
 
@@ -103,7 +104,7 @@ class Flusher:
 
     def _commit(self, batch: Batch, acks: list[bytes]) -> int:
         """When the batch committed, in us since the epoch; 0 if it was not."""
-        backoff = 0.1
+        backoff = next_backoff(0.0)
         while self.error is None:
             try:
                 if connection.get_autocommit():
@@ -130,7 +131,7 @@ class Flusher:
                 logger.warning("%s: commit failed (%s); retrying in %.1fs", self.name, exc, backoff)
                 close_old_connections()
                 self._wake.wait(backoff)
-                backoff = min(5.0, backoff * 2)
+                backoff = next_backoff(backoff)
                 continue
             metrics.FLUSH_SECONDS.labels(**self._labels).observe(result.seconds)
             metrics.FLUSH_ROWS.labels(**self._labels).observe(result.rows)

@@ -44,6 +44,7 @@ from persistence.failures import DeterministicFailure, is_deterministic
 from persistence.offsets import CommittedPosition, Fenced, claim_epoch, load_position
 from persistence.write_buffer import WriteBuffer
 from spot.garbage import settle_garbage_collector
+from spot.retry import next_backoff
 
 logger = logging.getLogger("spot.worker")
 
@@ -477,7 +478,7 @@ class StageWorker(ABC):
         metrics.FAULTS.labels(**self._labels).inc()
         if isinstance(exc, DatabaseError) and is_deterministic(exc):
             raise DeterministicFailure(f"{what}: {type(exc).__name__} {exc}") from exc
-        self._backoff = min(5.0, max(0.1, self._backoff * 2))
+        self._backoff = next_backoff(self._backoff)
         logger.warning(
             "%s: %s failed (%s: %s); retrying in %.1fs",
             self.name,

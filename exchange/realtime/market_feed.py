@@ -24,6 +24,7 @@ from exchange.pipeline.keys import matching_keys
 from exchange.pipeline.workers import depth_key
 from exchange.realtime.frames import Frame, batch_frame, dumps
 from exchange.realtime.raw_redis import RawConnection, raw_options
+from spot.retry import next_backoff
 
 if TYPE_CHECKING:
     from exchange.realtime.hub import Hub
@@ -86,7 +87,7 @@ class ShardReader:
                         await self.resync()
                 except redis.RedisError as exc:
                     self._close_connection()
-                    backoff = min(5.0, max(0.1, backoff * 2))
+                    backoff = next_backoff(backoff)
                     logger.warning("ws shard %s reader: %s; retrying in %.1fs", self.shard, exc, backoff)
                     await asyncio.sleep(backoff)
                     continue

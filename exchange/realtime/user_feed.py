@@ -34,6 +34,7 @@ from exchange.realtime.protocol import PRIVATE, ProtocolError
 from exchange.realtime.push_times import PushTimes
 from exchange.realtime.subscriber import Subscriber
 from exchange.realtime.subscriptions import Subscription
+from spot.retry import next_backoff
 
 if TYPE_CHECKING:
     from exchange.realtime.hub import Hub
@@ -313,7 +314,7 @@ class UserFeed:
                 await subscriber.wait(self._changed)
                 backoff = 0.0
             except redis.RedisError as exc:
-                backoff = min(5.0, max(0.1, backoff * 2))
+                backoff = next_backoff(backoff)
                 logger.warning("ws: user wake-ups lost (%s); resubscribing in %.1fs", exc, backoff)
                 if subscriber is not None:
                     await subscriber.aclose()
