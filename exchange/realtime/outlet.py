@@ -36,6 +36,11 @@ class Outlet:
     def offer(self, frame: Frame) -> None:
         raise NotImplementedError
 
+    def offer_many(self, frames: list[Frame]) -> None:
+        """Frames that came together, in order; an outlet that can writes them at once."""
+        for frame in frames:
+            self.offer(frame)
+
     async def close(self, code: int = 1000, frame: Frame | None = None, reason: str = "") -> None:
         """Send a last frame, if any, and close the connection."""
         raise NotImplementedError

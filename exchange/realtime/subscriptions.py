@@ -36,6 +36,22 @@ class Subscription:
             self.floor = position
         self.outlet.offer(frame)
 
+    def deliver_many(self, frames: list[Frame]) -> None:
+        """Frames that came together (one entry's events): what is new goes to the outlet at once."""
+        if self.pending is not None:
+            self.pending.extend(frames)
+            return
+        kept = []
+        for frame in frames:
+            position = frame.position
+            if position is not None:
+                if position < self.floor or (position == self.floor and not frame.resets):
+                    continue
+                self.floor = position
+            kept.append(frame)
+        if kept:
+            self.outlet.offer_many(kept)
+
     def send_now(self, frame: Frame) -> None:
         """A frame of the subscription's own start (snapshot, replay), ahead of what waits."""
         if frame.position is not None:
@@ -97,3 +113,13 @@ class Registry:
         if listeners:
             for subscription in listeners.values():
                 subscription.deliver(frame)
+
+    def publish_many(self, channel: str, frames: list[Frame]) -> None:
+        """Frames that came together, to every subscriber in one write each (a trader's updates)."""
+        if len(frames) == 1:
+            self.publish(channel, frames[0])
+            return
+        listeners = self.channels.get(channel)
+        if listeners and frames:
+            for subscription in listeners.values():
+                subscription.deliver_many(frames)

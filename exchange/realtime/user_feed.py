@@ -238,8 +238,7 @@ class UserFeed:
         ):
             self.wake(user_id)
             return
-        for frame in event_frames(entry.first_seq, enumerate(entry.events)):
-            self.hub.registry.publish(stream.channel, frame)
+        self.hub.registry.publish_many(stream.channel, event_frames(entry.first_seq, enumerate(entry.events)))
         self._pushed(user_id, entry.events)
         stream.last, stream.last_seq = entry.entry_id, entry.last_seq
 
@@ -264,8 +263,7 @@ class UserFeed:
                 assert stream.last is not None
                 entries: Any = await self.hub.redis.xrange(stream.key, min=f"({stream.last}", count=_PAGE)
                 for entry_id, fields in entries:
-                    for frame in private_frames(fields):
-                        self.hub.registry.publish(stream.channel, frame)
+                    self.hub.registry.publish_many(stream.channel, private_frames(fields))
                     self._pushed(stream.user_id, (v for name, v in fields.items() if name.isdigit()))
                     stream.last = entry_id.decode()
                     stream.last_seq = last_seq(fields) if first_seq(fields) is not None else None
