@@ -1,13 +1,14 @@
 """Follows every trader's private channel and the market's public trades, as a process of its own.
 
-    python -m benchmarks.e2e.listener TRADERS_JSON PORT SYMBOL
+    python -m benchmarks.e2e.listener TRADERS_JSON PORT SYMBOL SPOOL
 
 One WebSocket a trader (logged in with its own key, subscribed to
 `private`) and one more subscribed to `trades:SYMBOL`. It prints "ready"
 once all are subscribed, then reads commands on its standard input:
-`dump PATH` writes what arrived since the last dump (one JSON line each:
-["fill", order id, client order id, trade id, role, received ns] or
-["trade", trade id, received ns]) and forgets it; `quit` ends it. Frames it
+`dump PATH` moves what arrived since the last dump to PATH (one JSON line
+each: ["fill", order id, client order id, trade id, role, received ns] or
+["trade", trade id, received ns]); `quit` ends it. Lines go to the file
+SPOOL as they arrive, so a long soak keeps nothing in memory. Frames it
 does not time are counted, not parsed.
 """
 
@@ -29,9 +30,25 @@ MAX_FRAME = 16 * 1024 * 1024
 
 
 class Records:
-    def __init__(self) -> None:
-        self.lines: list[list[Any]] = []
+    """What arrived since the last dump, in the spool file as it arrives."""
+
+    def __init__(self, spool: Path) -> None:
+        self.spool = spool
+        self.file = spool.open("w")
+        self.count = 0
         self.other_frames = 0
+
+    def add(self, line: list[Any]) -> None:
+        self.file.write(json.dumps(line) + "\n")
+        self.count += 1
+
+    def move_to(self, path: Path) -> int:
+        """Everything since the last dump, moved to `path`; returns how many lines."""
+        self.file.close()
+        self.spool.replace(path)
+        count, self.count = self.count, 0
+        self.file = self.spool.open("w")
+        return count
 
 
 async def follow_private(trader: Trader, url: str, records: Records, ready: asyncio.Queue[str]) -> None:
@@ -50,7 +67,7 @@ async def follow_private(trader: Trader, url: str, records: Records, ready: asyn
             events = frame["data"] if isinstance(frame.get("data"), list) else [frame.get("data")]
             for event in events:
                 if isinstance(event, dict) and event.get("type", frame.get("type")) == "fill":
-                    records.lines.append(
+                    records.add(
                         [
                             "fill",
                             str(event["order_id"]),
@@ -76,7 +93,7 @@ async def follow_trades(symbol: str, url: str, records: Records, ready: asyncio.
             data = frame.get("data")
             for event in data if isinstance(data, list) else [data]:
                 if isinstance(event, dict) and "trade_id" in event:
-                    records.lines.append(["trade", str(event["trade_id"]), received])
+                    records.add(["trade", str(event["trade_id"]), received])
 
 
 async def expect(ws: ClientConnection, kind: str) -> None:
@@ -88,9 +105,9 @@ async def expect(ws: ClientConnection, kind: str) -> None:
             raise SystemExit(f"listener: {frame}")
 
 
-async def run(traders: list[Trader], port: int, symbol: str) -> None:
+async def run(traders: list[Trader], port: int, symbol: str, spool: Path) -> None:
     url = f"ws://127.0.0.1:{port}/ws/"
-    records = Records()
+    records = Records(spool)
     ready: asyncio.Queue[str] = asyncio.Queue()
     tasks = [asyncio.create_task(follow_private(t, url, records, ready)) for t in traders]
     tasks.append(asyncio.create_task(follow_trades(symbol, url, records, ready)))
@@ -106,9 +123,8 @@ async def run(traders: list[Trader], port: int, symbol: str) -> None:
         line = (await loop.run_in_executor(None, sys.stdin.readline)).strip()
         command, _, argument = line.partition(" ")
         if command == "dump":
-            lines, records.lines = records.lines, []
-            Path(argument).write_text("".join(json.dumps(r) + "\n" for r in lines))
-            print(f"dumped {len(lines)} {records.other_frames}", flush=True)
+            count = records.move_to(Path(argument))
+            print(f"dumped {count} {records.other_frames}", flush=True)
         elif command in ("quit", ""):
             break
     for task in tasks:
@@ -116,12 +132,12 @@ async def run(traders: list[Trader], port: int, symbol: str) -> None:
 
 
 def main() -> None:
-    traders_file, port, symbol = sys.argv[1:4]
+    traders_file, port, symbol, spool = sys.argv[1:5]
     # The load generator's own collector pauses would be timed as the exchange's latency: its
     # growing record of every order made full collections ever longer. Its run is bounded.
     gc.disable()
     traders = [Trader.from_json(t) for t in json.loads(Path(traders_file).read_text())]
-    asyncio.run(run(traders, int(port), symbol))
+    asyncio.run(run(traders, int(port), symbol, Path(spool)))
 
 
 if __name__ == "__main__":

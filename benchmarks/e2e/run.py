@@ -175,7 +175,10 @@ class Listener:
     def __init__(self, traders_file: Path, port: int, env: dict[str, str], work: Path) -> None:
         self.work = work
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks.e2e.listener", str(traders_file), str(port), SYMBOL],
+            [
+                *(sys.executable, "-m", "benchmarks.e2e.listener"),
+                *(str(traders_file), str(port), SYMBOL, str(work / "listening.jsonl")),
+            ],
             cwd=ROOT,
             env=env,
             stdin=subprocess.PIPE,

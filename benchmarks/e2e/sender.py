@@ -10,7 +10,8 @@ whatever the answers before it; when every connection is busy an order
 waits for one, and that wait counts in its REST latency (measured from when
 it was due). Each line of OUT is one order: its client order id, the time it
 was due and sent (Unix ns), the time of the answer, the HTTP status and the
-order id answered.
+order id answered. Lines are written as answers come, so an hour's soak
+holds no more in memory than the orders in flight.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import TextIO
 
 from benchmarks.e2e.client import HttpConnection, Trader
 
@@ -36,13 +38,16 @@ async def offer(
     rate: float,
     seconds: float,
     tag: str,
-) -> list[list[object]]:
+    out: TextIO,
+) -> None:
     total = int(rate * seconds)
     pool: asyncio.Queue[HttpConnection] = asyncio.Queue()
     for _ in range(CONNECTIONS):
         pool.put_nowait(HttpConnection("127.0.0.1", port))
-    records: list[list[object]] = []
     pairs = len(traders) // 2
+
+    def record(*fields: object) -> None:
+        out.write(json.dumps(fields) + "\n")
 
     async def place(i: int, due_ns: int) -> None:
         pair = (i // 2) % pairs
@@ -64,16 +69,16 @@ async def offer(
         try:
             status, content = await connection.request(trader, "POST", "/api/v1/orders", body)
         except (OSError, asyncio.IncompleteReadError) as error:
-            records.append([client_order_id, due_ns, sent_ns, time.time_ns(), 0, None, str(error)])
+            record(client_order_id, due_ns, sent_ns, time.time_ns(), 0, None, str(error))
             return
         finally:
             pool.put_nowait(connection)
         answered_ns = time.time_ns()
         order_id = json.loads(content).get("order_id") if status in (200, 201, 202) else None
         note = None if order_id is not None else content[:200].decode(errors="replace")
-        records.append([client_order_id, due_ns, sent_ns, answered_ns, status, order_id, note])
+        record(client_order_id, due_ns, sent_ns, answered_ns, status, order_id, note)
 
-    tasks = []
+    in_flight: set[asyncio.Task[None]] = set()
     start_ns = time.time_ns() + 50_000_000
     interval_ns = 1e9 / rate
     for i in range(total):
@@ -81,9 +86,10 @@ async def offer(
         delay = (due_ns - time.time_ns()) / 1e9
         if delay > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(place(i, due_ns)))
-    await asyncio.gather(*tasks)
-    return records
+        task = asyncio.create_task(place(i, due_ns))
+        in_flight.add(task)
+        task.add_done_callback(in_flight.discard)
+    await asyncio.gather(*in_flight)
 
 
 def main() -> None:
@@ -93,10 +99,10 @@ def main() -> None:
     gc.disable()
     traders = [Trader.from_json(t) for t in json.loads(Path(traders_file).read_text())]
     tag = f"e2e{int(float(rate))}x{time.time_ns() % 10**9}"
-    records = asyncio.run(
-        offer(traders, int(port), symbol, price, quantity, float(rate), float(seconds), tag)
-    )
-    Path(out).write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    with open(out, "w") as lines:
+        asyncio.run(
+            offer(traders, int(port), symbol, price, quantity, float(rate), float(seconds), tag, lines)
+        )
 
 
 if __name__ == "__main__":
