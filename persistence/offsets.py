@@ -58,17 +58,29 @@ def commit_position(consumer: str, stream: str, position: CommittedPosition, epo
     The epoch condition is what fences a stalled old leader: once a newer
     leader has written its epoch, the old one's update matches no row.
     """
-    payload: dict[str, Any] = {"producers": position.producer_sequences, "counters": position.counters}
-    if position.forwarded:
-        payload["forwarded"] = position.forwarded
-    # Hand-written: once per batch, and the ORM's update costs ~0.3 ms of
-    # Python each time (profiled), on the flusher thread, under the GIL.
+    sql, parameters = position_update(consumer, stream, position, epoch)
     with connection.cursor() as cursor:
-        cursor.execute(
-            _update_sql(),
-            [stream, position.last_entry_id, epoch, json.dumps(payload), _now_for_db(), consumer, epoch],
-        )
+        cursor.execute(sql, parameters)
         updated = cursor.rowcount
+    settle_position(consumer, stream, position, epoch, updated)
+
+
+def position_update(
+    consumer: str, stream: str, position: CommittedPosition, epoch: int
+) -> tuple[str, list[Any]]:
+    """The fenced UPDATE of the consumer's offset row and its parameters, for the caller's transaction.
+
+    Hand-written: once per batch, and the ORM's update costs ~0.3 ms of
+    Python each time (profiled), on the flusher thread, under the GIL.
+    """
+    payload = json.dumps(_payload(position))
+    return _update_sql(), [stream, position.last_entry_id, epoch, payload, _now_for_db(), consumer, epoch]
+
+
+def settle_position(
+    consumer: str, stream: str, position: CommittedPosition, epoch: int, updated: int
+) -> None:
+    """After the UPDATE matched `updated` rows: done, the row created on a first commit, or Fenced."""
     if updated:
         return
     if StreamOffset.objects.filter(consumer=consumer).exists():
@@ -81,10 +93,17 @@ def commit_position(consumer: str, stream: str, position: CommittedPosition, epo
                 stream=stream,
                 last_entry_id=position.last_entry_id,
                 lease_epoch=epoch,
-                producer_sequences=payload,
+                producer_sequences=_payload(position),
             )
     except IntegrityError:
         raise Fenced(f"{consumer}: another leader created the offset row first") from None
+
+
+def _payload(position: CommittedPosition) -> dict[str, Any]:
+    payload: dict[str, Any] = {"producers": position.producer_sequences, "counters": position.counters}
+    if position.forwarded:
+        payload["forwarded"] = position.forwarded
+    return payload
 
 
 _UPDATE_SQL: dict[str, str] = {}

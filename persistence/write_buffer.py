@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection, models, transaction
 
 from persistence import mysql_rows
-from persistence.offsets import CommittedPosition, commit_position
+from persistence.offsets import CommittedPosition, commit_position, position_update, settle_position
 
 logger = logging.getLogger(__name__)
 
@@ -150,6 +150,12 @@ class Batch:
         return FlushResult(self.items, time.perf_counter() - started)
 
     def _write(self, epoch: int) -> None:
+        if one_round_trip_commits() and all(
+            not isinstance(statement, mysql_rows.BulkLoad) and statement[1] is None
+            for statement in self.statements
+        ):
+            self._write_at_once(epoch)
+            return
         with connection.cursor() as cursor:
             for statement in self.statements:
                 if isinstance(statement, mysql_rows.BulkLoad):
@@ -161,6 +167,56 @@ class Batch:
                 else:
                     cursor.executemany(sql, parameters)
         commit_position(self.consumer, self.stream, self.position, epoch)
+
+    def _write_at_once(self, epoch: int) -> None:
+        """The rows and the fenced position update as one multi-statement: one round trip, not one each.
+
+        The server runs the statements in order and stops at the first that
+        fails; its error comes with that statement's result and the caller
+        rolls the transaction back as for any failed write. The COMMIT stays
+        a round trip of its own, after the update is known to have matched
+        the offset row (or the row is created, or Fenced raised).
+        """
+        sql, parameters = position_update(self.consumer, self.stream, self.position, epoch)
+        with connection.cursor() as cursor, connection.wrap_database_errors:
+            update = cursor.mogrify(sql, parameters)
+            texts = [statement[0] for statement in self.statements if isinstance(statement, tuple)]
+            cursor.execute(";\n".join([*texts, update]))
+            updated = cursor.rowcount
+            while cursor.nextset():
+                updated = cursor.rowcount
+        settle_position(self.consumer, self.stream, self.position, epoch, updated)
+
+
+# mysqlclient's CLIENT.MULTI_STATEMENTS and CLIENT.FOUND_ROWS (MySQLdb.constants.CLIENT), here so
+# that a process on SQLite needs no MySQL client library to read them.
+_MULTI_STATEMENTS = 1 << 16
+_FOUND_ROWS = 1 << 1
+
+
+def enable_one_round_trip_commits() -> bool:
+    """Let this process's MySQL connections take several statements at once; for worker processes.
+
+    A batch then costs two round trips (its statements with the offset
+    update, then COMMIT) instead of one a statement: on a virtual machine
+    each round trip wakes the flusher's thread and the database (ADR
+    0018). Only the workers ask for it: they send SQL they rendered
+    themselves, every value escaped by the client library, and no other
+    process's connections accept stacked statements. FOUND_ROWS stays on:
+    the offset update's fence reads matched rows. Returns whether it is on.
+    """
+    if connection.vendor != "mysql" or not settings.WRITE_BUFFER_ONE_ROUND_TRIP:
+        return False
+    options = connection.settings_dict.setdefault("OPTIONS", {})
+    options["client_flag"] = options.get("client_flag", 0) | _FOUND_ROWS | _MULTI_STATEMENTS
+    connection.close()  # this thread's next connection has the flag; other threads' are made later
+    return True
+
+
+def one_round_trip_commits() -> bool:
+    if connection.vendor != "mysql":
+        return False
+    return bool(connection.settings_dict.get("OPTIONS", {}).get("client_flag", 0) & _MULTI_STATEMENTS)
 
 
 class WriteBuffer:

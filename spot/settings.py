@@ -170,6 +170,9 @@ WRITE_BUFFER_BACKLOG_FACTOR = env_int("WRITE_BUFFER_BACKLOG_FACTOR", 50, minimum
 # On MySQL/MariaDB, append-only rows (ledger entries, trades) go as LOAD DATA LOCAL
 # INFILE from a file the worker writes; a server with local_infile off gets INSERTs.
 WRITE_BUFFER_BULK_LOAD = env_bool("WRITE_BUFFER_BULK_LOAD", True)
+# On MySQL/MariaDB a worker sends a batch's statements and its offset update in one round trip
+# (persistence/write_buffer.py, ADR 0018).
+WRITE_BUFFER_ONE_ROUND_TRIP = env_bool("WRITE_BUFFER_ONE_ROUND_TRIP", True)
 # Fewer rows than this go as an INSERT even so: a file and LOAD DATA's extra round trip cost more.
 WRITE_BUFFER_BULK_LOAD_MIN_ROWS = env_int("WRITE_BUFFER_BULK_LOAD_MIN_ROWS", 200, minimum=1)
 # The longest an idle worker's read waits; it wakes sooner when the lease or a good-till-date order is due.

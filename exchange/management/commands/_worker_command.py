@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from exchange.pipeline import probes
 from exchange.pipeline.allocator import keep_large_blocks_on_heap
 from exchange.pipeline.worker import StageWorker
+from persistence.write_buffer import enable_one_round_trip_commits
 
 logger = logging.getLogger("spot.worker")
 
@@ -36,6 +37,7 @@ class WorkerCommand(BaseCommand):
         # every 0.5 ms instead of CPython's 5 ms, or each entry can wait that long.
         sys.setswitchinterval(0.0005)
         keep_large_blocks_on_heap()
+        enable_one_round_trip_commits()
         worker = self.make_worker(options["shard"], options["standby"])
         worker.owns_process = True
         if options["metrics_port"]:
