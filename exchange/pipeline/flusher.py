@@ -59,6 +59,9 @@ class Flusher:
         self._stopping = False
         self._wake = threading.Event()  # ends a backoff when the worker stops
         self._trimmed_at = -float("inf")
+        # Committed entries not acknowledged yet: the worker's next round trip carries them.
+        self._acks_lock = threading.Lock()
+        self._acks_due: list[bytes] = []
         self._labels = {"worker": name}
         self._thread = threading.Thread(target=self._run, name=f"{name}-flusher", daemon=True)
         self._thread.start()
@@ -71,6 +74,17 @@ class Flusher:
         """Commit a batch after those before it; `after_commit` then runs on this thread, given when."""
         self._idle.clear()
         self._queue.put((batch, acks, after_commit))
+
+    def take_acks(self) -> list[bytes]:
+        """The committed entries to acknowledge, handed to the caller, who sends them or gives them back."""
+        with self._acks_lock:
+            acks, self._acks_due = self._acks_due, []
+        return acks
+
+    def give_back_acks(self, acks: list[bytes]) -> None:
+        """Acknowledgements the caller could not send: the next round trip carries them."""
+        with self._acks_lock:
+            self._acks_due[:0] = acks
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until every submitted batch is committed; raises the error that stopped one."""
@@ -142,27 +156,36 @@ class Flusher:
     def _after_commit(self, batch: Batch, acks: list[bytes]) -> None:
         """Ack and trim only what is committed; a Redis error here costs a re-delivery, never data.
 
+        The acknowledgements wait for the worker's next round trip, which
+        sends its outputs and reads anyway: a round trip of their own after
+        every commit woke this thread and Redis for nothing else (ADR 0018).
         Trimming only bounds the stream's memory, so it runs at most every
-        STREAM_TRIM_INTERVAL_MS, not after every commit.
+        STREAM_TRIM_INTERVAL_MS, not after every commit, and takes the
+        acknowledgements due with it.
         """
-        floor = "0-0"
+        with self._acks_lock:
+            self._acks_due.extend(acks)
         now = time.monotonic()
         trim_due = now - self._trimmed_at >= settings.STREAM_TRIM_INTERVAL_MS / 1000
-        if settings.STREAM_TRIM_COMMITTED and trim_due:
-            self._trimmed_at = now
-            try:
-                floor = self.trim_floor(batch.position)
-            except DatabaseError as exc:
-                logger.warning("%s: not trimming after this commit: %s", self.name, exc)
+        if not (settings.STREAM_TRIM_COMMITTED and trim_due):
+            return
+        self._trimmed_at = now
+        try:
+            floor = self.trim_floor(batch.position)
+        except DatabaseError as exc:
+            logger.warning("%s: not trimming after this commit: %s", self.name, exc)
+            return
+        due = self.take_acks()
         try:
             pipe = self.redis.pipeline(transaction=False)
-            if acks:
-                pipe.xack(self.stream, CONSUMER_GROUP, *acks)
+            if due:
+                pipe.xack(self.stream, CONSUMER_GROUP, *due)
             if floor != "0-0":
                 pipe.xtrim(self.stream, minid=floor, approximate=True)
             pipe.execute()
         except redis.RedisError as exc:
-            logger.warning("%s: ack after commit failed: %s", self.name, exc)
+            self.give_back_acks(due)
+            logger.warning("%s: ack and trim after commit failed: %s", self.name, exc)
 
 
 def _run_quietly(name: str, after_commit: Callable[[int], None], committed_us: int) -> None:

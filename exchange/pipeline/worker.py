@@ -264,12 +264,18 @@ class StageWorker(ABC):
         return self._round_trip([])
 
     def _round_trip(self, outputs: list[Command]) -> list[Entry]:
+        # What the flusher committed since the last round trip is acknowledged with it (ADR 0018).
+        acks = self.flusher.take_acks() if self.flusher is not None else []
+        commands = [*outputs, ("XACK", self.keys.stream, CONSUMER_GROUP, *acks)] if acks else outputs
         try:
-            replies = self.wire.round_trip([*outputs, self._read_command()])
+            replies = self.wire.round_trip([*commands, self._read_command()])
         except redis.RedisError:
+            self._give_back(acks)
             self._reread = True
             raise
-        failed = first_error(replies[:-1])
+        if acks and isinstance(replies[len(outputs)], Exception):
+            self._give_back(acks)
+        failed = first_error(replies[: len(outputs)])
         if outputs and failed is None:
             self.outbox.drain()  # sent, whatever became of the read: never sent twice
         if failed is not None or isinstance(replies[-1], Exception):
@@ -279,6 +285,10 @@ class StageWorker(ABC):
         # Pending entries come a batch at a time: read from there until a short batch.
         self._reread = self._reread and len(entries) >= settings.WORKER_READ_COUNT
         return entries
+
+    def _give_back(self, acks: list[bytes]) -> None:
+        if acks and self.flusher is not None:
+            self.flusher.give_back_acks(acks)
 
     def _read_command(self) -> Command:
         assert self.buffer is not None
@@ -409,6 +419,16 @@ class StageWorker(ABC):
         after_commit = self.before_hand_over()
         self.flusher.submit(self.buffer.detach(), self._unacked, after_commit)
         self._unacked = []
+
+    def _ack_committed(self) -> None:
+        """Acknowledge what is committed and not yet acknowledged (stopping: no next round trip)."""
+        assert self.flusher is not None
+        acks = self.flusher.take_acks()
+        if acks:
+            try:
+                self.redis.xack(self.keys.stream, CONSUMER_GROUP, *acks)
+            except redis.RedisError as exc:  # a restart acknowledges them: they are committed
+                logger.warning("%s: could not acknowledge the last entries: %s", self.name, exc)
 
     def _keep_lease(self) -> bool:
         now = time.monotonic()
@@ -551,6 +571,7 @@ class StageWorker(ABC):
             try:
                 self._send()
                 self._commit()
+                self._ack_committed()
                 break
             except Fenced:
                 logger.error("%s: fenced while stopping; a newer leader owns the shard", self.name)

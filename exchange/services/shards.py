@@ -87,7 +87,7 @@ def _status(
         ],
         epoch=int(epoch or 0),
         committed_epoch=offset.lease_epoch if offset else 0,
-        unprocessed=_unprocessed(client, keys.stream, groups),
+        unprocessed=_unprocessed(client, keys.stream, groups, offset.last_entry_id if offset else "0-0"),
         stream_length=int(length),
         last_entry_id=offset.last_entry_id if offset else "0-0",
         last_commit_at=offset.updated_at if offset else None,
@@ -99,17 +99,23 @@ def _status(
 _COUNT_LIMIT = 10_000
 
 
-def _unprocessed(client: redis.Redis, stream: str, groups: list[dict[str, Any]]) -> int | None:
+def _unprocessed(
+    client: redis.Redis, stream: str, groups: list[dict[str, Any]], committed: str
+) -> int | None:
+    """Entries not read yet and those read but not committed (committed ones await their ack, ADR 0018)."""
     for group in groups:
         if _text(group.get("name")) == CONSUMER_GROUP:
             lag = group.get("lag")
-            pending = int(group.get("pending") or 0)
+            in_hand = 0
+            if int(group.get("pending") or 0):
+                read: Any = client.xpending_range(stream, CONSUMER_GROUP, f"({committed}", "+", _COUNT_LIMIT)
+                in_hand = len(read or [])
             if lag is not None:  # Redis 7 says how many entries the group has not read
-                return int(lag) + pending
+                return int(lag) + in_hand
             # Older ones do not: count the entries after the last one delivered (at most _COUNT_LIMIT).
             last = _text(group.get("last-delivered-id")) or "0-0"
             unread = client.xrange(stream, f"({last}", "+", count=_COUNT_LIMIT)
-            return len(unread or []) + pending
+            return len(unread or []) + in_hand
     return None
 
 
