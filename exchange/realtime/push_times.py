@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -62,7 +63,7 @@ class PushTimes:
         self.stages = stages
         self.clock = clock
         self._pending: dict[int, dict[str, int]] = {}  # user -> order id -> pushed us
-        self._recent: dict[int, None] = {}
+        self._recent: OrderedDict[int, None] = OrderedDict()
         self._flushing = False
 
     def pushed(self, user_id: int, events: Iterable[bytes]) -> bool:
@@ -106,4 +107,7 @@ class PushTimes:
         recent = self._recent
         recent[order_id] = None
         if len(recent) > _RECENT:
-            del recent[next(iter(recent))]
+            # O(1). Deleting a plain dict's first key leaves a hole at its front that every
+            # later next(iter(...)) walks over: daphne's CPU an order grew by half within
+            # minutes at 1,000 orders/s (docs/BENCHMARKS.md, Soak).
+            recent.popitem(last=False)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
+import orjson
 import redis
 from django.conf import settings
 from django.contrib.auth.models import User
 
-from exchange.pipeline.ids import order_id_for
+from exchange.pipeline.ids import accepted_ms_of, order_id_for
 from exchange.pipeline.journey import ORDER_STAGES, PUSH_STAGE
+from exchange.realtime import push_times
 from exchange.realtime.push_times import pushed_key, pushed_us
 from exchange.services.api_keys import IssuedKey
 from tests.realtime.support import EventSource, auth_frame, connect, receive, request, run
@@ -51,3 +54,23 @@ def test_an_orders_first_push_is_observed_and_kept(
     assert pushed_us(redis_conn, settings.REDIS_KEY_PREFIX, alice.pk, later) is not None
     assert ORDER_STAGES.count(PUSH_STAGE) == pushes + 2
     assert 0 < redis_conn.ttl(pushed_key(settings.REDIS_KEY_PREFIX, alice.pk)) <= 86_400
+
+
+def _order_event(order_id: int) -> bytes:
+    return orjson.dumps({"type": "order", "order_id": str(order_id), "ts": accepted_ms_of(order_id)})
+
+
+def test_the_window_of_recent_pushes_keeps_the_newest_and_forgets_the_oldest(monkeypatch: Any) -> None:
+    monkeypatch.setattr(push_times, "_RECENT", 3)
+    times = push_times.PushTimes(client=None, prefix="t", clock=lambda: 1)
+    base_ms = int(time.time() * 1000)
+    ids = [order_id_for(f"{base_ms + i}-0", 0) for i in range(5)]
+    pushes = ORDER_STAGES.count(PUSH_STAGE)
+
+    for order_id in ids:  # five first pushes; only the newest three stay in the window
+        times.pushed(7, [_order_event(order_id)])
+    times.pushed(7, [_order_event(ids[4])])  # still in the window: not a push again
+    assert ORDER_STAGES.count(PUSH_STAGE) == pushes + 5
+    times.pushed(7, [_order_event(ids[0])])  # forgotten: counted as a push again
+    assert ORDER_STAGES.count(PUSH_STAGE) == pushes + 6
+    assert list(times._recent) == [ids[3], ids[4], ids[0]]
