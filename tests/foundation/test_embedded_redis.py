@@ -18,8 +18,11 @@ import redis
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _default_sigint() -> None:
+def _default_signals() -> None:
+    # A suite started in the background ignores SIGINT, and one started under nohup SIGHUP;
+    # the runner would inherit that and never stop on the signal under test.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
 @pytest.fixture
@@ -33,9 +36,7 @@ def runner() -> Iterator[tuple[subprocess.Popen[str], int]]:
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
-        # As from a terminal: a suite started in the background (`make test &`) ignores
-        # SIGINT, and the runner and its command would inherit that and never stop.
-        preexec_fn=_default_sigint,
+        preexec_fn=_default_signals,  # as from a terminal
     )
     assert process.stderr is not None
     line = process.stderr.readline()
