@@ -380,13 +380,17 @@ def latency_slices(
     """
     width = max(1, last - first) / count
     slices: list[dict[str, Any]] = [{"rest": [], "wait": [], "fill": []} for _ in range(count)]
+
+    def slice_due(due: int) -> dict[str, Any]:
+        return slices[min(count - 1, int((due - first) / width))]
+
     for o in orders:
-        at = slices[min(count - 1, int((o[1] - first) / width))]
+        at = slice_due(o[1])
         at["wait"].append((o[2] - o[1]) / 1e6)
         if o[5] is not None:
             at["rest"].append((o[3] - o[2]) / 1e6)
     for due, ms in fills_by_due:
-        slices[min(count - 1, int((due - first) / width))]["fill"].append(ms)
+        slice_due(due)["fill"].append(ms)
     return [
         {
             "from_s": n * width / 1e9,
