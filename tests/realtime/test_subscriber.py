@@ -99,6 +99,27 @@ def test_messages_come_in_order_and_only_for_the_channels_subscribed(
     run(body)
 
 
+def test_the_raw_subscriber_runs_on_uvloop_too(redis_conn: redis.Redis, redis_prefix: str) -> None:
+    """uvloop's transports are not asyncio.Transport subclasses; the connection takes them all the same."""
+    uvloop = pytest.importorskip("uvloop")
+    channel = f"{redis_prefix}:uvloop"
+
+    async def body() -> None:
+        heard, stop = Heard(), asyncio.Event()
+        subscriber = await opened("raw", heard, f"{redis_prefix}:test")
+        await subscriber.subscribe({channel})
+        reading = asyncio.create_task(subscriber.wait(stop))
+        await heard.until(lambda: heard.confirmed == [channel.encode()])
+        redis_conn.publish(channel, "on uvloop")
+        await heard.until(lambda: bool(heard.messages))
+        assert heard.messages == [(channel.encode(), b"on uvloop")]
+        stop.set()
+        await asyncio.wait_for(reading, GUARD_S)
+        await subscriber.aclose()
+
+    uvloop.run(body())
+
+
 @pytest.fixture
 def acl_user(redis_conn: redis.Redis, redis_prefix: str) -> Iterator[tuple[str, str]]:
     name, password = f"{redis_prefix}-user", "a-password"
