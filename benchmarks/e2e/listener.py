@@ -24,7 +24,7 @@ from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 
-from benchmarks.e2e.client import Trader
+from benchmarks.e2e.client import Trader, run_client
 
 MAX_FRAME = 16 * 1024 * 1024
 
@@ -137,7 +137,7 @@ def main() -> None:
     # growing record of every order made full collections ever longer. Its run is bounded.
     gc.disable()
     traders = [Trader.from_json(t) for t in json.loads(Path(traders_file).read_text())]
-    asyncio.run(run(traders, int(port), symbol, Path(spool)))
+    run_client(run(traders, int(port), symbol, Path(spool)))
 
 
 if __name__ == "__main__":

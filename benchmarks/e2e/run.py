@@ -41,6 +41,7 @@ from typing import Any
 from cryptography.fernet import Fernet
 
 from benchmarks.e2e.capacity import print_capacity
+from benchmarks.e2e.client import CLIENT_LOOP_VARIABLE, CLIENT_LOOPS
 from benchmarks.stack import (
     ROOT,
     Stack,
@@ -414,9 +415,10 @@ def grouped_cpu(cpu: dict[str, float]) -> dict[str, float]:
     return groups
 
 
-def print_tables(rows: list[dict[str, Any]], seconds: float) -> None:
+def print_tables(rows: list[dict[str, Any]], seconds: float, client_loop: str) -> None:
     print(
-        f"\n# end to end, {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, {seconds:.0f} s a rate\n"
+        f"\n# end to end, {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, {seconds:.0f} s a rate,"
+        f" load generator on {client_loop}\n"
     )
     print(
         "| offered/s | achieved/s | errors | REST p50 ms | REST p99 ms | → private fill p50 ms | p99 ms | max ms "
@@ -543,7 +545,15 @@ def main() -> None:
         metavar="S",
         help="sample each process's resident memory every S seconds of a phase (a soak: flat memory)",
     )
+    parser.add_argument(
+        "--client-loop",
+        choices=CLIENT_LOOPS,
+        default="uvloop",
+        help="the event loop of the sender and the listener (the load generator, not the exchange);"
+        " uvloop costs the shared cores less (default since 2026-12-04; asyncio before)",
+    )
     options = parser.parse_args()
+    os.environ[CLIENT_LOOP_VARIABLE] = options.client_loop  # the sender inherits it; the listener gets env
     work, traders, traders_file = prepare_traders(options.pairs, "spot-e2e-")
     env = stack_env(
         # Traders here place more than a real one would; the bucket script still runs for every request.
@@ -580,7 +590,7 @@ def main() -> None:
             listener.stop()
     finally:
         stack.stop()
-    print_tables(rows, options.seconds)
+    print_tables(rows, options.seconds, options.client_loop)
     print_wakeups(rows)
     print_memory(rows)
     print_slices(rows)

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from benchmarks.e2e.client import HttpConnection, Trader
+from benchmarks.e2e.client import HttpConnection, Trader, run_client
 
 CONNECTIONS = 32
 
@@ -100,7 +100,7 @@ def main() -> None:
     traders = [Trader.from_json(t) for t in json.loads(Path(traders_file).read_text())]
     tag = f"e2e{int(float(rate))}x{time.time_ns() % 10**9}"
     with open(out, "w") as lines:
-        asyncio.run(
+        run_client(
             offer(traders, int(port), symbol, price, quantity, float(rate), float(seconds), tag, lines)
         )
 
