@@ -20,7 +20,7 @@ from typing import Any
 from nacl.signing import SigningKey
 
 # The event loop the sender and the listener run on: "uvloop" (the default) or "asyncio", the
-# standard one, on which the two spent 16–28 % more CPU an order on the cores the exchange runs on.
+# standard one, on which the two spent 16 to 28 % more CPU an order on the cores the exchange runs on.
 CLIENT_LOOP_VARIABLE = "E2E_CLIENT_LOOP"
 CLIENT_LOOPS = ("asyncio", "uvloop")
 
