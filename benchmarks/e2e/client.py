@@ -23,11 +23,12 @@ from nacl.signing import SigningKey
 # standard one, on which the two spent 16 to 28 % more CPU an order on the cores the exchange runs on.
 CLIENT_LOOP_VARIABLE = "E2E_CLIENT_LOOP"
 CLIENT_LOOPS = ("asyncio", "uvloop")
+DEFAULT_CLIENT_LOOP = "uvloop"
 
 
 def run_client(main: Coroutine[Any, Any, None]) -> None:
     """Run a load-generator process's coroutine on the event loop $E2E_CLIENT_LOOP names."""
-    if os.environ.get(CLIENT_LOOP_VARIABLE, "uvloop") == "uvloop":
+    if os.environ.get(CLIENT_LOOP_VARIABLE, DEFAULT_CLIENT_LOOP) == "uvloop":
         import uvloop
 
         uvloop.run(main)

@@ -41,7 +41,7 @@ from typing import Any
 from cryptography.fernet import Fernet
 
 from benchmarks.e2e.capacity import print_capacity
-from benchmarks.e2e.client import CLIENT_LOOP_VARIABLE, CLIENT_LOOPS
+from benchmarks.e2e.client import CLIENT_LOOP_VARIABLE, CLIENT_LOOPS, DEFAULT_CLIENT_LOOP
 from benchmarks.stack import (
     ROOT,
     Stack,
@@ -548,7 +548,7 @@ def main() -> None:
     parser.add_argument(
         "--client-loop",
         choices=CLIENT_LOOPS,
-        default="uvloop",
+        default=DEFAULT_CLIENT_LOOP,
         help="the event loop of the sender and the listener (the load generator, not the exchange);"
         " uvloop costs the shared cores less (default since 2026-12-04; asyncio before)",
     )
