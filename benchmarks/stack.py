@@ -19,6 +19,7 @@ import re
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -198,6 +199,25 @@ def _expand(command: str, env: dict[str, str]) -> str:
     return _DEFAULT.sub(lambda m: env.get(m.group(1)) or m.group(2), command)
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def stop_children_on_sigterm() -> None:
+    """Make SIGTERM (a `kill`, a CI timeout) run the caller's `finally` blocks, as Ctrl-C does.
+
+    The stack's processes run in sessions of their own (`stop` signals each
+    one's process group, children included), so no signal sent to the
+    runner reaches them: a runner that died of SIGTERM's default action
+    would leave all of them running. A handler the caller installed is kept.
+    """
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) in (
+        signal.SIG_DFL,
+        None,
+    ):
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
+
+
 @dataclass
 class Stack:
     env: dict[str, str]
@@ -208,6 +228,7 @@ class Stack:
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def start(self) -> None:
+        stop_children_on_sigterm()  # the callers stop the stack in a finally block
         self.log_dir.mkdir(parents=True, exist_ok=True)
         env = {
             **self.env,
