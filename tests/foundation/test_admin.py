@@ -339,3 +339,22 @@ def test_searching_orders_by_a_name_does_not_break_the_id_search(client, populat
     client.force_login(operator)
     assert client.get(admin_url(Order, "changelist"), {"q": "alice"}).status_code == 200
     assert client.get(admin_url(Order, "changelist"), {"q": "12"}).status_code == 200
+
+
+def test_a_list_page_counts_its_rows_only_up_to_the_cap(client, populated, operator, bob, monkeypatch):
+    from exchange.admin.readonly import CappedCountPaginator
+
+    monkeypatch.setattr(CappedCountPaginator, "cap", 2)
+    client.force_login(operator)
+    url = admin_url(LedgerEntry, "changelist")
+    assert "1 ledger entry" in client.get(url).content.decode()
+
+    give(bob, "BTC", "1")
+    give(bob, "USDT", "1")
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(url).content.decode()
+
+    assert "more than 2 ledger entries" in page
+    assert page.count("field-kind") == 3  # every row is still listed
+    counts = [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()]
+    assert counts and all("LIMIT 3" in sql.upper() for sql in counts), counts
