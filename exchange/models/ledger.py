@@ -58,6 +58,9 @@ class LedgerEntry(models.Model):
             models.Index(fields=["user", "asset", "-id"], name="ledger_user_asset"),
             models.Index(fields=["order_id"], name="ledger_order"),
             models.Index(fields=["trade_id"], name="ledger_trade"),
+            # The live audit's external flows (deposits, withdrawals, adjustments) without
+            # reading every entry: a new entry lands at the end of its kind's range.
+            models.Index(fields=["kind"], name="ledger_kind"),
         ]
 
     def __str__(self) -> str:

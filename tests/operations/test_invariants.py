@@ -13,10 +13,12 @@ from typing import Any
 import pytest
 import redis
 from django.core.management import call_command
+from django.db import connection
 from django.db.models import F
+from django.utils import timezone
 from prometheus_client import REGISTRY
 
-from exchange.models import Balance, OrderHold
+from exchange.models import Asset, Balance, LedgerEntry, LedgerKind, OrderHold
 from exchange.pipeline.ids import parse_entry_id
 from exchange.pipeline.keys import accounts_keys, matching_keys
 from exchange.services.invariants import measure, measure_and_export
@@ -71,6 +73,66 @@ def test_a_lock_no_open_order_explains_is_locked_minus_holds(
     result = measure(redis_conn)
 
     assert result.locked_excess == {"BTC": 0, "ETH": 0, "USDT": 1}
+
+
+HISTORY = 3000  # rows of each table the live audit has no reason to read
+
+
+def add_history(user: Any) -> None:
+    """Ended orders' holds and trades' ledger entries, as months of trading leave them."""
+    usdt = Asset.objects.get(code="USDT")
+    now = timezone.now()
+    first_id = 10**17
+    OrderHold.objects.bulk_create(
+        OrderHold(
+            order_id=first_id + n,
+            user=user,
+            asset=usdt,
+            market_symbol="BTC/USDT",
+            client_order_id=f"history-{n}",
+            remaining=0,
+            is_open=False,
+            updated_at=now,
+        )
+        for n in range(HISTORY)
+    )
+    LedgerEntry.objects.bulk_create(
+        LedgerEntry(
+            id=first_id + n,
+            user=user,
+            asset=usdt,
+            kind=LedgerKind.TRADE,
+            available_after=0,
+            locked_after=0,
+            created_at=now,
+        )
+        for n in range(HISTORY)
+    )
+
+
+def rows_read() -> int:
+    """Rows this connection's statements have read so far (MariaDB's Handler_read_* counters)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW SESSION STATUS LIKE 'Handler_read%%'")
+        return sum(int(value) for _, value in cursor.fetchall())
+
+
+def test_the_live_audit_reads_what_is_open_and_external_not_the_history(
+    traded: dict[str, int], alice: Any, redis_conn: redis.Redis
+) -> None:
+    if connection.vendor != "mysql":
+        pytest.skip("counts the rows MariaDB reads")
+    add_history(alice)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE TABLE exchange_orderhold, exchange_ledgerentry")
+        cursor.fetchall()
+    before = rows_read()
+
+    result = measure(redis_conn)
+
+    read = rows_read() - before
+    assert not any(result.conservation.values()) and not any(result.locked_excess.values())
+    assert read < HISTORY // 3, f"the live audit read {read} rows for {2 * HISTORY} rows of history"
 
 
 def test_dead_letters_and_an_unread_entry_show_per_stream(
