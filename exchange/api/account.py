@@ -15,7 +15,8 @@ from exchange.api.errors import error_responses
 from exchange.api.id_texts import ID_EXAMPLE, ID_PARAMETER_PATTERN, id_value
 from exchange.api.order_lookup import millis
 from exchange.api.order_schemas import MarketSymbol
-from exchange.models import Balance, Trade
+from exchange.api.user_trades import trades_of
+from exchange.models import Balance, Market, Trade
 from exchange.replica import reader
 
 router = Router(tags=["account"])
@@ -45,20 +46,24 @@ def list_fills(
 ) -> dict[str, Any]:
     user_id = _user_id(request)
     only_order = None if order_id is None else id_value(order_id, "order_id")
-    trades = (
-        Trade.objects.using(reader())
-        .select_related("market", "maker_fee_asset", "taker_fee_asset")
-        .filter(Q(maker_user_id=user_id) | Q(taker_user_id=user_id))
-    )
+    trades = Trade.objects.using(reader()).all()
     if market is not None:
-        trades = trades.filter(market__symbol=market)
+        market_id = _market_id(market)
+        if market_id is None:
+            return {"items": [], "next_cursor": None}
+        trades = trades.filter(market_id=market_id)
     if only_order is not None:
         trades = trades.filter(Q(maker_order_id=only_order) | Q(taker_order_id=only_order))
     if cursor is not None:
         trades = trades.filter(id__lt=int(cursor))
-    page = list(trades.order_by("-id")[:limit])
+    page = trades_of(user_id, trades, limit)
     items = [fill for trade in page for fill in _fills_of(trade, user_id, only_order)]
     return {"items": items, "next_cursor": str(page[-1].id) if len(page) == limit else None}
+
+
+def _market_id(symbol: str) -> int | None:
+    """The market's id; None for an unknown symbol, which no trade has."""
+    return Market.objects.using(reader()).filter(symbol=symbol).values_list("id", flat=True).first()
 
 
 def _fills_of(trade: Trade, user_id: int, order_id: int | None) -> list[dict[str, Any]]:

@@ -118,3 +118,43 @@ def test_persisted_orders_appear_in_fills_filter_by_order(alice_api, alice, bob,
     fills = alice_api.get(f"/api/v1/fills?order_id={ALICE_ORDER}").json()["items"]
 
     assert [fill["trade_id"] for fill in fills] == ["1"]
+
+
+def test_a_fills_page_reads_the_page_not_the_history(alice_api, alice, bob, btc_usdt):
+    from django.db import connection
+
+    if connection.vendor != "mysql":
+        pytest.skip("counts the rows MariaDB reads")
+    now = timezone.now()
+    Trade.objects.bulk_create(
+        Trade(
+            id=n,
+            market=btc_usdt,
+            price=Decimal("30000"),
+            quantity=Decimal("0.001"),
+            quote_quantity=Decimal("30"),
+            taker_side="BUY",
+            # Alice is the maker of the odd trades and the taker of the even ones.
+            maker_order_id=ALICE_ORDER if n % 2 else BOB_ORDER,
+            taker_order_id=BOB_ORDER if n % 2 else ALICE_ORDER,
+            maker_user=alice if n % 2 else bob,
+            taker_user=bob if n % 2 else alice,
+            maker_fee_asset=btc_usdt.quote,
+            taker_fee_asset=btc_usdt.quote,
+            executed_at=now,
+        )
+        for n in range(1, 2001)
+    )
+
+    def rows_read() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW SESSION STATUS LIKE 'Handler_read%%'")
+            return sum(int(value) for _, value in cursor.fetchall())
+
+    before = rows_read()
+    page = alice_api.get("/api/v1/fills?limit=10").json()
+    read = rows_read() - before
+
+    assert [fill["trade_id"] for fill in page["items"]] == [str(n) for n in range(2000, 1990, -1)]
+    assert [fill["liquidity"] for fill in page["items"][:2]] == ["TAKER", "MAKER"]
+    assert read < 300, f"a page of 10 fills read {read} rows of 2,000 trades"

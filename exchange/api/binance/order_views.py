@@ -39,6 +39,7 @@ from exchange.api.order_lookup import (
 from exchange.api.order_schemas import PlaceOrderIn
 from exchange.api.placing import check_order, place_parsed
 from exchange.api.redis_clients import api_redis
+from exchange.api.user_trades import trades_of
 from exchange.models import OPEN_STATUSES, Balance, Order, Trade
 from exchange.replica import reader
 
@@ -280,15 +281,22 @@ def _page(
     limit: int | None,
 ) -> list[Row]:
     """Binance's paging of a list: from an id or a start time onwards, else the newest; oldest first."""
+    rows = _bounded(rows, time_field, from_id, start, end)
+    if from_id is None and start is None:
+        return sorted(rows.order_by("-id")[:limit], key=lambda row: row.pk)
+    return list(rows.order_by("id")[:limit])
+
+
+def _bounded(
+    rows: QuerySet[Row], time_field: str, from_id: int | None, start: int | None, end: int | None
+) -> QuerySet[Row]:
     if from_id is not None:
         rows = rows.filter(id__gte=from_id)
     if start is not None:
         rows = rows.filter(**{f"{time_field}__gte": _moment(start)})
     if end is not None:
         rows = rows.filter(**{f"{time_field}__lte": _moment(end)})
-    if from_id is None and start is None:
-        return sorted(rows.order_by("-id")[:limit], key=lambda row: row.pk)
-    return list(rows.order_by("id")[:limit])
+    return rows
 
 
 def all_orders(request: HttpRequest, params: Params) -> Any:
@@ -310,16 +318,18 @@ def my_trades(request: HttpRequest, params: Params) -> Any:
     from_id = params.integer("fromId", low=0)
     start, end = params.integer("startTime"), params.integer("endTime")
     limit = params.integer("limit", 500, low=1, high=1000)
+    assert limit is not None  # it has a default
     params.refuse_unread()
     user_id = principal.user_id
-    trades = (
-        Trade.objects.using(reader())
-        .select_related("market", "maker_fee_asset", "taker_fee_asset")
-        .filter(Q(maker_user_id=user_id) | Q(taker_user_id=user_id), market_id=rules.market_id)
-    )
+    trades = Trade.objects.using(reader()).filter(market_id=rules.market_id)
     if order_id is not None:
         trades = trades.filter(Q(maker_order_id=order_id) | Q(taker_order_id=order_id))
-    picked = _page(trades, "executed_at", from_id, start, end, limit)
+    # As _page pages, with each side of the user's trades read from its own index (user_trades).
+    newest = from_id is None and start is None
+    bounded = _bounded(trades, "executed_at", from_id, start, end)
+    picked = trades_of(user_id, bounded, limit, oldest_first=not newest)
+    if newest:
+        picked.reverse()
     rows = [row for trade in picked for row in formats.my_trade(trade, user_id, amount_text, millis)]
     if order_id is not None:
         rows = [row for row in rows if row["orderId"] == order_id]
