@@ -13,10 +13,11 @@ from exchange.api.auth import READ, Principal, auth_for
 from exchange.api.decimals import amount_text
 from exchange.api.errors import error_responses
 from exchange.api.id_texts import ID_EXAMPLE, ID_PARAMETER_PATTERN, id_value
+from exchange.api.market_rules import market_rules
 from exchange.api.order_lookup import millis
 from exchange.api.order_schemas import MarketSymbol
 from exchange.api.user_trades import trades_of
-from exchange.models import Balance, Market, Trade
+from exchange.models import Balance, Trade
 from exchange.replica import reader
 
 router = Router(tags=["account"])
@@ -48,10 +49,10 @@ def list_fills(
     only_order = None if order_id is None else id_value(order_id, "order_id")
     trades = Trade.objects.using(reader()).all()
     if market is not None:
-        market_id = _market_id(market)
-        if market_id is None:
+        rules = market_rules.get(market)
+        if rules is None:  # no trade is in a market that does not exist
             return {"items": [], "next_cursor": None}
-        trades = trades.filter(market_id=market_id)
+        trades = trades.filter(market_id=rules.market_id)
     if only_order is not None:
         trades = trades.filter(Q(maker_order_id=only_order) | Q(taker_order_id=only_order))
     if cursor is not None:
@@ -59,11 +60,6 @@ def list_fills(
     page = trades_of(user_id, trades, limit)
     items = [fill for trade in page for fill in _fills_of(trade, user_id, only_order)]
     return {"items": items, "next_cursor": str(page[-1].id) if len(page) == limit else None}
-
-
-def _market_id(symbol: str) -> int | None:
-    """The market's id; None for an unknown symbol, which no trade has."""
-    return Market.objects.using(reader()).filter(symbol=symbol).values_list("id", flat=True).first()
 
 
 def _fills_of(trade: Trade, user_id: int, order_id: int | None) -> list[dict[str, Any]]:

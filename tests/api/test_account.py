@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from exchange.models import Balance, Trade
 from tests.api.support import persist_order
+from tests.db_reads import rows_read, skip_unless_mariadb
 
 pytestmark = pytest.mark.django_db
 
@@ -121,10 +122,7 @@ def test_persisted_orders_appear_in_fills_filter_by_order(alice_api, alice, bob,
 
 
 def test_a_fills_page_reads_the_page_not_the_history(alice_api, alice, bob, btc_usdt):
-    from django.db import connection
-
-    if connection.vendor != "mysql":
-        pytest.skip("counts the rows MariaDB reads")
+    skip_unless_mariadb()
     now = timezone.now()
     Trade.objects.bulk_create(
         Trade(
@@ -145,11 +143,6 @@ def test_a_fills_page_reads_the_page_not_the_history(alice_api, alice, bob, btc_
         )
         for n in range(1, 2001)
     )
-
-    def rows_read() -> int:
-        with connection.cursor() as cursor:
-            cursor.execute("SHOW SESSION STATUS LIKE 'Handler_read%%'")
-            return sum(int(value) for _, value in cursor.fetchall())
 
     before = rows_read()
     page = alice_api.get("/api/v1/fills?limit=10").json()

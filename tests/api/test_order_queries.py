@@ -5,9 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from exchange.ids import EPOCH_MS
+from exchange.models import Order
 from tests.api.support import limit_buy, persist_order
+from tests.db_reads import rows_read, skip_unless_mariadb
 
 pytestmark = pytest.mark.django_db
 
@@ -199,3 +202,33 @@ def test_an_order_the_engine_has_answered_reads_as_answered_before_it_is_persist
         "30",
     )
     assert (body["quantity"], body["updated_at"]) == ("0.002", 1796000000123)
+
+
+def test_the_order_list_reads_the_page_not_the_history(alice_api, alice, bob, btc_usdt):
+    skip_unless_mariadb()
+    now = timezone.now()
+    Order.objects.bulk_create(
+        Order(
+            id=ORDER_ID + (n << 22),
+            user=alice if n % 2 else bob,
+            market=btc_usdt,
+            client_order_id=f"h{n}",
+            side="BUY",
+            type="LIMIT",
+            price=Decimal("30000"),
+            quantity=Decimal("0.001"),
+            status="FILLED",
+            created_at=now,
+            updated_at=now,
+        )
+        for n in range(1, 2001)
+    )
+
+    before = rows_read()
+    page = alice_api.get("/api/v1/orders?limit=10").json()
+    read = rows_read() - before
+
+    assert [item["order_id"] for item in page["items"]] == [
+        str(ORDER_ID + (n << 22)) for n in range(1999, 1979, -2)
+    ]
+    assert read < 300, f"a page of 10 orders read {read} rows of 2,000 orders"

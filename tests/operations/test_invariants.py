@@ -22,6 +22,7 @@ from exchange.models import Asset, Balance, LedgerEntry, LedgerKind, OrderHold
 from exchange.pipeline.ids import parse_entry_id
 from exchange.pipeline.keys import accounts_keys, matching_keys
 from exchange.services.invariants import measure, measure_and_export
+from tests.db_reads import rows_read, skip_unless_mariadb
 from tests.operations.conftest import Pipeline
 from tests.operations.test_audit import trade_a_little
 from tests.pipeline.processes import ROOT, wait_for, worker_env
@@ -110,18 +111,10 @@ def add_history(user: Any) -> None:
     )
 
 
-def rows_read() -> int:
-    """Rows this connection's statements have read so far (MariaDB's Handler_read_* counters)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW SESSION STATUS LIKE 'Handler_read%%'")
-        return sum(int(value) for _, value in cursor.fetchall())
-
-
 def test_the_live_audit_reads_what_is_open_and_external_not_the_history(
     traded: dict[str, int], alice: Any, redis_conn: redis.Redis
 ) -> None:
-    if connection.vendor != "mysql":
-        pytest.skip("counts the rows MariaDB reads")
+    skip_unless_mariadb()
     add_history(alice)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE TABLE exchange_orderhold, exchange_ledgerentry")
