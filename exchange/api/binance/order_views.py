@@ -8,6 +8,7 @@ PlaceOrderIn that /api/v1's JSON becomes.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -278,25 +279,27 @@ def _page(
     from_id: int | None,
     start: int | None,
     end: int | None,
-    limit: int | None,
+    limit: int,
+    read: Callable[[QuerySet[Row], int, bool], list[Row]] | None = None,
 ) -> list[Row]:
-    """Binance's paging of a list: from an id or a start time onwards, else the newest; oldest first."""
-    rows = _bounded(rows, time_field, from_id, start, end)
-    if from_id is None and start is None:
-        return sorted(rows.order_by("-id")[:limit], key=lambda row: row.pk)
-    return list(rows.order_by("id")[:limit])
+    """Binance's paging of a list: from an id or a start time onwards, else the newest; oldest first.
 
-
-def _bounded(
-    rows: QuerySet[Row], time_field: str, from_id: int | None, start: int | None, end: int | None
-) -> QuerySet[Row]:
+    `read(rows, limit, oldest_first)` takes the first `limit` rows in that order;
+    by default one ordered query.
+    """
     if from_id is not None:
         rows = rows.filter(id__gte=from_id)
     if start is not None:
         rows = rows.filter(**{f"{time_field}__gte": _moment(start)})
     if end is not None:
         rows = rows.filter(**{f"{time_field}__lte": _moment(end)})
-    return rows
+    newest = from_id is None and start is None
+    picked = (read or _first_rows)(rows, limit, not newest)
+    return picked[::-1] if newest else picked
+
+
+def _first_rows(rows: QuerySet[Row], limit: int, oldest_first: bool) -> list[Row]:
+    return list(rows.order_by("id" if oldest_first else "-id")[:limit])
 
 
 def all_orders(request: HttpRequest, params: Params) -> Any:
@@ -305,6 +308,7 @@ def all_orders(request: HttpRequest, params: Params) -> Any:
     from_id = params.integer("orderId", low=1)
     start, end = params.integer("startTime"), params.integer("endTime")
     limit = params.integer("limit", 500, low=1, high=1000)
+    assert limit is not None  # it has a default
     params.refuse_unread()
     orders = _orders(principal).filter(market_id=rules.market_id)
     picked = _page(orders, "created_at", from_id, start, end, limit)
@@ -324,12 +328,16 @@ def my_trades(request: HttpRequest, params: Params) -> Any:
     trades = Trade.objects.using(reader()).filter(market_id=rules.market_id)
     if order_id is not None:
         trades = trades.filter(Q(maker_order_id=order_id) | Q(taker_order_id=order_id))
-    # As _page pages, with each side of the user's trades read from its own index (user_trades).
-    newest = from_id is None and start is None
-    bounded = _bounded(trades, "executed_at", from_id, start, end)
-    picked = trades_of(user_id, bounded, limit, oldest_first=not newest)
-    if newest:
-        picked.reverse()
+    # Each side of the user's trades is read from its own index (exchange/api/user_trades.py).
+    picked = _page(
+        trades,
+        "executed_at",
+        from_id,
+        start,
+        end,
+        limit,
+        read=lambda rows, count, oldest_first: trades_of(user_id, rows, count, oldest_first=oldest_first),
+    )
     rows = [row for trade in picked for row in formats.my_trade(trade, user_id, amount_text, millis)]
     if order_id is not None:
         rows = [row for row in rows if row["orderId"] == order_id]
