@@ -19,16 +19,21 @@ from exchange.models import Trade
 
 
 def trades_of(
-    user_id: int, trades: QuerySet[Trade], limit: int, *, oldest_first: bool = False
+    user_id: int, trades: QuerySet[Trade], limit: int, order_by: tuple[str, ...] = ("-id",)
 ) -> list[Trade]:
-    """The first `limit` of `trades` the user made as maker or taker, newest first (or oldest first).
+    """The first `limit` of `trades` the user made as maker or taker, in `order_by`'s order.
 
-    `trades` filters by the trade's own columns only. A trade between two of
-    the user's own orders is on both sides; it is listed once.
+    `trades` filters by the trade's own columns only, and `order_by` names
+    fields of the trade, all ascending or all descending. A trade between two
+    of the user's own orders is on both sides; it is listed once.
     """
-    order = "id" if oldest_first else "-id"
     sides = (trades.filter(maker_user_id=user_id), trades.filter(taker_user_id=user_id))
-    found = {trade.id: trade for side in sides for trade in side.order_by(order)[:limit]}
-    page = sorted(found.values(), key=lambda trade: trade.id, reverse=not oldest_first)[:limit]
+    found = {trade.id: trade for side in sides for trade in side.order_by(*order_by)[:limit]}
+    fields = [field.lstrip("-") for field in order_by]
+    page = sorted(
+        found.values(),
+        key=lambda trade: tuple(getattr(trade, field) for field in fields),
+        reverse=order_by[0].startswith("-"),
+    )[:limit]
     prefetch_related_objects(page, "market", "maker_fee_asset", "taker_fee_asset")
     return page

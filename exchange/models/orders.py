@@ -108,6 +108,8 @@ class Order(models.Model):
             # A trader's open orders, newest first; and their history per market.
             models.Index(fields=["user", "status", "-id"], name="order_user_status"),
             models.Index(fields=["user", "market", "-id"], name="order_user_market"),
+            # Their history per market from or up to a time (Binance allOrders, ADR 0019).
+            models.Index(fields=["user", "market", "created_at"], name="order_user_market_time"),
             models.Index(fields=["market", "status"], name="order_market_status"),
             # A client order id's orders, newest first: it names a new order once the
             # last one is done and its retry window passed (docs/adr/0015).
@@ -165,6 +167,9 @@ class Trade(models.Model):
             models.Index(fields=["market", "-id"], name="trade_market_recent"),
             models.Index(fields=["maker_user", "-id"], name="trade_maker_user"),
             models.Index(fields=["taker_user", "-id"], name="trade_taker_user"),
+            # A user's trades in a market from or up to a time (Binance myTrades, ADR 0019).
+            models.Index(fields=["maker_user", "market", "executed_at"], name="trade_maker_market_time"),
+            models.Index(fields=["taker_user", "market", "executed_at"], name="trade_taker_market_time"),
         ]
 
     def __str__(self) -> str:

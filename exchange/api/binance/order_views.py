@@ -280,12 +280,15 @@ def _page(
     start: int | None,
     end: int | None,
     limit: int,
-    read: Callable[[QuerySet[Row], int, bool], list[Row]] | None = None,
+    read: Callable[[QuerySet[Row], int, tuple[str, ...]], list[Row]] | None = None,
 ) -> list[Row]:
     """Binance's paging of a list: from an id or a start time onwards, else the newest; oldest first.
 
-    `read(rows, limit, oldest_first)` takes the first `limit` rows in that order;
-    by default one ordered query.
+    Rows bounded by time are read in time order, the id breaking ties, from an
+    index that leads with the time within the user and market (ADR 0019): in
+    id order MariaDB would walk the user's history up to the first row in the
+    window. `read(rows, limit, order_by)` takes the first `limit` rows in that
+    order; by default one ordered query.
     """
     if from_id is not None:
         rows = rows.filter(id__gte=from_id)
@@ -294,12 +297,15 @@ def _page(
     if end is not None:
         rows = rows.filter(**{f"{time_field}__lte": _moment(end)})
     newest = from_id is None and start is None
-    picked = (read or _first_rows)(rows, limit, not newest)
+    by_time = from_id is None and (start is not None or end is not None)
+    fields = (time_field, "id") if by_time else ("id",)
+    order_by = tuple(f"-{field}" for field in fields) if newest else fields
+    picked = (read or _first_rows)(rows, limit, order_by)
     return picked[::-1] if newest else picked
 
 
-def _first_rows(rows: QuerySet[Row], limit: int, oldest_first: bool) -> list[Row]:
-    return list(rows.order_by("id" if oldest_first else "-id")[:limit])
+def _first_rows(rows: QuerySet[Row], limit: int, order_by: tuple[str, ...]) -> list[Row]:
+    return list(rows.order_by(*order_by)[:limit])
 
 
 def all_orders(request: HttpRequest, params: Params) -> Any:
@@ -336,7 +342,7 @@ def my_trades(request: HttpRequest, params: Params) -> Any:
         start,
         end,
         limit,
-        read=lambda rows, count, oldest_first: trades_of(user_id, rows, count, oldest_first=oldest_first),
+        read=lambda rows, count, order_by: trades_of(user_id, rows, count, order_by),
     )
     rows = [row for trade in picked for row in formats.my_trade(trade, user_id, amount_text, millis)]
     if order_id is not None:
