@@ -138,6 +138,16 @@ def test_ccxt_and_python_binance_trade_with_each_other_unchanged(
     assert sorted(t["id"] for t in alice_trades) == sorted(str(t["id"]) for t in bob_trades)
     assert all(t["isMaker"] and not t["isBuyer"] for t in bob_trades)
     assert all(t["side"] == "buy" and t["takerOrMaker"] == "taker" for t in alice_trades)
+    # What a bot polls with: everything since a moment (startTime), and nothing after the last.
+    first, last = min(t["timestamp"] for t in alice_trades), max(t["timestamp"] for t in alice_trades)
+    since_first = alice.fetch_my_trades("BTC/USDT", since=first)
+    assert [t["id"] for t in since_first] == [t["id"] for t in alice_trades]
+    assert alice.fetch_my_trades("BTC/USDT", since=last + 1) == []
+    since_orders = alice.fetch_orders("BTC/USDT", since=first - 60_000)
+    assert {o["id"] for o in since_orders} == {limit["id"], market["id"]}
+    assert [t["id"] for t in bob.get_my_trades(symbol="BTCUSDT", startTime=first)] == [
+        int(t["id"]) for t in alice_trades
+    ]
 
     # Balances, as each client reads them.
     balance = wait_for(
