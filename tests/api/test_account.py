@@ -151,3 +151,33 @@ def test_a_fills_page_reads_the_page_not_the_history(alice_api, alice, bob, btc_
     assert [fill["trade_id"] for fill in page["items"]] == [str(n) for n in range(2000, 1990, -1)]
     assert [fill["liquidity"] for fill in page["items"][:2]] == ["TAKER", "MAKER"]
     assert read < 300, f"a page of 10 fills read {read} rows of 2,000 trades"
+
+
+def test_the_fills_of_an_old_order_read_its_trades_not_the_history(alice_api, alice, bob, btc_usdt):
+    skip_unless_mariadb()
+    now = timezone.now()
+    Trade.objects.bulk_create(
+        Trade(
+            id=n,
+            market=btc_usdt,
+            price=Decimal("30000"),
+            quantity=Decimal("0.001"),
+            quote_quantity=Decimal("30"),
+            taker_side="BUY",
+            maker_order_id=ALICE_ORDER + n,  # one order of alice's a trade, each the maker
+            taker_order_id=BOB_ORDER + n,
+            maker_user=alice,
+            taker_user=bob,
+            maker_fee_asset=btc_usdt.quote,
+            taker_fee_asset=btc_usdt.quote,
+            executed_at=now,
+        )
+        for n in range(1, 2001)
+    )
+
+    before = rows_read()
+    page = alice_api.get(f"/api/v1/fills?order_id={ALICE_ORDER + 5}").json()
+    read = rows_read() - before
+
+    assert [fill["trade_id"] for fill in page["items"]] == ["5"]
+    assert read < 300, f"the fills of one order read {read} rows of 2,000 trades"
