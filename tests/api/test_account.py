@@ -17,7 +17,7 @@ ALICE_ORDER = (1_000_000 << 22) | (1 << 10)
 BOB_ORDER = (1_000_000 << 22) | (2 << 10)
 
 
-def _trade(trade_id, market, maker, maker_order, taker, taker_order, taker_side="BUY", **fields):
+def _trade_row(trade_id, market, maker, maker_order, taker, taker_order, taker_side="BUY", **fields):
     values = {
         "price": Decimal("30000"),
         "quantity": Decimal("0.001"),
@@ -27,7 +27,7 @@ def _trade(trade_id, market, maker, maker_order, taker, taker_order, taker_side=
         "executed_at": timezone.now(),
     }
     values.update(fields)
-    return Trade.objects.create(
+    return Trade(
         id=trade_id,
         market=market,
         taker_side=taker_side,
@@ -39,6 +39,17 @@ def _trade(trade_id, market, maker, maker_order, taker, taker_order, taker_side=
         taker_fee_asset=market.quote,
         **values,
     )
+
+
+def _trade(*args, **fields):
+    trade = _trade_row(*args, **fields)
+    trade.save(force_insert=True)
+    return trade
+
+
+def _history(market, sides, count=2000):
+    """`count` trades with ids 1..count; `sides(n)` gives trade n's maker, maker order, taker, taker order."""
+    Trade.objects.bulk_create(_trade_row(n, market, *sides(n)) for n in range(1, count + 1))
 
 
 def test_fills_show_each_side_from_its_owner(alice_api, bob_api, alice, bob, btc_usdt):
@@ -123,25 +134,10 @@ def test_persisted_orders_appear_in_fills_filter_by_order(alice_api, alice, bob,
 
 def test_a_fills_page_reads_the_page_not_the_history(alice_api, alice, bob, btc_usdt):
     skip_unless_mariadb()
-    now = timezone.now()
-    Trade.objects.bulk_create(
-        Trade(
-            id=n,
-            market=btc_usdt,
-            price=Decimal("30000"),
-            quantity=Decimal("0.001"),
-            quote_quantity=Decimal("30"),
-            taker_side="BUY",
-            # Alice is the maker of the odd trades and the taker of the even ones.
-            maker_order_id=ALICE_ORDER if n % 2 else BOB_ORDER,
-            taker_order_id=BOB_ORDER if n % 2 else ALICE_ORDER,
-            maker_user=alice if n % 2 else bob,
-            taker_user=bob if n % 2 else alice,
-            maker_fee_asset=btc_usdt.quote,
-            taker_fee_asset=btc_usdt.quote,
-            executed_at=now,
-        )
-        for n in range(1, 2001)
+    # Alice is the maker of the odd trades and the taker of the even ones.
+    _history(
+        btc_usdt,
+        lambda n: (alice, ALICE_ORDER, bob, BOB_ORDER) if n % 2 else (bob, BOB_ORDER, alice, ALICE_ORDER),
     )
 
     before = rows_read()
@@ -155,25 +151,8 @@ def test_a_fills_page_reads_the_page_not_the_history(alice_api, alice, bob, btc_
 
 def test_the_fills_of_an_old_order_read_its_trades_not_the_history(alice_api, alice, bob, btc_usdt):
     skip_unless_mariadb()
-    now = timezone.now()
-    Trade.objects.bulk_create(
-        Trade(
-            id=n,
-            market=btc_usdt,
-            price=Decimal("30000"),
-            quantity=Decimal("0.001"),
-            quote_quantity=Decimal("30"),
-            taker_side="BUY",
-            maker_order_id=ALICE_ORDER + n,  # one order of alice's a trade, each the maker
-            taker_order_id=BOB_ORDER + n,
-            maker_user=alice,
-            taker_user=bob,
-            maker_fee_asset=btc_usdt.quote,
-            taker_fee_asset=btc_usdt.quote,
-            executed_at=now,
-        )
-        for n in range(1, 2001)
-    )
+    # One order of alice's a trade, each the maker.
+    _history(btc_usdt, lambda n: (alice, ALICE_ORDER + n, bob, BOB_ORDER + n))
 
     before = rows_read()
     page = alice_api.get(f"/api/v1/fills?order_id={ALICE_ORDER + 5}").json()
