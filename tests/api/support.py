@@ -148,8 +148,8 @@ def stream_commands(user_id: int) -> list[dict[str, Any]]:
     return [decode(fields) for _, fields in entries]
 
 
-def persist_order(user: User, market: Market, order_id: int, **fields: Any) -> Order:
-    """What the workers write a few milliseconds after the command."""
+def order_row(user: User, market: Market, order_id: int, **fields: Any) -> Order:
+    """An order row as the workers write it (not saved): a NEW limit buy unless `fields` say otherwise."""
     now = timezone.now()
     values: dict[str, Any] = {
         "client_order_id": f"cid-{order_id}",
@@ -162,7 +162,14 @@ def persist_order(user: User, market: Market, order_id: int, **fields: Any) -> O
         "updated_at": now,
     }
     values.update(fields)
-    return Order.objects.create(id=order_id, user=user, market=market, **values)
+    return Order(id=order_id, user=user, market=market, **values)
+
+
+def persist_order(user: User, market: Market, order_id: int, **fields: Any) -> Order:
+    """What the workers write a few milliseconds after the command."""
+    order = order_row(user, market, order_id, **fields)
+    order.save(force_insert=True)
+    return order
 
 
 class FakeEngine:

@@ -12,6 +12,7 @@ from django.test import Client
 
 from exchange.models import Market, Order, Trade
 from exchange.services.api_keys import IssuedKey, issue_hmac_key
+from tests.api.support import order_row
 from tests.api.test_binance_wire import call, hmac_signed
 from tests.db_reads import rows_read, skip_unless_mariadb
 
@@ -43,15 +44,11 @@ def get(client: Client, key: IssuedKey, path: str, **params: Any) -> Any:
 def orders(user: User, market: Market, count: int, first_id: int = 1) -> None:
     """`count` filled orders, one a minute from START; ids and times in the same order."""
     Order.objects.bulk_create(
-        Order(
-            id=first_id + n,
-            user=user,
-            market=market,
+        order_row(
+            user,
+            market,
+            first_id + n,
             client_order_id=f"c{first_id + n}",
-            side="BUY",
-            type="LIMIT",
-            price=Decimal("30000"),
-            quantity=Decimal("0.001"),
             executed_quantity=Decimal("0.001"),
             status="FILLED",
             created_at=minute(n),

@@ -5,11 +5,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 
 from exchange.ids import EPOCH_MS
 from exchange.models import Order
-from tests.api.support import limit_buy, persist_order
+from tests.api.support import limit_buy, order_row, persist_order
 from tests.db_reads import rows_read, skip_unless_mariadb
 
 pytestmark = pytest.mark.django_db
@@ -206,20 +205,9 @@ def test_an_order_the_engine_has_answered_reads_as_answered_before_it_is_persist
 
 def test_the_order_list_reads_the_page_not_the_history(alice_api, alice, bob, btc_usdt):
     skip_unless_mariadb()
-    now = timezone.now()
     Order.objects.bulk_create(
-        Order(
-            id=ORDER_ID + (n << 22),
-            user=alice if n % 2 else bob,
-            market=btc_usdt,
-            client_order_id=f"h{n}",
-            side="BUY",
-            type="LIMIT",
-            price=Decimal("30000"),
-            quantity=Decimal("0.001"),
-            status="FILLED",
-            created_at=now,
-            updated_at=now,
+        order_row(
+            alice if n % 2 else bob, btc_usdt, ORDER_ID + (n << 22), client_order_id=f"h{n}", status="FILLED"
         )
         for n in range(1, 2001)
     )
