@@ -8,7 +8,7 @@ docs/adr/0002-engine-integers-and-events.md.
 from __future__ import annotations
 
 from itertools import product
-from operator import itemgetter
+from operator import attrgetter
 from typing import Any
 
 from matching import iceberg, invariants, snapshot, stops
@@ -23,18 +23,7 @@ from matching.matcher import (
     TRADE_SEQUENCE_BITS,
     MatchingCore,
 )
-from matching.orders import (
-    ORDER_ID,
-    POST_ONLY,
-    PRICE,
-    QTY,
-    REMAINING,
-    SEQ,
-    SIDE,
-    STP,
-    USER_ID,
-    OpenOrders,
-)
+from matching.orders import OpenOrders, OrderRecord, UserOrders
 from matching.price_level import PriceLevel
 from matching.snapshot import Extras
 from matching.types import (
@@ -68,7 +57,7 @@ _KINDS: dict[tuple[int, int, int, int], tuple[OrderType, Side, TimeInForce, Self
 
 MAX_MARKET_ID = 2 ** (63 - TRADE_SEQUENCE_BITS) - 1
 
-_by_arrival = itemgetter(SEQ)
+_by_arrival = attrgetter("seq")
 
 
 def _kind_error(order_type: object, side: object, tif: object, stp: object) -> RejectReason:
@@ -178,24 +167,18 @@ class OrderBook(MatchingCore):
                 )
             # A passive GTC limit: it rests (what _rest does, inlined).
             seq = self._order_seq = self._order_seq + 1
-            record = [
-                order_id,
-                user_id,
-                side,
-                price_ticks,
-                qty_lots,
-                qty_lots,
-                stp,
-                seq,
-                1 if post_only else 0,
-            ]
+            record = OrderRecord(
+                order_id, user_id, side, price_ticks, qty_lots, qty_lots, stp, seq, 1 if post_only else 0
+            )
             level.orders.append(record)
             total = level.total = level.total + qty_lots
             self._index[order_id] = record
             mine = self._by_user.get(user_id)
             if mine is None:
-                mine = self._by_user[user_id] = {}
-            mine[order_id] = record
+                self._by_user[user_id] = UserOrders(record)
+            else:
+                mine.live += 1
+                mine.add(record)
             return [
                 (
                     _ACCEPTED,
@@ -342,18 +325,18 @@ class OrderBook(MatchingCore):
             if type(order_id) is int and order_id in self._stops:
                 return self._cancel_stop(order_id, user_id, ts)
             return self._reject(CommandKind.CANCEL, order_id, user_id, RejectReason.UNKNOWN_ORDER, ts)
-        if record[USER_ID] != user_id:
+        if record.user_id != user_id:
             return self._reject(CommandKind.CANCEL, order_id, user_id, RejectReason.NOT_OWNER, ts)
-        left = record[REMAINING]
+        left = record.remaining
         remaining = left + iceberg.take_reserve(self._icebergs, order_id) if self._icebergs else left
         # _unrest and PriceLevel.unlink, inlined: a cancel is the second most common command.
-        oid, uid, side, price = record[ORDER_ID], record[USER_ID], record[SIDE], record[PRICE]
+        oid, uid, side, price = record.order_id, record.user_id, record.side, record.price
         del self._index[oid]
         mine = self._by_user[uid]
-        del mine[oid]
-        if not mine:
+        mine.live -= 1
+        if not mine.live:
             del self._by_user[uid]
-        record[REMAINING] = 0
+        record.remaining = 0
         if side is BUY:
             levels = self._bids
             key = -price
@@ -395,17 +378,17 @@ class OrderBook(MatchingCore):
             return []
         # By arrival, not index order: restore rebuilds the index in price order, and a
         # replay after recovery must give the same events.
-        records = sorted(mine.values(), key=_by_arrival) if mine else []
+        records = sorted(mine.resting(), key=_by_arrival) if mine else []
         events: list[Event] = []
         market = self.market_id
         for record in records:
-            remaining = record[REMAINING]
+            remaining = record.remaining
             if self._icebergs:
-                remaining += iceberg.take_reserve(self._icebergs, record[ORDER_ID])
+                remaining += iceberg.take_reserve(self._icebergs, record.order_id)
             level = self._unrest(record)
-            side, price = record[SIDE], level.price
+            side, price = record.side, level.price
             events += [
-                (CANCELLED, market, record[ORDER_ID], user_id, side, price, remaining, None, _USER, ts),
+                (CANCELLED, market, record.order_id, user_id, side, price, remaining, None, _USER, ts),
                 (DEPTH, market, side, price, level.total, ts),
             ]
         if self._stops:
@@ -434,7 +417,7 @@ class OrderBook(MatchingCore):
             record = None
         if record is None:
             return self._reject(amend, order_id, user_id, RejectReason.UNKNOWN_ORDER, ts)
-        if record[USER_ID] != user_id:
+        if record.user_id != user_id:
             return self._reject(amend, order_id, user_id, RejectReason.NOT_OWNER, ts)
         if order_id in self._icebergs:  # its visible and hidden parts are not amended
             return self._reject(amend, order_id, user_id, RejectReason.INVALID_AMEND, ts)
@@ -446,7 +429,7 @@ class OrderBook(MatchingCore):
             type(new_price_ticks) is not int or not 0 < new_price_ticks <= MAX_VALUE
         ):
             return self._reject(amend, order_id, user_id, RejectReason.INVALID_PRICE, ts)
-        qty, remaining, price = record[QTY], record[REMAINING], record[PRICE]
+        qty, remaining, price = record.qty, record.remaining, record.price
         new_qty = qty if new_qty_lots is None else new_qty_lots
         new_price = price if new_price_ticks is None else new_price_ticks
         filled = qty - remaining
@@ -454,11 +437,11 @@ class OrderBook(MatchingCore):
             return self._reject(amend, order_id, user_id, RejectReason.INVALID_AMEND, ts)
         if new_price * new_qty > MAX_VALUE:
             return self._reject(amend, order_id, user_id, RejectReason.NOTIONAL_TOO_LARGE, ts)
-        side = _SIDES[record[SIDE]]
+        side = _SIDES[record.side]
         new_remaining = new_qty - filled
         if not self._side_fits(side, new_price * new_remaining - price * remaining):
             return self._reject(amend, order_id, user_id, RejectReason.BOOK_TOTAL_TOO_LARGE, ts)
-        if record[POST_ONLY] and new_price != price and self._crosses(side, new_price):
+        if record.post_only and new_price != price and self._crosses(side, new_price):
             return self._reject(amend, order_id, user_id, RejectReason.POST_ONLY_WOULD_CROSS, ts)
 
         market = self.market_id
@@ -482,27 +465,27 @@ class OrderBook(MatchingCore):
         if new_price != price:
             level = self._unrest(record)
             events.append((DEPTH, market, side, price, level.total, ts))
-            stp, post = record[STP], record[POST_ONLY]
+            stp, post = record.stp, record.post_only
             self._limit(
                 events, order_id, user_id, side, GTC, new_price, new_qty, new_remaining, stp, post, ts
             )
             return self._stops.after(self, events, ts)
         level = (self._bids if side is BUY else self._asks)[-price if side is BUY else price]
         if keeps:
-            record[QTY] = new_qty
-            record[REMAINING] = new_remaining
+            record.qty = new_qty
+            record.remaining = new_remaining
         else:
             # Bigger at the same price: to the back of the same queue, which never empties here.
             replacement = record.copy()
-            record[REMAINING] = 0
+            record.remaining = 0
             level.unlink(record)
             self._order_seq += 1
-            replacement[QTY] = new_qty
-            replacement[REMAINING] = new_remaining
-            replacement[SEQ] = self._order_seq
+            replacement.qty = new_qty
+            replacement.remaining = new_remaining
+            replacement.seq = self._order_seq
             level.orders.append(replacement)
             self._index[order_id] = replacement
-            self._by_user[user_id][order_id] = replacement
+            self._by_user[user_id].add(replacement)
         level.total += new_remaining - remaining
         if side is BUY:
             self._bid_notional += (new_remaining - remaining) * price
@@ -633,11 +616,11 @@ class OrderBook(MatchingCore):
             record = self._index.get(order_id)
             if record is None:
                 continue
-            remaining = record[REMAINING]
+            remaining = record.remaining
             if self._icebergs:
                 remaining += iceberg.take_reserve(self._icebergs, order_id)
             level = self._unrest(record)
-            side, price, user_id = record[SIDE], level.price, record[USER_ID]
+            side, price, user_id = record.side, level.price, record.user_id
             events += [
                 (
                     CANCELLED,
@@ -723,9 +706,8 @@ class OrderBook(MatchingCore):
 
     def snapshot(self) -> dict[str, Any]:
         """JSON-serialisable state from which :meth:`restore` rebuilds an equal book."""
-        return snapshot.make(
-            self.market_id, self._trade_seq, self._order_seq, self._records_in_priority(), self._extras()
-        )
+        rows = [record.row() for record in self._records_in_priority()]
+        return snapshot.make(self.market_id, self._trade_seq, self._order_seq, rows, self._extras())
 
     @classmethod
     def restore(cls, market_id: int, state: dict[str, Any]) -> OrderBook:
@@ -735,20 +717,20 @@ class OrderBook(MatchingCore):
         book._trade_seq = parsed.trade_seq
         book._order_seq = parsed.order_seq
         for record in parsed.records:
-            price = record[PRICE]
-            key = -price if record[SIDE] == BUY else price
-            levels = book._bids if record[SIDE] == BUY else book._asks
+            price = record.price
+            key = -price if record.side == BUY else price
+            levels = book._bids if record.side == BUY else book._asks
             level = levels.get(key)
             if level is None:
                 level = levels[key] = PriceLevel(key, price)
             level.orders.append(record)
-            level.total += record[REMAINING]
-            book._index[record[ORDER_ID]] = record
+            level.total += record.remaining
+            book._index[record.order_id] = record
             book._remember(record)
-            if record[SIDE] == BUY:
-                book._bid_notional += record[REMAINING] * price
+            if record.side == BUY:
+                book._bid_notional += record.remaining * price
             else:
-                book._ask_notional += record[REMAINING] * price
+                book._ask_notional += record.remaining * price
         book._best_bid = book._bids.peekitem(0)[1] if book._bids else None
         book._best_ask = book._asks.peekitem(0)[1] if book._asks else None
         extras = parsed.extras
@@ -807,9 +789,9 @@ class OrderBook(MatchingCore):
         )
         return [cancelled]
 
-    def _hide_lots(self, record: list[int], hidden: int, events: list[Event]) -> None:
+    def _hide_lots(self, record: OrderRecord, hidden: int, events: list[Event]) -> None:
         """Take an iceberg's reserve out of its level's and side's totals, and out of the event saying so."""
-        side, price = record[SIDE], record[PRICE]
+        side, price = record.side, record.price
         level = (self._bids if side == BUY else self._asks)[-price if side == BUY else price]
         level.total -= hidden
         if side == BUY:

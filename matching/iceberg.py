@@ -13,7 +13,7 @@ order's total size (``QTY``) never changes, so filled = QTY - visible - hidden.
 from __future__ import annotations
 
 from matching.events import Event
-from matching.orders import ORDER_ID, PRICE, REMAINING, SEQ, SIDE, USER_ID, OrderRecord
+from matching.orders import OrderRecord
 from matching.price_level import PriceLevel
 from matching.types import EventKind
 
@@ -24,10 +24,10 @@ DISPLAY = 1
 
 def hide(record: OrderRecord, display: int) -> int:
     """Keep ``display`` lots of a record that just rested visible; returns the lots hidden."""
-    hidden = record[REMAINING] - display
+    hidden = record.remaining - display
     if hidden <= 0:
         return 0
-    record[REMAINING] = display
+    record.remaining = display
     return hidden
 
 
@@ -41,23 +41,23 @@ def refresh(
     market: int,
 ) -> OrderRecord:
     """Refill a maker whose visible part just traded away; returns the new record (queued, not indexed)."""
-    reserve = icebergs[maker[ORDER_ID]]
+    reserve = icebergs[maker.order_id]
     visible = min(reserve[DISPLAY], reserve[HIDDEN])
     reserve[HIDDEN] -= visible
     if not reserve[HIDDEN]:
-        del icebergs[maker[ORDER_ID]]
+        del icebergs[maker.order_id]
     record = maker.copy()
-    record[REMAINING] = visible
-    record[SEQ] = seq
+    record.remaining = visible
+    record.seq = seq
     level.orders.append(record)
     events.append(
         (
             EventKind.REFRESHED,
             market,
-            maker[ORDER_ID],
-            maker[USER_ID],
-            maker[SIDE],
-            maker[PRICE],
+            maker.order_id,
+            maker.user_id,
+            maker.side,
+            maker.price,
             visible,
             reserve[HIDDEN],
             ts,

@@ -7,7 +7,7 @@ from typing import NoReturn
 from sortedcontainers import SortedDict
 
 from matching.errors import InvariantViolation
-from matching.orders import ORDER_ID, PRICE, QTY, REMAINING, SEQ, SIDE, USER_ID, OrderRecord
+from matching.orders import OrderRecord, UserOrders
 from matching.price_level import PriceLevel
 from matching.types import MAX_VALUE, Side
 
@@ -36,16 +36,23 @@ def check_book(
         fail(f"book crossed: bid {best_bid.price} >= ask {best_ask.price}")
 
 
-def check_user_index(index: dict[int, OrderRecord], by_user: dict[int, dict[int, OrderRecord]]) -> None:
-    """The index by user holds exactly the resting orders, each under its own user."""
+def check_user_index(index: dict[int, OrderRecord], by_user: dict[int, UserOrders]) -> None:
+    """The index by user holds exactly the resting orders, each once under its own user, counted."""
     count = 0
     for user_id, orders in by_user.items():
-        if not orders:
+        resting = orders.resting()
+        if not resting:
             fail(f"user {user_id} kept in the index by user with no order")
-        for order_id, record in orders.items():
-            if index.get(order_id) is not record or record[USER_ID] != user_id:
-                fail(f"order {order_id} of user {user_id} in the index by user is not resting as theirs")
-        count += len(orders)
+        if orders.live != len(resting):
+            fail(f"user {user_id} counted with {orders.live} resting orders, holds {len(resting)}")
+        for record in resting:
+            if index.get(record.order_id) is not record or record.user_id != user_id:
+                fail(
+                    f"order {record.order_id} of user {user_id} in the index by user is not resting as theirs"
+                )
+        if len({id(record) for record in resting}) != len(resting):
+            fail(f"an order of user {user_id} is twice in the index by user")
+        count += len(resting)
     if count != len(index):
         fail(f"index holds {len(index)} orders, the index by user {count}")
 
@@ -85,21 +92,21 @@ def _check_side(
         dead = 0
         last_seq = 0
         for record in level.orders:
-            if record[SEQ] <= last_seq:
-                fail(f"{where}: FIFO broken at order {record[ORDER_ID]}")
-            if record[SEQ] > order_seq:
-                fail(f"{where}: order {record[ORDER_ID]} arrived after the book's last arrival")
-            last_seq = record[SEQ]
-            remaining = record[REMAINING]
+            if record.seq <= last_seq:
+                fail(f"{where}: FIFO broken at order {record.order_id}")
+            if record.seq > order_seq:
+                fail(f"{where}: order {record.order_id} arrived after the book's last arrival")
+            last_seq = record.seq
+            remaining = record.remaining
             if remaining == 0:
                 dead += 1
                 continue
-            if not 0 < remaining <= record[QTY]:
-                fail(f"{where}: order {record[ORDER_ID]} remaining {remaining} of {record[QTY]}")
-            if record[PRICE] != level.price or record[SIDE] != side:
-                fail(f"{where}: holds order {record[ORDER_ID]} of another side or price")
-            if index.get(record[ORDER_ID]) is not record:
-                fail(f"{where}: order {record[ORDER_ID]} missing from the index")
+            if not 0 < remaining <= record.qty:
+                fail(f"{where}: order {record.order_id} remaining {remaining} of {record.qty}")
+            if record.price != level.price or record.side != side:
+                fail(f"{where}: holds order {record.order_id} of another side or price")
+            if index.get(record.order_id) is not record:
+                fail(f"{where}: order {record.order_id} missing from the index")
             total += remaining
             live_count += 1
         if total != level.total:

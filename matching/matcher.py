@@ -21,7 +21,7 @@ from sortedcontainers import SortedDict
 
 from matching import iceberg
 from matching.events import Event
-from matching.orders import ORDER_ID, PRICE, REMAINING, SIDE, USER_ID, OrderRecord
+from matching.orders import OrderRecord, UserOrders
 from matching.price_level import PriceLevel
 from matching.types import (
     MAX_VALUE,
@@ -78,8 +78,8 @@ class MatchingCore:
         self._trade_seq = 0
         self._order_seq = 0
         self._index: dict[int, OrderRecord] = {}
-        # user id -> that user's resting orders by id; a user with none has no entry.
-        self._by_user: dict[int, dict[int, OrderRecord]] = {}
+        # user id -> that user's resting orders; a user with none has no entry.
+        self._by_user: dict[int, UserOrders] = {}
         self._icebergs: iceberg.Icebergs = {}  # order id -> [hidden, display] (matching.iceberg)
         self._bids: SortedDict[int, PriceLevel] = SortedDict()
         self._asks: SortedDict[int, PriceLevel] = SortedDict()
@@ -102,7 +102,7 @@ class MatchingCore:
         price: int,
         qty: int,
         remaining: int,
-        stp: int,
+        stp: SelfTradePrevention,
         post_only: int,
         ts: int,
     ) -> None:
@@ -148,7 +148,7 @@ class MatchingCore:
         qty: int,
         budget: int | None,
         spend: int | None,
-        stp: int,
+        stp: SelfTradePrevention,
         ts: int,
     ) -> None:
         """Run an accepted market order to its end: by lots, or by quote ``budget``.
@@ -203,7 +203,7 @@ class MatchingCore:
         bound: int,
         remaining: int,
         budget: int | None,
-        stp: int,
+        stp: SelfTradePrevention,
         ts: int,
     ) -> tuple[int, int | None, bool]:
         """Trade against the other side while its best level's key is within ``bound``.
@@ -247,24 +247,24 @@ class MatchingCore:
             before = total = level.total
             while orders:
                 maker = orders[0]
-                maker_left = maker[REMAINING]
+                maker_left = maker.remaining
                 if not maker_left:
                     orders.popleft()
                     level.dead -= 1
                     continue
-                if check_self and maker[USER_ID] == user_id:
+                if check_self and maker.user_id == user_id:
                     if stp != _NEWEST:
                         orders.popleft()
-                        del index[maker[ORDER_ID]]
-                        self._forget(user_id, maker[ORDER_ID])
-                        maker[REMAINING] = 0
+                        del index[maker.order_id]
+                        self._forget(user_id)
+                        maker.remaining = 0
                         total -= maker_left
-                        hidden = iceberg.take_reserve(icebergs, maker[ORDER_ID]) if icebergs else 0
+                        hidden = iceberg.take_reserve(icebergs, maker.order_id) if icebergs else 0
                         append(
                             (
                                 CANCELLED,
                                 market,
-                                maker[ORDER_ID],
+                                maker.order_id,
                                 user_id,
                                 maker_side,
                                 price,
@@ -281,17 +281,17 @@ class MatchingCore:
                 seq += 1
                 if remaining < maker_left:
                     maker_left -= remaining
-                    maker[REMAINING] = maker_left
+                    maker.remaining = maker_left
                     total -= remaining
                     if icebergs:
-                        hidden = iceberg.hidden_of(icebergs, maker[ORDER_ID])
+                        hidden = iceberg.hidden_of(icebergs, maker.order_id)
                     append(
                         (
                             _TRADE,
                             market,
                             trade_base | seq,
-                            maker[ORDER_ID],
-                            maker[USER_ID],
+                            maker.order_id,
+                            maker.user_id,
                             order_id,
                             user_id,
                             side,
@@ -304,9 +304,9 @@ class MatchingCore:
                     remaining = 0
                     break
                 remaining -= maker_left
-                maker[REMAINING] = 0
+                maker.remaining = 0
                 orders.popleft()
-                maker_id = maker[ORDER_ID]
+                maker_id = maker.order_id
                 total -= maker_left
                 # An iceberg refills at the back of this level instead of being filled.
                 refills = icebergs and maker_id in icebergs
@@ -316,7 +316,7 @@ class MatchingCore:
                         market,
                         trade_base | seq,
                         maker_id,
-                        maker[USER_ID],
+                        maker.user_id,
                         order_id,
                         user_id,
                         side,
@@ -330,17 +330,17 @@ class MatchingCore:
                     self._order_seq += 1
                     refill = iceberg.refresh(icebergs, level, maker, self._order_seq, events, ts, market)
                     index[maker_id] = refill
-                    by_user[maker[USER_ID]][maker_id] = refill
-                    total += refill[REMAINING]
+                    by_user[maker.user_id].add(refill)
+                    total += refill.remaining
                     if not remaining:
                         break
                     continue
                 del index[maker_id]
-                maker_orders = by_user[maker[USER_ID]]
-                del maker_orders[maker_id]
-                if not maker_orders:
-                    del by_user[maker[USER_ID]]
-                append((FILLED, market, maker_id, maker[USER_ID], maker_side, None, ts))
+                maker_orders = by_user[maker.user_id]
+                maker_orders.live -= 1
+                if not maker_orders.live:
+                    del by_user[maker.user_id]
+                append((FILLED, market, maker_id, maker.user_id, maker_side, None, ts))
                 if not remaining:
                     break
             level.total = total
@@ -382,10 +382,10 @@ class MatchingCore:
             else:
                 take = 0
                 for maker in level.orders:
-                    maker_left = maker[REMAINING]
+                    maker_left = maker.remaining
                     if not maker_left:
                         continue
-                    if maker[USER_ID] == user_id:
+                    if maker.user_id == user_id:
                         if stp == _OLDEST:
                             continue
                         # The taker would be cancelled here, before reaching anything deeper.
@@ -414,7 +414,7 @@ class MatchingCore:
         price: int,
         qty: int,
         remaining: int,
-        stp: int,
+        stp: SelfTradePrevention,
         post_only: int,
         ts: int,
     ) -> None:
@@ -422,14 +422,11 @@ class MatchingCore:
         if level is None:
             level = self._add_level(side, price)
         self._order_seq += 1
-        record = [order_id, user_id, side, price, qty, remaining, stp, self._order_seq, post_only]
+        record = OrderRecord(order_id, user_id, side, price, qty, remaining, stp, self._order_seq, post_only)
         level.orders.append(record)
         level.total += remaining
         self._index[order_id] = record
-        mine = self._by_user.get(user_id)
-        if mine is None:
-            mine = self._by_user[user_id] = {}
-        mine[order_id] = record
+        self._remember(record)
         if side is BUY:
             self._bid_notional += remaining * price
         else:
@@ -451,22 +448,19 @@ class MatchingCore:
 
     def _unrest(self, record: OrderRecord) -> PriceLevel:
         """Take a resting order out of its level and the index; drop the level if emptied."""
-        order_id = record[ORDER_ID]
+        order_id = record.order_id
         del self._index[order_id]
-        mine = self._by_user[record[USER_ID]]
-        del mine[order_id]
-        if not mine:
-            del self._by_user[record[USER_ID]]
-        remaining = record[REMAINING]
-        record[REMAINING] = 0
-        if record[SIDE] == BUY:
+        self._forget(record.user_id)
+        remaining = record.remaining
+        record.remaining = 0
+        if record.side == BUY:
             levels = self._bids
-            key = -record[PRICE]
-            self._bid_notional -= remaining * record[PRICE]
+            key = -record.price
+            self._bid_notional -= remaining * record.price
         else:
             levels = self._asks
-            key = record[PRICE]
-            self._ask_notional -= remaining * record[PRICE]
+            key = record.price
+            self._ask_notional -= remaining * record.price
         level: PriceLevel = levels[key]
         level.total -= remaining
         if level.total:
@@ -480,15 +474,18 @@ class MatchingCore:
         return level
 
     def _remember(self, record: OrderRecord) -> None:
-        orders = self._by_user.get(record[USER_ID])
-        if orders is None:
-            orders = self._by_user[record[USER_ID]] = {}
-        orders[record[ORDER_ID]] = record
+        mine = self._by_user.get(record.user_id)
+        if mine is None:
+            self._by_user[record.user_id] = UserOrders(record)
+        else:
+            mine.live += 1
+            mine.add(record)
 
-    def _forget(self, user_id: int, order_id: int) -> None:
-        orders = self._by_user[user_id]
-        del orders[order_id]
-        if not orders:
+    def _forget(self, user_id: int) -> None:
+        """One of the user's orders left the book (its record's remaining is 0, or is about to be)."""
+        mine = self._by_user[user_id]
+        mine.live -= 1
+        if not mine.live:
             del self._by_user[user_id]
 
     def _side_fits(self, side: int, notional: int) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from matching.orders import REMAINING, OrderRecord
+from matching.orders import OrderRecord
 
 # Below this many dead records compaction is not worth a rebuild.
 _COMPACT_MIN_DEAD = 32
@@ -42,8 +42,8 @@ class PriceLevel:
         """Count one more dead record left in the queue; compact the queue when they are too many."""
         self.dead += 1
         if self.dead >= _COMPACT_MIN_DEAD and self.dead * 2 > len(self.orders):
-            self.orders = deque([r for r in self.orders if r[REMAINING]])
+            self.orders = deque([r for r in self.orders if r.remaining])
             self.dead = 0
 
     def live(self) -> list[OrderRecord]:
-        return [r for r in self.orders if r[REMAINING]]
+        return [r for r in self.orders if r.remaining]

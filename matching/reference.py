@@ -26,7 +26,7 @@ from matching.events import (
     Trade,
     Triggered,
 )
-from matching.orders import OpenOrder
+from matching.orders import OpenOrder, OrderRecord
 from matching.types import (
     MAX_VALUE,
     CancelReason,
@@ -441,7 +441,9 @@ class ReferenceBook:
 
     def state_hash(self) -> str:
         rows = [
-            [o.order_id, o.user_id, o.side, o.price, o.qty, o.remaining, o.stp, o.seq, int(o.post_only)]
+            OrderRecord(
+                o.order_id, o.user_id, o.side, o.price, o.qty, o.remaining, o.stp, o.seq, int(o.post_only)
+            )
             for o in self._in_priority(BUY) + self._in_priority(SELL)
         ]
         resting = {o.order_id: o for o in self.resting}

@@ -22,23 +22,14 @@ from typing import Any, NamedTuple
 
 from matching import stops
 from matching.errors import SnapshotError
-from matching.orders import (
-    ORDER_ID,
-    POST_ONLY,
-    PRICE,
-    QTY,
-    REMAINING,
-    SEQ,
-    SIDE,
-    STP,
-    USER_ID,
-    OrderRecord,
-)
+from matching.orders import OrderRecord
 from matching.types import MAX_VALUE, OrderType, SelfTradePrevention, Side, TimeInForce
 
 FORMAT = 2
 _READABLE = (1, FORMAT)
-_ROW_FIELDS = 9
+# An order's row: these ints, in this order (an enum member as its value).
+ROW_FIELDS = ("order_id", "user_id", "side", "price", "qty", "remaining", "stp", "seq", "post_only")
+_ROW_FIELDS = len(ROW_FIELDS)
 _STOP_FIELDS = 10
 
 __all__ = ["FORMAT", "Extras", "ParsedSnapshot", "SnapshotError", "make", "parse", "state_hash"]
@@ -67,15 +58,16 @@ def make(
     market_id: int,
     trade_seq: int,
     order_seq: int,
-    records: Sequence[OrderRecord],
+    rows: Sequence[Sequence[int]],
     extras: Extras = NO_EXTRAS,
 ) -> dict[str, Any]:
+    """A snapshot of resting orders given as rows (ROW_FIELDS), in priority order."""
     return {
         "format": FORMAT,
         "market_id": market_id,
         "trade_seq": trade_seq,
         "order_seq": order_seq,
-        "orders": [[int(value) for value in record] for record in records],
+        "orders": [[int(value) for value in row] for row in rows],
         **_extras_fields(extras),
     }
 
@@ -123,11 +115,11 @@ def parse(market_id: int, state: object) -> ParsedSnapshot:
     seen: set[int] = set()
     for row in rows:
         record = _record(row, order_seq)
-        if record[ORDER_ID] in seen:
-            raise SnapshotError(f"order {record[ORDER_ID]} appears twice")
-        seen.add(record[ORDER_ID])
+        if record.order_id in seen:
+            raise SnapshotError(f"order {record.order_id} appears twice")
+        seen.add(record.order_id)
         records.append(record)
-    extras = NO_EXTRAS if version == 1 else _parse_extras(state, {r[ORDER_ID]: r for r in records})
+    extras = NO_EXTRAS if version == 1 else _parse_extras(state, {r.order_id: r for r in records})
     return ParsedSnapshot(trade_seq, order_seq, records, extras)
 
 
@@ -138,7 +130,7 @@ def _parse_extras(state: dict[str, Any], resting: dict[int, OrderRecord]) -> Ext
         if record is None or not 0 < hidden <= MAX_VALUE or not 0 < display <= MAX_VALUE:
             raise SnapshotError(f"bad iceberg [{order_id}, {hidden}, {display}]")
         # What shows is at most the display size; visible + hidden never passes the order's size.
-        if record[REMAINING] > display or record[REMAINING] + hidden > record[QTY]:
+        if record.remaining > display or record.remaining + hidden > record.qty:
             raise SnapshotError(f"iceberg {order_id} does not fit its order {record!r}")
     expiries = _int_rows(state.get("expiries"), 2, "expiries")
     for order_id, expire_ts in expiries:
@@ -196,14 +188,14 @@ def state_hash(
 ) -> str:
     rows = [
         [
-            r[ORDER_ID],
-            r[USER_ID],
-            int(r[SIDE]),
-            r[PRICE],
-            r[QTY],
-            r[REMAINING],
-            int(r[STP]),
-            int(r[POST_ONLY]),
+            r.order_id,
+            r.user_id,
+            int(r.side),
+            r.price,
+            r.qty,
+            r.remaining,
+            int(r.stp),
+            int(r.post_only),
         ]
         for r in records
     ]
@@ -233,18 +225,19 @@ def _count(value: object, name: str) -> int:
 def _record(row: object, order_seq: int) -> OrderRecord:
     if not isinstance(row, list) or len(row) != _ROW_FIELDS or any(type(v) is not int for v in row):
         raise SnapshotError(f"order row must be {_ROW_FIELDS} ints, got {row!r}")
-    record: OrderRecord = list(row)
-    if not 0 < record[ORDER_ID] <= MAX_VALUE or not 0 < record[USER_ID] <= MAX_VALUE:
+    order_id, user_id, side, price, qty, remaining, stp, seq, post_only = row
+    if not 0 < order_id <= MAX_VALUE or not 0 < user_id <= MAX_VALUE:
         raise SnapshotError(f"bad order or user id in {row!r}")
-    if record[SIDE] not in (Side.BUY, Side.SELL):
+    if side not in (Side.BUY, Side.SELL):
         raise SnapshotError(f"bad side in {row!r}")
-    if record[STP] not in set(SelfTradePrevention):
+    if stp not in set(SelfTradePrevention):
         raise SnapshotError(f"bad self-trade prevention in {row!r}")
-    if not 0 < record[PRICE] <= MAX_VALUE or not 0 < record[REMAINING] <= record[QTY] <= MAX_VALUE:
+    if not 0 < price <= MAX_VALUE or not 0 < remaining <= qty <= MAX_VALUE:
         raise SnapshotError(f"bad price or size in {row!r}")
-    if not 0 < record[SEQ] <= order_seq or record[POST_ONLY] not in (0, 1):
+    if not 0 < seq <= order_seq or post_only not in (0, 1):
         raise SnapshotError(f"bad sequence or post-only flag in {row!r}")
     # The book compares sides and modes by identity with enum members.
-    record[SIDE] = Side(record[SIDE])
-    record[STP] = SelfTradePrevention(record[STP])
+    record = OrderRecord(
+        order_id, user_id, Side(side), price, qty, remaining, SelfTradePrevention(stp), seq, post_only
+    )
     return record

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from matching import InvariantViolation, OrderBook, OrderType, Side, TimeInForce
-from matching.orders import PRICE, REMAINING, SEQ
 
 BUY, SELL = Side.BUY, Side.SELL
 LIMIT, GTC = OrderType.LIMIT, TimeInForce.GTC
@@ -29,7 +28,7 @@ def cross_the_book(book: OrderBook) -> None:
     moved = book._asks.pop(101)
     moved.key = moved.price = 98
     for record in moved.orders:
-        record[PRICE] = 98
+        record.price = 98
     book._asks[98] = moved
     book._best_ask = moved
 
@@ -37,10 +36,10 @@ def cross_the_book(book: OrderBook) -> None:
 CORRUPTIONS: dict[str, Callable[[OrderBook], None]] = {
     "level total off": lambda b: setattr(level(b, BUY, 99), "total", 11),
     "order missing from the index": lambda b: b._index.__delitem__(2),
-    "index entry without a level": lambda b: b._index.__setitem__(9, list(b._index[1])),
+    "index entry without a level": lambda b: b._index.__setitem__(9, b._index[1].copy()),
     "fifo broken": lambda b: level(b, BUY, 99).orders.rotate(1),
-    "order filled but still queued": lambda b: level(b, BUY, 98).orders[0].__setitem__(REMAINING, -1),
-    "arrival number from the future": lambda b: level(b, SELL, 102).orders[0].__setitem__(SEQ, 99),
+    "order filled but still queued": lambda b: level(b, BUY, 98).orders[0].__setattr__("remaining", -1),
+    "arrival number from the future": lambda b: level(b, SELL, 102).orders[0].__setattr__("seq", 99),
     "stale best bid": lambda b: setattr(b, "_best_bid", level(b, BUY, 98)),
     "crossed book": cross_the_book,
     "dead records miscounted": lambda b: setattr(level(b, SELL, 102), "dead", 1),

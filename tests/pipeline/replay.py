@@ -68,8 +68,10 @@ def book_difference(left: OrderBook, right: OrderBook) -> str:
 
 
 def _comparable(state: dict[str, Any]) -> dict[str, Any]:
-    from matching.orders import SEQ
+    from matching.snapshot import ROW_FIELDS
+
+    seq = ROW_FIELDS.index("seq")
 
     state = {key: value for key, value in state.items() if key != "order_seq"}
-    state["orders"] = [[value for index, value in enumerate(row) if index != SEQ] for row in state["orders"]]
+    state["orders"] = [[value for index, value in enumerate(row) if index != seq] for row in state["orders"]]
     return state
