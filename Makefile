@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run observe test lint typecheck contracts pytest install clean
+.PHONY: run observe test lint typecheck contracts pytest pytest-compiled engine install clean
 
 $(STAMP): requirements.txt requirements-dev.txt scripts/ensure-system-packages.sh
 	bash scripts/ensure-system-packages.sh
@@ -20,7 +20,13 @@ install: $(STAMP)
 run: export DEBUG ?= 1
 run: export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 run: $(STAMP)
+	$(PY) -m matching.mypyc_build --if-possible || echo "the engine's mypyc build failed (above): the pure-Python engine runs"
 	$(PY) -m spot.embedded_redis --data-dir var/redis -- bash scripts/run.sh
+
+# The engine's optional mypyc build for these sources (docs/adr/0012-engine-speed.md), used by
+# every process started after it; skipped, with a note, where there is no C compiler.
+engine: $(STAMP)
+	$(PY) -m matching.mypyc_build --if-possible
 
 # Prometheus (and the Redis and MySQL exporters, when installed) beside a running `make run`.
 observe: export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
@@ -29,9 +35,9 @@ observe: $(STAMP)
 
 # The type checker and the tests load the settings, which need a secret key.
 TEST_SECRET_KEY := test-only-secret-key-0123456789abcdefghijklmnop
-typecheck pytest: export SECRET_KEY ?= $(TEST_SECRET_KEY)
+typecheck pytest pytest-compiled: export SECRET_KEY ?= $(TEST_SECRET_KEY)
 
-test: $(STAMP) lint typecheck contracts pytest
+test: $(STAMP) lint typecheck contracts pytest pytest-compiled
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -49,7 +55,14 @@ contracts: $(STAMP)
 PYTEST_WORKERS ?= 0
 pytest: $(STAMP)
 	@mkdir -p var/static
-	$(PY) -m spot.embedded_redis -- $(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	SPOT_ENGINE=pure $(PY) -m spot.embedded_redis -- $(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+# The engine's tests again, against its mypyc build (made here if need be): both builds pass them.
+pytest-compiled: $(STAMP)
+	@build=$$($(PY) -m matching.mypyc_build --if-possible) && if [ -n "$$build" ]; then \
+		echo "tests/matching against $$build"; \
+		SPOT_ENGINE=compiled $(PY) -m pytest -n $(PYTEST_WORKERS) tests/matching; \
+	else echo "pytest-compiled: skipped, the compiled engine cannot be built here"; fi
 
 clean:
 	rm -rf $(VENV) var/static .mypy_cache .pytest_cache .ruff_cache

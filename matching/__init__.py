@@ -5,6 +5,10 @@ Imports nothing outside the standard library and ``sortedcontainers``.
 
 from __future__ import annotations
 
+# First: it puts a mypyc build of these very sources, if there is one, before them (compiled.py).
+from matching.compiled import ENGINE_BUILD
+
+# isort: split
 from matching.book import OrderBook
 from matching.commands import (
     Amend,
@@ -56,6 +60,7 @@ from matching.units import (
 )
 
 __all__ = [
+    "ENGINE_BUILD",
     "MAX_VALUE",
     "Accepted",
     "Amend",

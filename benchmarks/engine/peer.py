@@ -1,6 +1,6 @@
 """This engine against matching-engine 0.1.1 (PyPI) on the peer's own flow, in one interpreter.
 
-    python -m benchmarks.engine.peer [--rounds R] [--commands N] [--seed S] [--build DIR]
+    python -m benchmarks.engine.peer [--rounds R] [--commands N] [--seed S] [--engine pure|compiled]
 
 The peer needs Python >= 3.12, so this makes its own virtualenv
 (var/peer-venv, from ``$PEER_PYTHON``, /root/.pyenv/versions/3.12.1 or
@@ -30,9 +30,10 @@ ours are tuples of enum members it does, and a full collection traversing
 worker holds its input that way (one command at a time comes off a stream).
 What each engine allocates while it runs is collected as usual.
 
-``--build DIR`` puts DIR first on ``sys.path``, for an experimental compiled
-build of ``matching/`` (``benchmarks.engine.compiled``); the output names the
-build that ran.
+``--engine compiled`` runs the engine's mypyc build for the peer's Python
+(``matching.mypyc_build``, made first if need be; it needs a C compiler),
+``pure`` the modules as they are; by default whichever ``make run`` would
+(``SPOT_ENGINE=auto``). The output names the build that ran.
 """
 
 from __future__ import annotations
@@ -249,12 +250,10 @@ def _timed_loop(calls: Calls) -> tuple[float, list[int]]:
 
 
 def engine_build() -> str:
-    """Which ``matching`` runs: the sources, or a compiled build (``--build``)."""
-    import matching.book
+    """Which ``matching`` runs: the sources, or its compiled build (``--engine``)."""
+    import matching
 
-    origin = Path(matching.book.__file__)
-    kind = "compiled" if origin.suffix == ".so" else "pure Python"
-    return f"{kind}, {origin.parent.parent}"
+    return matching.ENGINE_BUILD
 
 
 def percentile(sorted_values: list[int], p: float) -> float:
@@ -320,19 +319,21 @@ def main() -> None:
         help="one bare run of one engine (or only its inputs), no checks: for an instruction counter",
     )
     parser.add_argument(
-        "--build",
-        type=Path,
-        help="a directory put first on sys.path: a compiled build of matching (benchmarks.engine.compiled)",
+        "--engine",
+        choices=["auto", "pure", "compiled"],
+        default=os.environ.get("SPOT_ENGINE", "auto"),
+        help="which build of matching/ runs: the sources, its mypyc build, or the build if there is one",
     )
     args = parser.parse_args()
     if not _in_peer_venv():
         python = _ensure_venv()
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        if args.engine == "compiled":
+            build = [sys.executable, "-m", "matching.mypyc_build", "--python", str(python)]
+            subprocess.run(build, check=True, cwd=REPO, stdout=subprocess.DEVNULL)
+        env = {**os.environ, "PYTHONPATH": str(REPO), "SPOT_ENGINE": args.engine}
         os.chdir(REPO)
         # Runs itself again, in the venv it just made.
         os.execve(python, [str(python), "-m", "benchmarks.engine.peer", *sys.argv[1:]], env)  # noqa: S606
-    if args.build:
-        sys.path.insert(0, str(args.build.resolve()))
     if args.only:
         one_run(args.only, args.seed, args.commands)
         return

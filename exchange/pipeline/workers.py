@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -25,9 +26,11 @@ from exchange.pipeline.trimming import TrimFloor, below_downstream
 from exchange.pipeline.wire import Command
 from exchange.pipeline.worker import Stage, StageWorker
 from exchange.routing import account_shard_for
-from matching import from_lots, from_ticks
+from matching import ENGINE_BUILD, from_lots, from_ticks
 from persistence.offsets import CommittedPosition
 from persistence.write_buffer import WriteBuffer
+
+logger = logging.getLogger(__name__)
 
 
 def depth_key(keys: ShardKeys, symbol: str) -> str:
@@ -70,6 +73,7 @@ class MatchingWorker(StageWorker):
         self._level_texts: dict[str, LevelTexts] = {}
         self._windows: dict[str, DepthWindow] = {}
         self.expiry_clock = ExpiryClock(shard, self.keys.stream, client)
+        logger.info("%s: the matching engine is %s", self.name, ENGINE_BUILD)
 
     def step(self) -> bool:
         """A step; when idle with a good-till-date order due, a clock tick into the own stream (ADR 0013)."""
