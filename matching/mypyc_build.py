@@ -223,7 +223,16 @@ def build(python: str, root: Path) -> Path:
         work.rename(target)  # complete, or not there at all
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    _remove_stale_builds(root, target)
     return target
+
+
+def _remove_stale_builds(root: Path, kept: Path) -> None:
+    """Builds for this interpreter of other sources: they would never be loaded again."""
+    tag = kept.name.rsplit("-", 1)[0]
+    for other in root.iterdir():
+        if other != kept and re.fullmatch(rf"{re.escape(tag)}-[0-9a-f]{{16}}", other.name):
+            shutil.rmtree(other, ignore_errors=True)
 
 
 _TOOLCHAIN_PROBE = """

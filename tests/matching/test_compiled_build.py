@@ -114,3 +114,20 @@ def test_a_build_of_other_sources_never_shadows_a_changed_engine(tmp_path: Path)
     book = checkout / "matching" / "book.py"
     book.write_text(book.read_text() + "\n# changed after the build\n")
     assert _engine_build_of(checkout, builds) == "pure"
+
+
+def test_a_new_build_removes_the_builds_of_other_sources_for_the_same_interpreter(tmp_path: Path) -> None:
+    from matching.mypyc_build import _remove_stale_builds
+
+    kept = _fake_build(tmp_path, "1111111111111111", stamp="1111111111111111")
+    stale = _fake_build(tmp_path, "2222222222222222", stamp="2222222222222222")
+    other_python = tmp_path / "cpython-399-x86_64-linux-gnu-3333333333333333"
+    in_progress = tmp_path / f"{kept.name}.abc123"  # another build's temporary directory
+    venv = tmp_path / "venv-3.12"
+    for directory in (other_python, in_progress, venv):
+        directory.mkdir()
+    _remove_stale_builds(tmp_path, kept)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        p.name for p in (kept, other_python, in_progress, venv)
+    )
+    assert not stale.exists()
