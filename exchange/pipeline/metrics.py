@@ -36,6 +36,11 @@ STAGE_LATENCY = Histogram(
     ["worker"],
     buckets=(0.0005, 0.001, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0, 5.0),
 )
+ENGINE_COMPILED = Gauge(
+    "spot_matching_engine_compiled",
+    "1 when this matching worker runs the engine's mypyc build, 0 for the pure-Python modules (SPOT_ENGINE)",
+    ["worker"],
+)
 STREAM_LAG = Gauge(
     "spot_worker_stream_lag_entries", "Entries in the input stream not yet delivered", ["worker"]
 )

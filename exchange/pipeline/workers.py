@@ -74,6 +74,7 @@ class MatchingWorker(StageWorker):
         self._windows: dict[str, DepthWindow] = {}
         self.expiry_clock = ExpiryClock(shard, self.keys.stream, client)
         logger.info("%s: the matching engine is %s", self.name, ENGINE_BUILD)
+        metrics.ENGINE_COMPILED.labels(self.name).set(ENGINE_BUILD.startswith("compiled"))
 
     def step(self) -> bool:
         """A step; when idle with a good-till-date order due, a clock tick into the own stream (ADR 0013)."""

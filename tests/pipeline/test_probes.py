@@ -12,10 +12,12 @@ from functools import partial
 import pytest
 import redis
 from django.conf import settings
+from prometheus_client import REGISTRY
 
 from exchange.pipeline import probes
 from exchange.pipeline.keys import accounts_keys
-from exchange.pipeline.workers import AccountsWorker
+from exchange.pipeline.workers import AccountsWorker, MatchingWorker
+from matching import ENGINE_BUILD
 from spot.embedded_redis import free_port
 from tests.pipeline.processes import WorkerProcess, wait_for
 
@@ -94,6 +96,12 @@ def test_the_port_serves_the_probes_beside_the_metrics(leader):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_matching_worker_says_which_engine_it_runs(redis_conn):
+    MatchingWorker(1, redis_conn)
+    compiled = REGISTRY.get_sample_value("spot_matching_engine_compiled", {"worker": "matching-1"})
+    assert compiled == (1.0 if ENGINE_BUILD.startswith("compiled") else 0.0)
 
 
 @pytest.mark.timeout(120)
