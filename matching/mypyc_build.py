@@ -219,12 +219,27 @@ def build(python: str, root: Path) -> Path:
             raise SystemExit(f"mypyc failed; see {kept}")
         shutil.rmtree(work / "build", ignore_errors=True)
         (work / "BUILT").write_text(digest)
-        shutil.rmtree(target, ignore_errors=True)
-        work.rename(target)  # complete, or not there at all
+        _publish(work, target, digest, suffix)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     _remove_stale_builds(root, target)
     return target
+
+
+def _publish(work: Path, target: Path, digest: str, suffix: str) -> None:
+    """Rename the finished build into place, never over a complete one a process may be loading.
+
+    Two builds of the same sources at once (`make run` beside `make test`) both
+    finish; the first rename wins and the second keeps the first's build. An
+    incomplete directory (a build killed before its stamp) is replaced.
+    """
+    try:
+        work.rename(target)  # complete, or not there at all
+    except OSError:  # the target exists: a finished build of the same sources, or a broken one
+        if find_build(target.parent, digest, suffix) is not None:
+            return
+        shutil.rmtree(target, ignore_errors=True)
+        work.rename(target)
 
 
 def _remove_stale_builds(root: Path, kept: Path) -> None:

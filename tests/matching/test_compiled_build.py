@@ -131,3 +131,22 @@ def test_a_new_build_removes_the_builds_of_other_sources_for_the_same_interprete
         p.name for p in (kept, other_python, in_progress, venv)
     )
     assert not stale.exists()
+
+
+def test_a_finished_build_is_never_replaced_and_a_broken_one_is(tmp_path: Path) -> None:
+    from matching.mypyc_build import _publish
+
+    digest = "4444444444444444"
+    target = _fake_build(tmp_path, digest, stamp=digest)
+    (target / "matching" / "first.so").write_text("loaded by a running process")
+    second = tmp_path / "second-build"
+    (second / "matching").mkdir(parents=True)
+    (second / "BUILT").write_text(digest)
+    _publish(second, target, digest, EXTENSION_SUFFIXES[0])
+    assert (target / "matching" / "first.so").exists()  # the first build stays
+
+    (target / "BUILT").unlink()  # as if the first had been killed before its stamp
+    _publish(second, target, digest, EXTENSION_SUFFIXES[0])
+    assert compiled.find_build(tmp_path, digest) == target
+    assert not (target / "matching" / "first.so").exists()
+    assert not second.exists()
