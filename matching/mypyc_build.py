@@ -134,9 +134,12 @@ def _any_arguments(text: str) -> str:
     return text
 
 
-def prepare(target: Path) -> None:
+def prepare(target: Path, digest: str) -> None:
+    """Copy the package (the sources hashed ``digest``, or stop) and edit the copy."""
     package = target / "matching"
     shutil.copytree(PACKAGE_DIR, package, ignore=shutil.ignore_patterns("__pycache__", "*.so"))
+    if source_hash(package) != digest:
+        raise SystemExit("matching/ changed while the build copied it: run the build again")
     orders = package / "orders.py"
     text = _replace_once(
         orders.read_text(),
@@ -201,7 +204,7 @@ def build(python: str, root: Path) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f"{target.name}.", dir=root))
     try:
-        prepare(work)
+        prepare(work, digest)
         (work / "mypy.ini").write_text(_MYPY_INI.format(version=version))
         compiler = compiler_for(python, root, version)
         modules = [f"matching/{name}.py" for name in COMPILED]
