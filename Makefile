@@ -65,4 +65,4 @@ pytest-compiled: $(STAMP)
 	else echo "pytest-compiled: skipped, the compiled engine cannot be built here"; fi
 
 clean:
-	rm -rf $(VENV) var/static .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) var/static var/engine-build .mypy_cache .pytest_cache .ruff_cache
