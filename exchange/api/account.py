@@ -13,7 +13,7 @@ from exchange.api.auth import READ, Principal, auth_for
 from exchange.api.decimals import amount_text
 from exchange.api.errors import error_responses
 from exchange.api.id_texts import ID_EXAMPLE, ID_PARAMETER_PATTERN, id_value
-from exchange.api.market_rules import market_rules
+from exchange.api.market_rules import of_market
 from exchange.api.order_lookup import millis
 from exchange.api.order_schemas import MarketSymbol
 from exchange.api.user_trades import trades_of
@@ -47,12 +47,7 @@ def list_fills(
 ) -> dict[str, Any]:
     user_id = _user_id(request)
     only_order = None if order_id is None else id_value(order_id, "order_id")
-    trades = Trade.objects.using(reader()).all()
-    if market is not None:
-        rules = market_rules.get(market)
-        if rules is None:  # no trade is in a market that does not exist
-            return {"items": [], "next_cursor": None}
-        trades = trades.filter(market_id=rules.market_id)
+    trades = of_market(Trade.objects.using(reader()).all(), market)
     if only_order is not None:
         trades = trades.filter(Q(maker_order_id=only_order) | Q(taker_order_id=only_order))
     if cursor is not None:

@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import TypeVar
 
 from django.conf import settings
 from django.db import DatabaseError
+from django.db.models import Model, QuerySet
 
 from exchange.api.errors import Unavailable
 from exchange.pipeline.markets import MarketRules, load_markets
 from exchange.routing import SymbolRouter
 
 logger = logging.getLogger(__name__)
+
+Row = TypeVar("Row", bound=Model)
 
 
 class MarketRulesCache:
@@ -53,3 +57,12 @@ class MarketRulesCache:
 
 
 market_rules = MarketRulesCache()
+
+
+def of_market(rows: QuerySet[Row], market: str | None) -> QuerySet[Row]:
+    """A trader's list narrowed to one market (all, with None); empty, with no query, for a market
+    that does not exist: nothing of the trader's can be in it."""
+    if market is None:
+        return rows
+    rules = market_rules.get(market)
+    return rows.none() if rules is None else rows.filter(market_id=rules.market_id)

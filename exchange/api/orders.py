@@ -11,7 +11,7 @@ from ninja import Path, Query, Router, Status
 from exchange.api.auth import READ, TRADE, Principal, auth_for
 from exchange.api.errors import error_responses
 from exchange.api.id_texts import ID_EXAMPLE, ID_PARAMETER_PATTERN, id_value
-from exchange.api.market_rules import market_rules
+from exchange.api.market_rules import of_market
 from exchange.api.order_commands import amend_order, cancel_all, cancel_order
 from exchange.api.order_lookup import find_order, find_order_by_client_id, persisted_payload
 from exchange.api.order_schemas import (
@@ -100,12 +100,7 @@ def list_orders(
 ) -> dict[str, Any]:
     # No join to the market: with it the optimizer may start from the markets and sort every
     # order of the user; alone, the orders are read newest first and stop at the page.
-    orders = Order.objects.using(reader()).filter(user_id=_principal(request).user_id)
-    if market is not None:
-        rules = market_rules.get(market)
-        if rules is None:  # no order is in a market that does not exist
-            return {"items": [], "next_cursor": None}
-        orders = orders.filter(market_id=rules.market_id)
+    orders = of_market(Order.objects.using(reader()).filter(user_id=_principal(request).user_id), market)
     if status is not None:
         orders = orders.filter(status=status)
     if open_only:

@@ -106,6 +106,8 @@ def test_fills_page_newest_first_and_filter_by_market(alice_api, alice, bob, btc
     assert [fill["trade_id"] for fill in first["items"]] == ["3", "2"]
     assert [fill["trade_id"] for fill in second["items"]] == ["1"]
     assert second["next_cursor"] is None
+    # No fill can be in a market that does not exist: an empty page, not an error.
+    assert alice_api.get("/api/v1/fills?market=XRP/USDT").json() == {"items": [], "next_cursor": None}
 
 
 def test_balances_are_the_users_own(alice_api, alice, bob, btc, usdt):
