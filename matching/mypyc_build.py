@@ -31,6 +31,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 
 from matching.compiled import PACKAGE_DIR, build_dir, build_root, find_build, source_hash
@@ -184,19 +185,25 @@ def compiler_for(python: str, root: Path, version: str) -> Path:
     return venv / "bin" / "python"
 
 
+_TARGET_PROBE = (
+    "import sys, importlib.machinery as m; "
+    "print(f'{sys.version_info[0]}.{sys.version_info[1]}', m.EXTENSION_SUFFIXES[0])"
+)
+
+
+def _version_and_suffix(python: str) -> tuple[str, str]:
+    """The target's X.Y and extension suffix; asked of it only when it is another interpreter."""
+    if python == sys.executable:  # `make run` and `make test`: no process to start
+        return f"{sys.version_info[0]}.{sys.version_info[1]}", EXTENSION_SUFFIXES[0]
+    version, suffix = subprocess.run(
+        [python, "-c", _TARGET_PROBE], capture_output=True, text=True, check=True
+    ).stdout.split()
+    return version, suffix
+
+
 def build(python: str, root: Path) -> Path:
     """The build of these sources for ``python``: found, or made."""
-    version, suffix = subprocess.run(
-        [
-            python,
-            "-c",
-            "import sys, importlib.machinery as m; "
-            "print(f'{sys.version_info[0]}.{sys.version_info[1]}', m.EXTENSION_SUFFIXES[0])",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
+    version, suffix = _version_and_suffix(python)
     digest = source_hash()
     target = build_dir(root, digest, suffix)
     if find_build(root, digest, suffix) is not None:

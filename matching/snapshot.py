@@ -183,22 +183,18 @@ def _int_rows(value: object, width: int, name: str) -> list[list[int]]:
     return value
 
 
+_SEQ = ROW_FIELDS.index("seq")
+
+
+def _without_seq(row: list[int]) -> list[int]:
+    """An order's row less its arrival number, which the state hash leaves out."""
+    return row[:_SEQ] + row[_SEQ + 1 :]
+
+
 def state_hash(
     market_id: int, trade_seq: int, records: Sequence[OrderRecord], extras: Extras = NO_EXTRAS
 ) -> str:
-    rows = [
-        [
-            r.order_id,
-            r.user_id,
-            int(r.side),
-            r.price,
-            r.qty,
-            r.remaining,
-            int(r.stp),
-            int(r.post_only),
-        ]
-        for r in records
-    ]
+    rows = [_without_seq(record.row()) for record in records]
     fields = _extras_fields(extras)
     payload = json.dumps(
         [
