@@ -67,7 +67,7 @@ class PushTimes:
         self._flushing = False
 
     def pushed(self, user_id: int, events: Iterable[bytes]) -> bool:
-        """Note the orders a user's events just pushed; returns whether a flush should be started."""
+        """Note the orders a user's events just pushed; True once for each flush to start."""
         now = 0
         for value in events:
             if _ORDER_EVENT not in value:
@@ -83,11 +83,17 @@ class PushTimes:
             now = now or self.clock()
             self.stages.observe(PUSH_STAGE, max(0, now - ts * 1000) / 1e6)
             self._pending.setdefault(user_id, {})[str(order_id)] = now
-        return bool(self._pending) and not self._flushing
+        if not self._pending or self._flushing:
+            return False
+        # Taken here, not when the flush's task first runs: the pushes of one read of the
+        # pub/sub socket all come before it, and each would start a flush of its own.
+        self._flushing = True
+        return True
 
     async def flush_later(self, delay_s: float = FLUSH_DELAY_S) -> None:
-        """After a short wait, keep every push noted meanwhile: three commands a user, one round trip."""
-        self._flushing = True
+        """After a short wait, keep every push noted meanwhile: three commands a user, one round trip.
+
+        Started once `pushed` said so; it clears the way for the next one when done."""
         try:
             await asyncio.sleep(delay_s)
             pending, self._pending = self._pending, {}

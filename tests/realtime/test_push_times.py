@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 import redis
+import redis.asyncio
 from django.conf import settings
 from django.contrib.auth.models import User
 
@@ -74,3 +75,22 @@ def test_the_window_of_recent_pushes_keeps_the_newest_and_forgets_the_oldest(mon
     times.pushed(7, [_order_event(ids[0])])  # forgotten: counted as a push again
     assert ORDER_STAGES.count(PUSH_STAGE) == pushes + 6
     assert list(times._recent) == [ids[3], ids[4], ids[0]]
+
+
+def test_one_flush_at_a_time_however_many_pushes_come_before_it_runs(redis_conn: redis.Redis) -> None:
+    """Pushes of one read of the pub/sub socket come before the flush's task first runs."""
+    base_ms = int(time.time() * 1000)
+    ids = [order_id_for(f"{base_ms + i}-0", 0) for i in range(5)]
+
+    async def body() -> list[bool]:
+        client = redis.asyncio.Redis.from_url(settings.REDIS_URL)
+        times = push_times.PushTimes(client=client, prefix=settings.REDIS_KEY_PREFIX, clock=lambda: 1)
+        starts = [times.pushed(user_id, [_order_event(order_id)]) for user_id, order_id in enumerate(ids[:4])]
+        await times.flush_later(0)
+        starts.append(times.pushed(9, [_order_event(ids[4])]))  # the next push after it: a new flush
+        await client.aclose()
+        return starts
+
+    assert asyncio.run(body()) == [True, False, False, False, True]
+    kept = [redis_conn.zcard(pushed_key(settings.REDIS_KEY_PREFIX, user_id)) for user_id in range(4)]
+    assert kept == [1] * 4
