@@ -42,6 +42,7 @@ from cryptography.fernet import Fernet
 
 from benchmarks.e2e.capacity import print_capacity
 from benchmarks.e2e.client import CLIENT_LOOP_VARIABLE, CLIENT_LOOPS, DEFAULT_CLIENT_LOOP
+from benchmarks.e2e.journeys import TakerFill, print_journeys
 from benchmarks.stack import (
     ROOT,
     Stack,
@@ -332,6 +333,7 @@ def summarize(phase: Phase, seconds: float) -> dict[str, Any]:
         if order is not None and role in ("TAKER", "taker"):
             taker[trade_id] = order
     fills_by_due: list[tuple[int, float]] = []  # (the taker's due time, the fill's latency in ms)
+    taker_fills: list[TakerFill] = []  # each taker's own fill, split by stage once the stack stops
     for _, order_id, client_order_id, trade_id, _role, received in phase.fills:
         order = sent.get(order_id) or by_client_id.get(client_order_id or "")
         if order is None or order_id in filled:
@@ -340,6 +342,8 @@ def summarize(phase: Phase, seconds: float) -> dict[str, Any]:
         if trade_id in taker:
             fill_ms.append((received - taker[trade_id][2]) / 1e6)
             fills_by_due.append((taker[trade_id][1], fill_ms[-1]))
+            if taker[trade_id] is order:
+                taker_fills.append(TakerFill(int(order_id), order[2], received))
     for _, trade_id, received in phase.trades:
         if trade_id in taker:
             trade_ms.append((received - taker.pop(trade_id)[2]) / 1e6)
@@ -367,6 +371,7 @@ def summarize(phase: Phase, seconds: float) -> dict[str, Any]:
         "error_pct": (len(phase.orders) - len(acknowledged)) / max(1, len(phase.orders)) * 100,
         "memory": phase.memory,
         "slices": latency_slices(phase.orders, fills_by_due, first, last) if phase.memory else [],
+        "taker_fills": taker_fills,
     }
 
 
@@ -594,6 +599,7 @@ def main() -> None:
     print_wakeups(rows)
     print_memory(rows)
     print_slices(rows)
+    print_journeys(rows)
     if rows:
         # The highest rate the stack kept up with (its CPU per order carries the least idle cost).
         kept = [r for r in rows if r["achieved"] >= 0.9 * r["offered"]] or rows
