@@ -23,7 +23,7 @@ much long; their sum is exact. Journeys are read once the stack has stopped
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 SEGMENTS = ("api", "accounts queue", "accounts", "to matching", "matching", "to the trader")
@@ -64,7 +64,7 @@ def load_journeys(order_ids: list[int]) -> dict[int, tuple[int | None, ...]]:
     return found
 
 
-def split(fills: list[TakerFill], journeys: dict[int, tuple[int | None, ...]]) -> dict[str, Any]:
+def split(fills: list[TakerFill], journeys: Mapping[int, Sequence[int | None]]) -> dict[str, Any]:
     """Each segment's p50 and p99 over all fills, and its mean over the slowest TAIL_SHARE of them."""
     split_fills = []
     for fill in fills:
