@@ -25,6 +25,7 @@ from exchange.api.errors import ApiError, BadRequest, Conflict, Forbidden, Unava
 from exchange.api.funds import check_funds
 from exchange.api.gated_place import gated_place
 from exchange.api.market_rules import market_rules
+from exchange.api.metrics import PLACE_CALL
 from exchange.api.order_lookup import (
     command_payload,
     pending_order,
@@ -293,6 +294,7 @@ def _further_problem(
 
 
 def _place(client: redis.Redis, request: PlaceRequest, gate: GateCall | None = None) -> Placed:
+    started = time.perf_counter()
     try:
         if gate is not None:
             return gated_place(client, gate, request)
@@ -312,6 +314,8 @@ def _place(client: redis.Redis, request: PlaceRequest, gate: GateCall | None = N
         raise Unavailable(
             "the exchange is briefly unavailable; retry the same request", retry_after_s=1
         ) from exc
+    finally:
+        PLACE_CALL.observe(time.perf_counter() - started)
 
 
 def _acknowledged(user_id: int, request: PlaceRequest, placed: Placed) -> Answer:

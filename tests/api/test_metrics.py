@@ -37,6 +37,17 @@ def test_each_placed_order_is_counted_by_status_and_code_on_both_paths(alice_any
     assert _value(after, timed) == _value(before, timed) + 2
 
 
+def test_each_orders_redis_call_is_timed_on_both_paths(alice_any_path, btc_usdt, client):
+    """The place script's round trip as the API sees it, apart from the request's whole time."""
+    calls = "spot_api_place_call_seconds_count"
+    before = _value(client.get("/metrics").content.decode(), calls)
+
+    alice_any_path.post("/api/v1/orders", limit_buy())
+    alice_any_path.post("/api/v1/orders", limit_buy(price="0.001"))  # refused before Redis is asked
+
+    assert _value(client.get("/metrics").content.decode(), calls) == before + 1
+
+
 def test_the_route_label_is_the_url_pattern_not_the_path(alice_api, btc_usdt, client):
     before = client.get("/metrics").content.decode()
 
