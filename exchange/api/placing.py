@@ -25,7 +25,7 @@ from exchange.api.errors import ApiError, BadRequest, Conflict, Forbidden, Unava
 from exchange.api.funds import check_funds
 from exchange.api.gated_place import gated_place
 from exchange.api.market_rules import market_rules
-from exchange.api.metrics import PLACE_CALL
+from exchange.api.metrics import CLIENT_ID_LOOKUPS, PLACE_CALL
 from exchange.api.order_lookup import (
     command_payload,
     pending_order,
@@ -153,6 +153,7 @@ def _claims_may_be_lost() -> bool:
 
 
 def _persisted_by_client_id(request: PlaceRequest) -> Order | None:
+    CLIENT_ID_LOOKUPS.inc()
     existing_id = persisted_order_id(request.user_id, request.client_order_id)
     return None if existing_id is None else persisted_order(request.user_id, existing_id)
 

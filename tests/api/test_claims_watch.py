@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from prometheus_client import REGISTRY
 
 from exchange.api import auth, gated_place, placing, ratelimit
 from exchange.api.claims_watch import marker_key, serving_since_ms
@@ -14,6 +15,11 @@ from tests.api.conftest import mark_claims_server
 from tests.api.support import limit_buy, persist_order, stream_commands
 
 pytestmark = pytest.mark.django_db
+
+
+def _lookups() -> float:
+    """The API's database lookups of client order ids so far (its /metrics counter)."""
+    return REGISTRY.get_sample_value("spot_api_client_id_lookups_total") or 0.0
 
 
 def _disconnect_api_redis() -> None:
@@ -56,11 +62,13 @@ def test_a_server_serving_longer_than_the_window_needs_no_lookup(
     alice_any_path, alice, btc_usdt, redis_serving_long, django_assert_num_queries
 ):
     alice_any_path.post("/api/v1/orders", limit_buy(client_order_id="warm"))  # the key and markets are cached
+    lookups = _lookups()
 
     with django_assert_num_queries(0):
         response = alice_any_path.post("/api/v1/orders", limit_buy(client_order_id="cold"))
 
     assert response.status_code == 202
+    assert _lookups() == lookups
     assert claims_watch().may_have_lost_claims() is False
 
 
@@ -73,11 +81,13 @@ def test_after_a_takeover_a_retry_whose_claim_was_lost_gets_its_original(
     redis_conn.delete(accounts_keys(0).client_order_id(alice.pk, "once"))
     redis_conn.hset(marker_key(), "run_id", "a-server-that-is-gone")
     _disconnect_api_redis()
+    lookups = _lookups()
 
     retry = alice_any_path.post("/api/v1/orders", limit_buy(client_order_id="once"))
 
     assert (retry.status_code, retry.json()["order_id"], retry.json()["duplicate"]) == (200, order_id, True)
     assert len(stream_commands(alice.pk)) == 1
+    assert _lookups() == lookups + 1  # counted, for the operators' dashboard
 
 
 def test_a_takeover_during_the_place_call_still_answers_the_original(
