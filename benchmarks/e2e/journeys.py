@@ -38,6 +38,18 @@ class TakerFill(NamedTuple):
     received_ns: int  # its fill, as the listener read it
 
 
+def percentiles(values: list[float]) -> tuple[float, float, float]:
+    """p50, p99 and the maximum (NaN for none): every latency figure of the e2e benchmark."""
+    if not values:
+        return (float("nan"),) * 3
+    ordered = sorted(values)
+    return (
+        ordered[len(ordered) // 2],
+        ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))],
+        ordered[-1],
+    )
+
+
 def segments_ms(fill: TakerFill, journey: Sequence[int | None]) -> tuple[float, ...] | None:
     """The six segments of one fill in ms; None without every stage's time (an older command)."""
     stages = [stage for stage in journey if stage is not None]
@@ -72,13 +84,13 @@ def split(fills: list[TakerFill], journeys: Mapping[int, Sequence[int | None]]) 
         return {"fills": 0}
     split_fills.sort(key=lambda item: item[0])
     tail = split_fills[-max(1, int(len(split_fills) * TAIL_SHARE)) :]
-    by_segment = [sorted(parts[i] for _, parts in split_fills) for i in range(len(SEGMENTS))]
+    by_segment = [percentiles([parts[i] for _, parts in split_fills]) for i in range(len(SEGMENTS))]
     return {
         "fills": len(split_fills),
         "tail_fills": len(tail),
         "tail_from_ms": tail[0][0],
-        "p50": [values[len(values) // 2] for values in by_segment],
-        "p99": [values[min(len(values) - 1, int(len(values) * 0.99))] for values in by_segment],
+        "p50": [p50 for p50, _, _ in by_segment],
+        "p99": [p99 for _, p99, _ in by_segment],
         "tail_mean": [sum(parts[i] for _, parts in tail) / len(tail) for i in range(len(SEGMENTS))],
     }
 

@@ -42,7 +42,7 @@ from cryptography.fernet import Fernet
 
 from benchmarks.e2e.capacity import print_capacity
 from benchmarks.e2e.client import CLIENT_LOOP_VARIABLE, CLIENT_LOOPS, DEFAULT_CLIENT_LOOP
-from benchmarks.e2e.journeys import TakerFill, print_journeys
+from benchmarks.e2e.journeys import TakerFill, percentiles, print_journeys
 from benchmarks.stack import (
     ROOT,
     Stack,
@@ -160,17 +160,6 @@ class Phase:
     wakeups: dict[str, int]
     other_frames: int
     memory: list[tuple[float, dict[str, int]]]  # (seconds into the phase, resident bytes of each process)
-
-
-def percentiles(values: list[float]) -> tuple[float, float, float]:
-    if not values:
-        return (float("nan"),) * 3
-    ordered = sorted(values)
-    return (
-        ordered[len(ordered) // 2],
-        ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))],
-        ordered[-1],
-    )
 
 
 class Listener:
