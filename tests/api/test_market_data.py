@@ -223,3 +223,60 @@ def test_candles_stop_at_the_limit(client, btc_usdt, traders):
 @pytest.mark.parametrize("query", ["interval=2m", "limit=0", "limit=1001", "end=-1"])
 def test_candles_refuse_bad_parameters(client, btc_usdt, query):
     assert client.get(f"/api/v1/markets/BTC/USDT/candles?{query}").status_code == 400
+
+
+def _a_trade_lands_meanwhile(market, price: str) -> None:
+    """What the matching stage does to the last minute while a read is between its two statements."""
+    from exchange.models import Candle
+
+    last = Candle.objects.filter(market=market).order_by("-open_time").first()
+    assert last is not None
+    last.last_trade_id += 1
+    last.close = Decimal(price)
+    last.save(update_fields=["last_trade_id", "close"])
+
+
+def test_the_ticker_answers_when_a_trade_lands_between_its_reads(client, btc_usdt, traders, monkeypatch):
+    # The database reads at READ COMMITTED: the candle of the last minute may take a trade after
+    # the ticker's aggregate and before its look-up of the open and the close (a 500 before).
+    from exchange.api import market_data
+
+    now = timezone.now()
+    _trade(btc_usdt, traders, 1, "30000", "0.1", now - timedelta(hours=2))
+    _trade(btc_usdt, traders, 2, "31000", "0.1", now - timedelta(minutes=1))
+    backfill(btc_usdt)
+    depth = market_data.depth
+
+    def depth_while_trading(*args, **kwargs):
+        _a_trade_lands_meanwhile(btc_usdt, "31500")
+        return depth(*args, **kwargs)
+
+    monkeypatch.setattr(market_data, "depth", depth_while_trading)
+
+    response = client.get("/api/v1/markets/BTC/USDT/ticker")
+
+    assert response.status_code == 200
+    assert (response.json()["open"], response.json()["last"]) == ("30000", "31500")
+
+
+def test_candles_answer_when_a_trade_lands_between_their_reads(client, btc_usdt, traders, monkeypatch):
+    from exchange.api import market_data, order_lookup
+
+    _trade(btc_usdt, traders, 1, "100", "1", T0 + timedelta(seconds=1))
+    _trade(btc_usdt, traders, 2, "105", "1", T0 + timedelta(minutes=1, seconds=1))
+    backfill(btc_usdt)
+    landed: list[bool] = []
+
+    def millis_while_trading(moment):
+        if not landed:  # the aggregate has been read: its rows are being folded
+            _a_trade_lands_meanwhile(btc_usdt, "107")
+            landed.append(True)
+        return order_lookup.millis(moment)
+
+    monkeypatch.setattr(market_data, "millis", millis_while_trading)
+    end = _ms(T0 + timedelta(minutes=2))
+
+    response = client.get(f"/api/v1/markets/BTC/USDT/candles?interval=5m&end={end}")
+
+    assert response.status_code == 200
+    assert [(c["open"], c["close"]) for c in response.json()] == [("100", "107")]
