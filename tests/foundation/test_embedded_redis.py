@@ -94,3 +94,58 @@ def test_a_server_without_a_data_dir_leaves_no_directory_behind() -> None:
     gc.collect()
 
     assert not directory.exists()
+
+
+def test_a_command_attached_to_a_running_server_gets_its_url_and_none_is_left_after(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    data_dir = tmp_path / "redis"
+    run = subprocess.Popen(
+        [sys.executable, "-m", "spot.embedded_redis", "--data-dir", str(data_dir), "--", "sleep", "600"],
+        cwd=ROOT,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert run.stderr is not None
+        port = re.search(r"on 127\.0\.0\.1:(\d+)", run.stderr.readline())
+        assert port is not None
+        show = "import os, redis; url = os.environ['REDIS_URL']; print(url, redis.Redis.from_url(url).ping())"
+        attached = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "spot.embedded_redis",
+                "--attach",
+                str(data_dir),
+                "--",
+                sys.executable,
+                "-c",
+                show,
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert attached.stdout.split() == [f"redis://127.0.0.1:{port.group(1)}/0", "True"], attached.stderr
+    finally:
+        os.killpg(run.pid, signal.SIGTERM)
+        run.wait(timeout=60)
+    assert not (data_dir / embedded_redis.URL_FILE).exists()
+
+
+def test_attaching_where_no_server_runs_says_to_start_one(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    attached = subprocess.run(
+        [sys.executable, "-m", "spot.embedded_redis", "--attach", str(tmp_path), "--", "true"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert attached.returncode != 0
+    assert "start `make run` first" in attached.stderr
