@@ -41,7 +41,8 @@ def check_production_settings(app_configs: Any, **kwargs: Any) -> list[CheckMess
     if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         problems.append(
             Warning(
-                "SQLite is the database while DEBUG is off; it serves one writer at a time.",
+                "SQLite is the database while DEBUG is off; it serves one writer at a time and keeps "
+                "an amount to 15-16 significant digits (a larger balance is stored rounded).",
                 hint="Set DATABASE_URL to mysql://... for production.",
                 id="exchange.W002",
             )

@@ -149,6 +149,21 @@ def test_it_names_a_balance_the_ledger_does_not_explain(traded: dict[str, int], 
     assert "(off by +0.5)" in output
 
 
+def test_a_failed_audit_on_sqlite_says_that_sqlite_rounds_large_amounts(
+    traded: dict[str, int], alice: Any
+) -> None:
+    from io import StringIO
+
+    Balance.objects.filter(user=alice, asset__code="USDT").update(available=F("available") + Decimal("0.5"))
+    errors = StringIO()
+
+    with pytest.raises(SystemExit):
+        call_command("audit", "--attempts", "1", stdout=StringIO(), stderr=errors)
+
+    # MariaDB and MySQL store amounts exactly: there the findings need no such note.
+    assert ("note: this database is SQLite" in errors.getvalue()) == (connection.vendor == "sqlite")
+
+
 def test_it_names_money_made_out_of_nothing_even_when_the_ledger_agrees(
     traded: dict[str, int], alice: Any
 ) -> None:

@@ -10,9 +10,17 @@ import sys
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
+from django.db import connection
 
 from exchange.services.audit import run_audit
 from spot.redis_connection import redis_client
+
+SQLITE_NOTE = (
+    "note: this database is SQLite, which keeps an amount as a floating-point number of 15 to 16"
+    " significant digits: a balance past that (10,000,000.0000000131 has 18) is stored rounded, and"
+    " the checks above find the rounding. MariaDB and MySQL store every amount exactly: use them for"
+    " anything but a demo (DATABASE_URL=mysql://...)."
+)
 
 
 class Command(BaseCommand):
@@ -37,4 +45,6 @@ class Command(BaseCommand):
             for finding in report.findings():
                 self.stdout.write(finding)
         if not report.ok:
+            if connection.vendor == "sqlite":
+                self.stderr.write(SQLITE_NOTE)
             sys.exit(1)
