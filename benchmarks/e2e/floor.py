@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 from nacl.signing import SigningKey
 
 from benchmarks.e2e.client import CLIENT_LOOP_VARIABLE, DEFAULT_CLIENT_LOOP
+from benchmarks.e2e.floor_stack import mysql_connection
 from benchmarks.e2e.run import Listener, print_tables, print_wakeups, run_phase, summarize
 from benchmarks.stack import ROOT, Stack, stop_children_on_sigterm
 
@@ -95,16 +96,9 @@ def make_traders(pairs: int, work: Path) -> Path:
 
 
 def database(url: str, create: bool) -> None:
-    import MySQLdb  # type: ignore[import-untyped]
-
-    parts = urlsplit(url)
-    connection = MySQLdb.connect(
-        host=parts.hostname or "127.0.0.1",
-        port=parts.port or 3306,
-        user=parts.username or "root",
-        password=parts.password or "",
-    )
-    name = parts.path.lstrip("/")
+    """The floor's database, dropped and, with `create`, made anew with its two tables."""
+    connection = mysql_connection(url, with_database=False)
+    name = urlsplit(url).path.lstrip("/")
     try:
         cursor = connection.cursor()
         cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")

@@ -70,9 +70,25 @@ def trader_keys() -> dict[str, tuple[int, VerifyKey]]:
 
 
 def order_id(entry_id: bytes) -> int:
-    """An order's id, from its entry's in the input stream (millisecond, sequence)."""
+    """An order's id, made from its entry id in the input stream: millisecond * 1000 + sequence."""
     millisecond, _, sequence = entry_id.partition(b"-")
     return int(millisecond) * 1000 + int(sequence)
+
+
+def mysql_connection(url: str, with_database: bool = True, autocommit: bool = False) -> Any:
+    """A MySQLdb connection to the server of a mysql:// URL, in its database or in none."""
+    import MySQLdb  # type: ignore[import-untyped]
+
+    parts = urlsplit(url)
+    options = {"database": parts.path.lstrip("/")} if with_database else {}
+    return MySQLdb.connect(
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or 3306,
+        user=parts.username or "root",
+        password=parts.password or "",
+        autocommit=autocommit,
+        **options,
+    )
 
 
 def redis_client() -> redis.Redis:
@@ -117,11 +133,14 @@ class FloorApi:
 def api_application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
     global _api
     if _api is None:
-        _api = FloorApi()
+        with _api_made:  # granian's threads take their first requests together
+            if _api is None:
+                _api = FloorApi()
     return _api(environ, start_response)
 
 
 _api: FloorApi | None = None
+_api_made = threading.Lock()
 
 
 # -- the two stages --------------------------------------------------------------------------------
@@ -156,18 +175,7 @@ class Flusher:
         return committed
 
     def _run(self) -> None:
-        import MySQLdb  # type: ignore[import-untyped]
-
-        url = urlsplit(os.environ["FLOOR_DATABASE_URL"])
-        db = MySQLdb.connect(
-            host=url.hostname or "127.0.0.1",
-            port=url.port or 3306,
-            user=url.username or "root",
-            password=url.password or "",
-            database=url.path.lstrip("/"),
-            autocommit=True,
-        )
-        cursor = db.cursor()
+        cursor = mysql_connection(os.environ["FLOOR_DATABASE_URL"], autocommit=True).cursor()
         while True:
             with self.ready:
                 while not self.ids:
