@@ -38,11 +38,11 @@ def check_production_settings(app_configs: Any, **kwargs: Any) -> list[CheckMess
                 id="exchange.W003",
             )
         )
-    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    if "sqlite" in settings.DATABASES["default"]["ENGINE"]:
         problems.append(
             Warning(
                 "SQLite is the database while DEBUG is off; it serves one writer at a time and keeps "
-                "an amount to 15-16 significant digits (a larger balance is stored rounded).",
+                "amounts other than balances to 15-16 significant digits.",
                 hint="Set DATABASE_URL to mysql://... for production.",
                 id="exchange.W002",
             )

@@ -150,7 +150,8 @@ def env_database(name: str, default: str, environ: Mapping[str, str] | None = No
         if not path:
             raise ImproperlyConfigured(f"{name}: sqlite URL needs a file path, got {url!r}")
         return {
-            "ENGINE": "django.db.backends.sqlite3",
+            # Django's, reading back exactly the amounts it keeps as text (spot/sqlite_backend).
+            "ENGINE": "spot.sqlite_backend",
             "NAME": path,
             "OPTIONS": {
                 # Several processes (API, workers) share the file: WAL lets

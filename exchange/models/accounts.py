@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from exchange.models.fields import amount_field
+from exchange.models.fields import amount_field, balance_field
 from exchange.models.markets import Asset
 
 
@@ -21,8 +21,8 @@ class Balance(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="balances")
     asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="balances")
-    available = amount_field(default=Decimal(0))
-    locked = amount_field(default=Decimal(0))
+    available = balance_field(default=Decimal(0))
+    locked = balance_field(default=Decimal(0))
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

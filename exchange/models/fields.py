@@ -18,6 +18,28 @@ def amount_field(**kwargs: Any) -> models.DecimalField[Any, Decimal]:
     return models.DecimalField(**kwargs)
 
 
+class ExactDecimalField(models.DecimalField[Decimal, Decimal]):
+    """A DecimalField that SQLite stores as text, exactly (spot/sqlite_backend); DECIMAL elsewhere.
+
+    For the amounts that grow past SQLite's 15-16 significant digits:
+    balances. SQLite compares such a column as text, which orders
+    non-negative amounts by sign only: its CHECK (>= 0) and a filter for
+    negative amounts hold, a sort or a MAX over it would not (none is made).
+    """
+
+    def db_type(self, connection: Any) -> str | None:
+        if connection.vendor == "sqlite":
+            return "text"
+        return super().db_type(connection)
+
+
+def balance_field(**kwargs: Any) -> ExactDecimalField:
+    """An account's available or locked amount: exact on every database."""
+    kwargs.setdefault("max_digits", AMOUNT_DIGITS)
+    kwargs.setdefault("decimal_places", AMOUNT_PLACES)
+    return ExactDecimalField(**kwargs)
+
+
 def rate_field(**kwargs: Any) -> models.DecimalField[Any, Decimal]:
     """A fee rate as a fraction (0.001 = 0.1 %)."""
     kwargs.setdefault("max_digits", 12)

@@ -313,3 +313,32 @@ def test_appended_rows_fewer_than_the_bulk_load_minimum_go_as_an_insert(settings
     large.advance("1-2")
     expected_kind = BulkLoad if connection.vendor == "mysql" else tuple
     assert [type(statement) for statement in large.detach().statements] == [expected_kind]
+
+
+# 18 significant digits: a 10,000,000 balance with a fee's ten decimals; SQLite's floats keep 15-16.
+LARGE = "10000000.0000000131"
+DEEP = "9946.726142853512345678"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_balances_are_stored_exactly_on_every_database(alice) -> None:
+    from decimal import Decimal
+
+    from exchange.models import Balance
+    from exchange.pipeline.accounts_stage import BALANCE_FIELDS
+
+    usdt = Asset.objects.create(code="USDT", name="Tether USD", display_precision=6)
+    btc = Asset.objects.create(code="BTC", name="Bitcoin", display_precision=8)
+    Balance.objects.create(user=alice, asset=usdt, available=Decimal(LARGE), locked=Decimal(DEEP))
+    buffer = WriteBuffer("test-consumer", "test-stream", CommittedPosition())  # as the accounts stage writes
+    balances = buffer.table(Balance, BALANCE_FIELDS, key=("user_id", "asset_id"), upsert=True)
+    balances.add((alice.pk, btc.pk, Decimal(DEEP), Decimal(LARGE), datetime(2026, 12, 5, tzinfo=UTC)))
+    buffer.advance("1-1")
+    buffer.flush(epoch=1)
+
+    stored = {
+        code: (a, b) for code, a, b in Balance.objects.values_list("asset__code", "available", "locked")
+    }
+
+    assert stored == {"USDT": (Decimal(LARGE), Decimal(DEEP)), "BTC": (Decimal(DEEP), Decimal(LARGE))}
+    assert not Balance.objects.filter(available__lt=0).exists()  # the audit's negative check still reads

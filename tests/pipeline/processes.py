@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def worker_env(**overrides: str) -> dict[str, str]:
     """The environment of a worker that shares this test's database and Redis prefix."""
     db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
+    if connection.vendor == "sqlite":
         url = f"sqlite:///{Path(db['NAME']).resolve()}"
     else:
         password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""

@@ -16,10 +16,10 @@ from exchange.services.audit import run_audit
 from spot.redis_connection import redis_client
 
 SQLITE_NOTE = (
-    "note: this database is SQLite, which keeps an amount as a floating-point number of 15 to 16"
-    " significant digits: a balance past that (10,000,000.0000000131 has 18) is stored rounded, and"
-    " the checks above find the rounding. MariaDB and MySQL store every amount exactly: use them for"
-    " anything but a demo (DATABASE_URL=mysql://...)."
+    "note: this database is SQLite, which keeps an amount other than a balance as a floating-point"
+    " number of 15 to 16 significant digits: a finding past the 15th digit may be that rounding."
+    " MariaDB and MySQL store every amount exactly: use them for anything but a demo"
+    " (DATABASE_URL=mysql://...)."
 )
 
 
