@@ -22,9 +22,12 @@ class ExactDecimalField(models.DecimalField[Decimal, Decimal]):
     """A DecimalField that SQLite stores as text, exactly (spot/sqlite_backend); DECIMAL elsewhere.
 
     For the amounts that grow past SQLite's 15-16 significant digits:
-    balances. SQLite compares such a column as text, which orders
-    non-negative amounts by sign only: its CHECK (>= 0) and a filter for
-    negative amounts hold, a sort or a MAX over it would not (none is made).
+    balances. SQLite compares such a column as text, which tells a negative
+    amount from the others and no more: its CHECK (>= 0) and the audit's
+    filter for negative balances hold; the admin's sort by balance orders
+    them as text on SQLite (a demo database; MySQL sorts them as numbers).
+    Nothing takes a MAX or SUM of balances in SQL on SQLite (the audit
+    sums them in Python there).
     """
 
     def db_type(self, connection: Any) -> str | None:
