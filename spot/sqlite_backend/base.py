@@ -22,10 +22,15 @@ from django.db.backends.sqlite3 import base, operations
 class DatabaseOperations(operations.DatabaseOperations):
     def get_decimalfield_converter(self, expression: Any) -> Callable[[Any, Any, Any], Any]:
         rounded = super().get_decimalfield_converter(expression)
+        field: Any = getattr(expression, "output_field", None)
+        places = getattr(field, "decimal_places", None)
+        # To the column's places, as MySQL returns a DECIMAL column (and Django's converter does).
+        quantum = None if places is None else decimal.Decimal(1).scaleb(-places)
 
         def converter(value: Any, expression: Any, connection: Any) -> Any:
             if isinstance(value, str):  # a TEXT column: the value as it was written
-                return decimal.Decimal(value)
+                exact = decimal.Decimal(value)
+                return exact if quantum is None else exact.quantize(quantum, context=field.context)
             return rounded(value, expression, connection)
 
         return converter
