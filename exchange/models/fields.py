@@ -13,9 +13,13 @@ AMOUNT_PLACES = 18
 
 
 def amount_field(**kwargs: Any) -> models.DecimalField[Any, Decimal]:
+    return models.DecimalField(**_amount_shape(kwargs))
+
+
+def _amount_shape(kwargs: dict[str, Any]) -> dict[str, Any]:
     kwargs.setdefault("max_digits", AMOUNT_DIGITS)
     kwargs.setdefault("decimal_places", AMOUNT_PLACES)
-    return models.DecimalField(**kwargs)
+    return kwargs
 
 
 class ExactDecimalField(models.DecimalField[Decimal, Decimal]):
@@ -38,9 +42,7 @@ class ExactDecimalField(models.DecimalField[Decimal, Decimal]):
 
 def balance_field(**kwargs: Any) -> ExactDecimalField:
     """An account's available or locked amount: exact on every database."""
-    kwargs.setdefault("max_digits", AMOUNT_DIGITS)
-    kwargs.setdefault("decimal_places", AMOUNT_PLACES)
-    return ExactDecimalField(**kwargs)
+    return ExactDecimalField(**_amount_shape(kwargs))
 
 
 def rate_field(**kwargs: Any) -> models.DecimalField[Any, Decimal]:
